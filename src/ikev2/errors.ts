@@ -1,0 +1,86 @@
+/**
+ * One registry of typed errors for the whole product (wire, crypto, protocol, API).
+ *
+ * Every error has a stable code (fastify/undici style), the IKEv2 Notify Message Type
+ * to answer with on the wire (or null when the message is dropped silently / nothing
+ * is sent), and the HTTP status the admin API maps it to.
+ */
+import { NotifyType } from './registry/notify.ts';
+
+export interface ErrorDefinition {
+  /** Notify to send back, or null: drop silently / local error only. */
+  readonly notify: number | null;
+  readonly http: number;
+  readonly message: string;
+}
+
+const def = (notify: number | null, http: number, message: string): ErrorDefinition => ({
+  notify,
+  http,
+  message,
+});
+
+export const ErrorCodes = {
+  // --- wire codec (RFC 7296 §2.21, §3.2) ---
+  GKM_WIRE_TRUNCATED: def(NotifyType.INVALID_SYNTAX, 400, 'input ends before the field'),
+  GKM_WIRE_TRAILING_BYTES: def(NotifyType.INVALID_SYNTAX, 400, 'unexpected bytes after the structure'),
+  GKM_WIRE_BAD_LENGTH: def(NotifyType.INVALID_SYNTAX, 400, 'length field is inconsistent'),
+  GKM_WIRE_BAD_COUNT: def(NotifyType.INVALID_SYNTAX, 400, 'count field is inconsistent'),
+  GKM_WIRE_BAD_VALUE: def(NotifyType.INVALID_SYNTAX, 400, 'field has an invalid value'),
+  GKM_WIRE_TOO_LARGE: def(NotifyType.INVALID_SYNTAX, 400, 'structure exceeds the allowed size'),
+  GKM_WIRE_UNSUPPORTED_CRITICAL_PAYLOAD: def(
+    NotifyType.UNSUPPORTED_CRITICAL_PAYLOAD,
+    400,
+    'unknown payload with the critical bit set',
+  ),
+  GKM_WIRE_INVALID_MAJOR_VERSION: def(NotifyType.INVALID_MAJOR_VERSION, 400, 'unsupported IKE major version'),
+  GKM_WIRE_ENCODE: def(null, 500, 'value cannot be encoded'),
+
+  // --- crypto ---
+  GKM_CRYPTO_AUTH_FAILED: def(null, 400, 'integrity check failed'), // RFC 7296 §2.21.1: drop
+  GKM_CRYPTO_BAD_PADDING: def(null, 400, 'invalid padding after decryption'),
+  GKM_CRYPTO_UNSUPPORTED: def(NotifyType.NO_PROPOSAL_CHOSEN, 400, 'algorithm not supported'),
+  GKM_CRYPTO_BAD_KEY_LENGTH: def(null, 500, 'key has the wrong length'),
+  GKM_CRYPTO_INVALID_KE: def(NotifyType.INVALID_SYNTAX, 400, 'invalid key exchange data'),
+  GKM_CRYPTO_KEY_UNWRAP_FAILED: def(null, 400, 'key unwrap integrity check failed'),
+  GKM_CRYPTO_BAD_SIGNATURE: def(NotifyType.AUTHENTICATION_FAILED, 401, 'signature verification failed'),
+  GKM_CRYPTO_INTERNAL: def(null, 500, 'crypto operation failed'),
+} as const satisfies Record<string, ErrorDefinition>;
+
+export type ErrorCode = keyof typeof ErrorCodes;
+
+export interface GkmErrorOptions {
+  /** The wire field or object the error is about, e.g. "SA.proposal[1].transform[0].length". */
+  field?: string;
+  /** Extra human-readable detail. Never a key or secret. */
+  detail?: string;
+  /** Notify data to send with the notify (e.g. the payload type for UNSUPPORTED_CRITICAL_PAYLOAD). */
+  notifyData?: Uint8Array;
+  cause?: unknown;
+}
+
+export class GkmError extends Error {
+  readonly code: ErrorCode;
+  readonly notify: number | null;
+  readonly httpStatus: number;
+  readonly field: string | undefined;
+  readonly notifyData: Uint8Array | undefined;
+
+  constructor(code: ErrorCode, opts: GkmErrorOptions = {}) {
+    const d = ErrorCodes[code];
+    const parts = [d.message];
+    if (opts.field) parts.push(`(${opts.field})`);
+    if (opts.detail) parts.push(`: ${opts.detail}`);
+    super(parts.join(' '), opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = 'GkmError';
+    this.code = code;
+    this.notify = d.notify;
+    this.httpStatus = d.http;
+    this.field = opts.field;
+    this.notifyData = opts.notifyData;
+  }
+}
+
+export function isGkmError(e: unknown, code?: ErrorCode): e is GkmError {
+  return e instanceof GkmError && (code === undefined || e.code === code);
+}
