@@ -1,0 +1,149 @@
+/**
+ * Payload chains (RFC 7296 §3.2): each payload starts with the generic header
+ * `Next Payload(1) | C(1 bit) + RESERVED(7) | Payload Length(2)`.
+ *
+ * Decoding is strict: the length must cover at least the header and fit the input,
+ * each known payload's codec must consume its body exactly, an unknown payload with
+ * the critical bit set raises UNSUPPORTED_CRITICAL_PAYLOAD (data: its type, §2.5),
+ * and an unknown non-critical one is kept as opaque bytes. SK and SKF end the chain:
+ * their Next Payload names the first *inner* payload (§3.14, RFC 7383 §2.5).
+ */
+import { GkmError } from '../errors.ts';
+import { CRITICAL_FLAG, GENERIC_HEADER_LENGTH, PayloadType } from '../registry/payload.ts';
+import { Reader } from './reader.ts';
+import { Writer } from './writer.ts';
+import { payloadCodecs, type KnownPayload } from './payloads/index.ts';
+
+/** A payload type this implementation does not know; kept verbatim. */
+export interface UnknownPayload {
+  readonly type: 'unknown';
+  /** The payload type code as received. */
+  readonly wireType: number;
+  readonly critical?: boolean;
+  readonly body: Buffer;
+}
+
+export type Payload = KnownPayload | UnknownPayload;
+
+/** Per-payload codec: decode/encode the body after the generic header. */
+export interface PayloadCodec<P extends { readonly type: number }> {
+  readonly type: P['type'];
+  readonly name: string;
+  /** `r` is bounded to the body; the framework refuses bytes left unread. */
+  decode(r: Reader): P;
+  encode(w: Writer, p: P): void;
+}
+
+/** Raw body bytes of payloads decoded from the wire (AUTH needs ID bodies as sent). */
+const rawBodies = new WeakMap<object, Buffer>();
+
+/** The body bytes exactly as received, or (for payloads we built) as we encode them. */
+export function payloadBody(p: Payload): Buffer {
+  const raw = rawBodies.get(p);
+  if (raw) return raw;
+  const w = new Writer(64);
+  encodePayloadBody(w, p);
+  return w.finish();
+}
+
+export function wireTypeOf(p: Payload): number {
+  return p.type === 'unknown' ? p.wireType : p.type;
+}
+
+/** The "next payload" value a payload's own generic header carries for inner chains. */
+function chainEnds(p: Payload): p is Extract<KnownPayload, { innerFirstPayload: number }> {
+  return p.type === PayloadType.SK || p.type === PayloadType.SKF;
+}
+
+export interface DecodedChain {
+  readonly payloads: Payload[];
+  /** Offset (within the decoded buffer) of the SK/SKF generic header, or -1. */
+  readonly encryptedOffset: number;
+}
+
+/** Decode a payload chain that starts with payload type `first` and fills `buf` exactly. */
+export function decodePayloadChain(first: number, buf: Buffer, path = 'payloads'): DecodedChain {
+  const r = new Reader(buf, path);
+  const payloads: Payload[] = [];
+  let next = first;
+  let encryptedOffset = -1;
+  while (next !== PayloadType.NONE) {
+    const idx = payloads.length;
+    const at = r.offset;
+    const type = next;
+    const codec = payloadCodecs.get(type);
+    const field = `[${idx}]${codec ? codec.name : `type${type}`}`;
+    next = r.u8(`${field}.nextPayload`);
+    const critical = (r.u8(`${field}.flags`) & CRITICAL_FLAG) !== 0;
+    const length = r.u16(`${field}.length`);
+    if (length < GENERIC_HEADER_LENGTH) r.fail('GKM_WIRE_BAD_LENGTH', `${field}.length`, `${length} < 4`);
+    const body = r.sub(length - GENERIC_HEADER_LENGTH, `${field}.body`, `${path}${field}`);
+    let p: Payload;
+    if (codec) {
+      p = codec.decode(body);
+      body.end();
+      if (critical) (p as { critical?: boolean }).critical = true;
+    } else if (critical) {
+      throw new GkmError('GKM_WIRE_UNSUPPORTED_CRITICAL_PAYLOAD', {
+        field: `${path}${field}`,
+        notifyData: Buffer.from([type]),
+      });
+    } else {
+      p = { type: 'unknown', wireType: type, body: body.rest() };
+    }
+    rawBodies.set(p, body.bytesAll);
+    payloads.push(p);
+    if (chainEnds(p)) {
+      // RFC 7296 §3.14: the SK payload is the last one; its Next Payload names the inner chain.
+      (p as { innerFirstPayload: number }).innerFirstPayload = next;
+      encryptedOffset = at;
+      next = PayloadType.NONE;
+    }
+  }
+  r.end('afterLastPayload');
+  return { payloads, encryptedOffset };
+}
+
+function encodePayloadBody(w: Writer, p: Payload): void {
+  if (p.type === 'unknown') {
+    w.bytes(p.body);
+    return;
+  }
+  const codec = payloadCodecs.get(p.type) as PayloadCodec<KnownPayload> | undefined;
+  if (!codec) throw new GkmError('GKM_WIRE_ENCODE', { field: `payload type ${p.type}`, detail: 'no codec' });
+  codec.encode(w, p);
+}
+
+export interface EncodedChain {
+  /** Type of the first payload (0 when empty): goes into the preceding Next Payload field. */
+  readonly first: number;
+  /** Offset of the SK/SKF generic header within the written chain, or -1. */
+  readonly encryptedOffset: number;
+}
+
+/** Write a chain of payloads; an SK/SKF payload must be last. */
+export function encodePayloadChain(w: Writer, payloads: readonly Payload[]): EncodedChain {
+  const start = w.length;
+  let encryptedOffset = -1;
+  payloads.forEach((p, i) => {
+    const last = i === payloads.length - 1;
+    if (chainEnds(p) && !last) {
+      throw new GkmError('GKM_WIRE_ENCODE', { field: `payloads[${i}]`, detail: 'SK/SKF must be the last payload' });
+    }
+    const hdrAt = w.length;
+    if (chainEnds(p)) encryptedOffset = hdrAt - start;
+    const next = chainEnds(p) ? p.innerFirstPayload : last ? PayloadType.NONE : wireTypeOf(payloads[i + 1]!);
+    w.u8(next, 'nextPayload').u8(p.critical ? CRITICAL_FLAG : 0);
+    const lenAt = w.reserveU16();
+    encodePayloadBody(w, p);
+    w.patchU16(lenAt, w.length - hdrAt, `payloads[${i}].length`);
+  });
+  return { first: payloads.length ? wireTypeOf(payloads[0]!) : PayloadType.NONE, encryptedOffset };
+}
+
+/** Encode a chain on its own (e.g. the inner payloads of SK). */
+export function encodeChain(payloads: readonly Payload[]): { first: number; bytes: Buffer } {
+  const w = new Writer(256);
+  const { first } = encodePayloadChain(w, payloads);
+  return { first, bytes: w.finish() };
+}
