@@ -1,0 +1,2 @@
+export * from './wireshark.ts';
+export * from './writer.ts';
