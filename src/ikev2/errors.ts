@@ -45,6 +45,18 @@ export const ErrorCodes = {
   GKM_CRYPTO_KEY_UNWRAP_FAILED: def(null, 400, 'key unwrap integrity check failed'),
   GKM_CRYPTO_BAD_SIGNATURE: def(NotifyType.AUTHENTICATION_FAILED, 401, 'signature verification failed'),
   GKM_CRYPTO_INTERNAL: def(null, 500, 'crypto operation failed'),
+
+  // --- datapath (RFC 4303, RFC 4301, RFC 5374): packets are dropped, nothing is sent ---
+  GKM_ESP_MALFORMED: def(null, 400, 'malformed ESP packet'),
+  GKM_ESP_NO_SA: def(null, 404, 'no SA for the packet'),
+  GKM_ESP_REPLAY: def(null, 400, 'replayed or too old sequence number'),
+  GKM_ESP_AUTH_FAILED: def(null, 400, 'ESP integrity check failed'),
+  GKM_ESP_BAD_PADDING: def(null, 400, 'invalid ESP padding or trailer'),
+  GKM_ESP_SEQ_EXHAUSTED: def(null, 500, 'sequence number or IV counter space exhausted'),
+  GKM_ESP_SA_EXPIRED: def(null, 410, 'SA reached its hard lifetime'),
+  GKM_ESP_POLICY_MISMATCH: def(null, 403, 'packet does not match the SA traffic selectors'),
+  GKM_ESP_BAD_CONFIG: def(null, 400, 'invalid SA configuration'),
+  GKM_IP_MALFORMED: def(null, 400, 'malformed IP packet'),
 } as const satisfies Record<string, ErrorDefinition>;
 
 export type ErrorCode = keyof typeof ErrorCodes;
