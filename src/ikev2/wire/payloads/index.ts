@@ -11,8 +11,18 @@ import { keCodec, type KePayload } from './ke.ts';
 import { nonceCodec, type NoncePayload } from './nonce.ts';
 import { notifyCodec, type NotifyPayload } from './notify.ts';
 import { eapCodec, vendorIdCodec, type EapPayload, type VendorIdPayload } from './opaque.ts';
+import { saCodec, type SaPayload } from './sa.ts';
+import { tsiCodec, tsrCodec, type TsiPayload, type TsrPayload } from './ts.ts';
+import { certCodec, certReqCodec, type CertPayload, type CertReqPayload } from './cert.ts';
+import { cpCodec, type CpPayload } from './cp.ts';
 
 export type KnownPayload =
+  | SaPayload
+  | TsiPayload
+  | TsrPayload
+  | CertPayload
+  | CertReqPayload
+  | CpPayload
   | KePayload
   | IdiPayload
   | IdrPayload
@@ -27,6 +37,12 @@ export type KnownPayload =
   | SkfPayload;
 
 const codecs: PayloadCodec<KnownPayload>[] = [
+  saCodec,
+  tsiCodec,
+  tsrCodec,
+  certCodec,
+  certReqCodec,
+  cpCodec,
   keCodec,
   idiCodec,
   idrCodec,
@@ -48,3 +64,11 @@ export type { IdPayload } from './id.ts';
 export { notify } from './notify.ts';
 export { MAX_FRAGMENTS } from './encrypted.ts';
 export { NONCE_MAX, NONCE_MIN } from './nonce.ts';
+export type { CertPayload, CertReqPayload, CpPayload, SaPayload, TsiPayload, TsrPayload };
+export type { Proposal } from './sa.ts';
+export type { TsPayload } from './ts.ts';
+export type { CpAttribute } from './cp.ts';
+export { CpAttrType } from './cp.ts';
+export { CA_HASH_SIZE, caHashesOf, certReqPayload } from './cert.ts';
+export { buildProposal, chosenTransform, keyLengthAttr, keyLengthOf, transformsOfType, type EncrChoice, type ProposalSpec } from './proposal.ts';
+export { checkNotifyData, natDetectionHash, notifyDataCodec, NotifyData, COOKIE_MAX, NAT_DETECTION_HASH_SIZE, type ChildSaRef, type IpcompSupported, type NotifyDataCodec } from './notify-data.ts';
