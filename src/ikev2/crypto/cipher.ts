@@ -1,0 +1,292 @@
+/**
+ * Ciphers of the Encrypted payload, used by IKE SK/SKF (RFC 7296 §3.14, RFC 7383) and by the
+ * G-IKEv2 Rekey SA (RFC 9838 §3.4): AES-GCM (RFC 5282), ChaCha20-Poly1305 (RFC 7634) and
+ * AES-CBC (RFC 3602) with HMAC-SHA2 (RFC 4868) or HMAC-SHA1-96.
+ *
+ * ## What `aad` is, for every cipher
+ *
+ * `aad` is every octet of the message that precedes the IV: the IKE header, any unencrypted
+ * payloads, and the generic header of the SK payload (4 octets) or of the SKF payload
+ * (8 octets: generic header, Fragment Number, Total Fragments), with the IKE header Length and
+ * the payload Length already set to their final values (see `skBodyLength`).
+ *
+ * - AEAD (RFC 5282 §5.1, RFC 7634 §3): `aad` is the associated data; the IV is not part of it.
+ *   The nonce is salt(4, the last octets of SK_e) | IV(8).
+ * - AES-CBC + HMAC (RFC 7296 §3.14): ICV = HMAC(SK_a, aad | IV | ciphertext) truncated to the
+ *   ICV length, i.e. exactly "the IKE header through the encrypted content, IV included".
+ *
+ * `seal` returns ciphertext | ICV; the caller writes IV | ciphertext | ICV after `aad`.
+ * `open` verifies before it decrypts and throws GKM_CRYPTO_AUTH_FAILED on any mismatch. HMAC ICVs
+ * are compared with timingSafeEqual; AEAD tags are verified by OpenSSL (constant time).
+ */
+import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { GkmError } from '../errors.ts';
+import { encrInfo, encrKeyBits, integInfo, suiteKeySizes, type EncrInfo, type ProtectionSuite } from './algorithms.ts';
+import { octetParts, type Octets } from './prf.ts';
+import { wipe } from './zeroize.ts';
+
+export interface SkCipher {
+  readonly encrId: number;
+  /** Explicit IV length on the wire: 8 for the AEADs, 16 for AES-CBC. */
+  readonly ivLength: number;
+  readonly icvLength: number;
+  /** Padding block size of the SK plaintext: 16 for CBC, 1 for the AEADs. */
+  readonly blockSize: number;
+  readonly aead: boolean;
+  /** Returns ciphertext | ICV. The plaintext must already be padded (padSkPlaintext). */
+  seal(iv: Buffer, aad: Buffer, plaintext: Buffer): Buffer;
+  /** Returns the (still padded) plaintext; throws GKM_CRYPTO_AUTH_FAILED. */
+  open(iv: Buffer, aad: Buffer, ctAndIcv: Buffer): Buffer;
+  /** Wipes the key copies held by this object; it must not be used afterwards. */
+  dispose(): void;
+}
+
+const authFailed = (detail?: string): GkmError =>
+  new GkmError('GKM_CRYPTO_AUTH_FAILED', detail === undefined ? {} : { detail });
+
+function checkIv(iv: Buffer, length: number): void {
+  if (iv.length !== length) {
+    throw new GkmError('GKM_CRYPTO_INTERNAL', { field: 'IV', detail: `${iv.length} octets, expected ${length}` });
+  }
+}
+
+abstract class BaseSkCipher {
+  readonly encrId: number;
+  readonly ivLength: number;
+  readonly blockSize: number;
+  constructor(info: EncrInfo) {
+    this.encrId = info.id;
+    this.ivLength = info.ivLength;
+    this.blockSize = info.blockSize;
+  }
+}
+
+/** AES-GCM-8/12/16 and ChaCha20-Poly1305: key | salt(4), nonce = salt | IV(8). */
+class AeadSkCipher extends BaseSkCipher implements SkCipher {
+  readonly aead = true;
+  readonly icvLength: number;
+  readonly #algorithm: string; // aes-{128,192,256}-gcm or chacha20-poly1305
+  readonly #key: Buffer;
+  readonly #salt: Buffer;
+
+  constructor(info: EncrInfo, keyBits: number, keyMaterial: Buffer) {
+    super(info);
+    this.icvLength = info.icvLength;
+    this.#algorithm = info.mode === 'gcm' ? `aes-${keyBits}-gcm` : 'chacha20-poly1305';
+    this.#key = Buffer.from(keyMaterial.subarray(0, keyBits / 8));
+    this.#salt = Buffer.from(keyMaterial.subarray(keyBits / 8));
+  }
+
+  #nonce(iv: Buffer): Buffer {
+    checkIv(iv, this.ivLength);
+    return Buffer.concat([this.#salt, iv]);
+  }
+
+  seal(iv: Buffer, aad: Buffer, plaintext: Buffer): Buffer {
+    // One overload covers both: GCM and ChaCha20-Poly1305 take the same options here.
+    const c = createCipheriv(this.#algorithm as 'aes-128-gcm', this.#key, this.#nonce(iv), {
+      authTagLength: this.icvLength,
+    });
+    c.setAAD(aad);
+    return Buffer.concat([c.update(plaintext), c.final(), c.getAuthTag()]);
+  }
+
+  open(iv: Buffer, aad: Buffer, ctAndIcv: Buffer): Buffer {
+    if (ctAndIcv.length < this.icvLength) throw authFailed('shorter than the ICV');
+    const ctLength = ctAndIcv.length - this.icvLength;
+    const d = createDecipheriv(this.#algorithm as 'aes-128-gcm', this.#key, this.#nonce(iv), {
+      authTagLength: this.icvLength,
+    });
+    d.setAuthTag(ctAndIcv.subarray(ctLength));
+    d.setAAD(aad);
+    const head = d.update(ctAndIcv.subarray(0, ctLength));
+    try {
+      return Buffer.concat([head, d.final()]);
+    } catch (cause) {
+      wipe(head);
+      throw new GkmError('GKM_CRYPTO_AUTH_FAILED', { cause });
+    }
+  }
+
+  dispose(): void {
+    wipe(this.#key, this.#salt);
+  }
+}
+
+// --- Integrity (INTEG transforms with an HMAC) ---------------------------------------------
+
+export interface Integrity {
+  readonly integId: number;
+  readonly icvLength: number;
+  /** Truncated HMAC over the concatenation of `data` (RFC 2404, RFC 4868 §2.1.1). */
+  compute(data: Octets): Buffer;
+  /** Constant-time comparison of `icv` with compute(data). */
+  verify(data: Octets, icv: Buffer): boolean;
+  dispose(): void;
+}
+
+/** HMAC-SHA1-96 and HMAC-SHA2-256-128/384-192/512-256; GKM_CRYPTO_UNSUPPORTED otherwise. */
+export function createIntegrity(integId: number, key: Buffer): Integrity {
+  const info = integInfo(integId);
+  const hash = info.hash;
+  if (hash === undefined || info.icvLength === 0) {
+    throw new GkmError('GKM_CRYPTO_UNSUPPORTED', { field: `INTEG(${integId})`, detail: 'no implementation' });
+  }
+  checkKeyLength(key, info.keyLength, 'SK_a');
+  const ownKey = Buffer.from(key);
+  const compute = (data: Octets): Buffer => {
+    const h = createHmac(hash, ownKey);
+    for (const part of octetParts(data)) h.update(part);
+    return h.digest().subarray(0, info.icvLength);
+  };
+  return {
+    integId,
+    icvLength: info.icvLength,
+    compute,
+    verify: (data, icv) => icv.length === info.icvLength && timingSafeEqual(compute(data), icv),
+    dispose: () => wipe(ownKey),
+  };
+}
+
+/** AES-CBC with a truncated HMAC over aad | IV | ciphertext (encrypt-then-MAC). */
+class CbcHmacSkCipher extends BaseSkCipher implements SkCipher {
+  readonly aead = false;
+  readonly icvLength: number;
+  readonly #algorithm: string;
+  readonly #encKey: Buffer;
+  readonly #integrity: Integrity;
+
+  constructor(info: EncrInfo, keyBits: number, encKey: Buffer, integrity: Integrity) {
+    super(info);
+    this.icvLength = integrity.icvLength;
+    this.#algorithm = `aes-${keyBits}-cbc`;
+    this.#encKey = Buffer.from(encKey);
+    this.#integrity = integrity;
+  }
+
+  seal(iv: Buffer, aad: Buffer, plaintext: Buffer): Buffer {
+    checkIv(iv, this.ivLength);
+    if (plaintext.length === 0 || plaintext.length % this.blockSize !== 0) {
+      throw new GkmError('GKM_CRYPTO_INTERNAL', { detail: `CBC plaintext of ${plaintext.length} octets is not padded` });
+    }
+    const c = createCipheriv(this.#algorithm, this.#encKey, iv).setAutoPadding(false);
+    const ciphertext = Buffer.concat([c.update(plaintext), c.final()]);
+    return Buffer.concat([ciphertext, this.#integrity.compute([aad, iv, ciphertext])]);
+  }
+
+  open(iv: Buffer, aad: Buffer, ctAndIcv: Buffer): Buffer {
+    checkIv(iv, this.ivLength);
+    if (ctAndIcv.length < this.icvLength) throw authFailed('shorter than the ICV');
+    const ciphertext = ctAndIcv.subarray(0, ctAndIcv.length - this.icvLength);
+    if (!this.#integrity.verify([aad, iv, ciphertext], ctAndIcv.subarray(ciphertext.length))) throw authFailed();
+    if (ciphertext.length === 0 || ciphertext.length % this.blockSize !== 0) {
+      throw new GkmError('GKM_CRYPTO_BAD_PADDING', { detail: 'ciphertext is not a whole number of blocks' });
+    }
+    const d = createDecipheriv(this.#algorithm, this.#encKey, iv).setAutoPadding(false);
+    return Buffer.concat([d.update(ciphertext), d.final()]);
+  }
+
+  dispose(): void {
+    wipe(this.#encKey);
+    this.#integrity.dispose();
+  }
+}
+
+function checkKeyLength(key: Buffer | undefined, expected: number, field: string): void {
+  const got = key?.length ?? 0;
+  if (got !== expected) {
+    throw new GkmError('GKM_CRYPTO_BAD_KEY_LENGTH', { field, detail: `${got} octets, expected ${expected}` });
+  }
+}
+
+/**
+ * The SK cipher of a negotiated suite. `encKey` is SK_e (salt included for the AEADs);
+ * `integKey` is SK_a (absent or empty with AEAD). Throws GKM_CRYPTO_UNSUPPORTED for suites
+ * without an implementation here (CTR, CCM, XCBC, ...) and GKM_CRYPTO_BAD_KEY_LENGTH.
+ */
+export function createSkCipher(suite: ProtectionSuite, encKey: Buffer, integKey?: Buffer): SkCipher {
+  const info = encrInfo(suite.encrId);
+  const sizes = suiteKeySizes(suite);
+  checkKeyLength(encKey, sizes.encr, 'SK_e');
+  checkKeyLength(integKey, sizes.integ, 'SK_a');
+  const keyBits = encrKeyBits(info, suite.keyLengthBits);
+  if (info.mode === 'gcm' || info.mode === 'chacha20-poly1305') return new AeadSkCipher(info, keyBits, encKey);
+  if (info.mode === 'cbc' && suite.integId !== undefined && integKey !== undefined) {
+    return new CbcHmacSkCipher(info, keyBits, encKey, createIntegrity(suite.integId, integKey));
+  }
+  throw new GkmError('GKM_CRYPTO_UNSUPPORTED', { field: `ENCR(${suite.encrId})`, detail: 'no SK implementation' });
+}
+
+// --- IVs --------------------------------------------------------------------------------------
+
+export interface IvSource {
+  /** A fresh IV of the cipher's IV length, never returned before by this source. */
+  next(): Buffer;
+}
+
+const IV_COUNTER_LIMIT = 1n << 64n;
+
+/**
+ * IVs for one key: AEADs need uniqueness per key (RFC 5282 §3.1, RFC 7634 §2), so a 64-bit
+ * counter from a random start below 2^63 (at least 2^63 IVs before it refuses); CBC needs
+ * unpredictability (RFC 7296 §3.14), so fresh random octets each time. Use one source per key.
+ */
+export function createIvSource(cipher: Pick<SkCipher, 'ivLength' | 'aead'>): IvSource {
+  const { ivLength } = cipher;
+  if (!cipher.aead) return { next: () => randomBytes(ivLength) };
+  if (ivLength !== 8) throw new GkmError('GKM_CRYPTO_INTERNAL', { detail: `counter IV of ${ivLength} octets` });
+  let counter = randomBytes(8).readBigUInt64BE() >> 1n;
+  return {
+    next() {
+      if (counter >= IV_COUNTER_LIMIT) throw new GkmError('GKM_CRYPTO_INTERNAL', { detail: 'IV space exhausted' });
+      const iv = Buffer.alloc(8);
+      iv.writeBigUInt64BE(counter++);
+      return iv;
+    },
+  };
+}
+
+// --- SK plaintext and body ----------------------------------------------------------------
+
+/** Octets of Padding for `innerLength` octets of inner payloads (Pad Length octet excluded). */
+export function skPadLength(innerLength: number, blockSize: number): number {
+  return (blockSize - ((innerLength + 1) % blockSize)) % blockSize;
+}
+
+/**
+ * inner | Padding | Pad Length (RFC 7296 §3.14): the shortest zero padding that makes the
+ * whole a multiple of `blockSize`. The Pad Length octet is always present (also for AEADs).
+ */
+export function padSkPlaintext(inner: Buffer, blockSize: number): Buffer {
+  const padLength = skPadLength(inner.length, blockSize);
+  const out = Buffer.alloc(inner.length + padLength + 1);
+  inner.copy(out);
+  out[out.length - 1] = padLength;
+  return out;
+}
+
+/** Strips Padding and Pad Length; GKM_CRYPTO_BAD_PADDING when they do not fit. */
+export function unpadSkPlaintext(plaintext: Buffer): Buffer {
+  const padLength = plaintext.at(-1);
+  if (padLength === undefined || padLength + 1 > plaintext.length) {
+    throw new GkmError('GKM_CRYPTO_BAD_PADDING', { detail: `Pad Length ${padLength ?? '-'} in ${plaintext.length} octets` });
+  }
+  return plaintext.subarray(0, plaintext.length - 1 - padLength);
+}
+
+/** Length of IV | Encrypted content | ICV for `innerLength` octets of inner payloads. */
+export function skBodyLength(cipher: SkCipher, innerLength: number): number {
+  return cipher.ivLength + innerLength + skPadLength(innerLength, cipher.blockSize) + 1 + cipher.icvLength;
+}
+
+/** IV | seal(pad(inner)): the SK/SKF payload body after its header. */
+export function sealSkBody(cipher: SkCipher, iv: Buffer, aad: Buffer, inner: Buffer): Buffer {
+  return Buffer.concat([iv, cipher.seal(iv, aad, padSkPlaintext(inner, cipher.blockSize))]);
+}
+
+/** Inverse of sealSkBody: verifies, decrypts and unpads; returns the inner payloads. */
+export function openSkBody(cipher: SkCipher, aad: Buffer, body: Buffer): Buffer {
+  if (body.length < cipher.ivLength + cipher.icvLength) throw authFailed('SK body shorter than IV and ICV');
+  const iv = body.subarray(0, cipher.ivLength);
+  return unpadSkPlaintext(cipher.open(iv, aad, body.subarray(cipher.ivLength)));
+}
