@@ -1,0 +1,189 @@
+/**
+ * Diffie-Hellman groups on node:crypto (OpenSSL): Curve25519/Curve448 (RFC 8031),
+ * ECP-256/384/521 (RFC 5903) and MODP-2048 (RFC 3526 group 14).
+ *
+ * Each group turns a private key into a key pair whose public value is already in IKE
+ * KE-payload form, and derives the shared secret g^ir from the peer's KE data. Every
+ * invalid peer value maps to GKM_CRYPTO_INVALID_KE. Lengths are checked by the caller (ke.ts).
+ */
+import {
+  createDiffieHellman,
+  createDiffieHellmanGroup,
+  createECDH,
+  createPrivateKey,
+  createPublicKey,
+  diffieHellman,
+  generateKeyPairSync,
+  type KeyObject,
+} from 'node:crypto';
+import { GkmError } from '../errors.ts';
+import { wipe } from './zeroize.ts';
+
+export interface DhKeyPair {
+  /** Our public value as carried in the KE payload. */
+  readonly publicData: Buffer;
+  /** g^ir from the peer's KE data; throws GKM_CRYPTO_INVALID_KE on an invalid peer value. */
+  derive(peerData: Buffer): Buffer;
+  /** Drops the private key (OpenSSL keeps its own copy until the object is collected). */
+  dispose(): void;
+}
+
+export interface DhGroup {
+  readonly publicLength: number;
+  readonly secretLength: number;
+  /** A fresh key pair, or (known-answer tests only) the pair for a given private key. */
+  generate(privateKey?: Buffer): DhKeyPair;
+}
+
+const invalidKe = (detail: string, cause?: unknown): GkmError =>
+  new GkmError('GKM_CRYPTO_INVALID_KE', { field: 'KE.data', detail, cause });
+
+// --- Curve25519 / Curve448 (RFC 7748, RFC 8031) ---------------------------------------
+
+/**
+ * Raw keys are wrapped in fixed DER prefixes: SubjectPublicKeyInfo and PKCS#8 for
+ * id-X25519 (1.3.101.110) and id-X448 (1.3.101.111), RFC 8410 §4 and §7.
+ */
+function xdhGroup(curve: 'x25519' | 'x448', size: number, oidLastByte: number): DhGroup {
+  const algId = Buffer.from([0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, oidLastByte]);
+  const spkiPrefix = Buffer.concat([Buffer.of(0x30, size + 10), algId, Buffer.of(0x03, size + 1, 0x00)]);
+  const pkcs8Prefix = Buffer.concat([
+    Buffer.of(0x30, size + 14, 0x02, 0x01, 0x00),
+    algId,
+    Buffer.of(0x04, size + 2, 0x04, size),
+  ]);
+  const rawPublic = (key: KeyObject): Buffer => key.export({ format: 'der', type: 'spki' }).subarray(spkiPrefix.length);
+
+  return {
+    publicLength: size,
+    secretLength: size,
+    generate(privateKeyRaw) {
+      let privateKey: KeyObject | undefined;
+      let publicKey: KeyObject;
+      if (privateKeyRaw) {
+        const der = Buffer.concat([pkcs8Prefix, privateKeyRaw]);
+        privateKey = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
+        wipe(der);
+        publicKey = createPublicKey(privateKey);
+      } else {
+        const pair = curve === 'x25519' ? generateKeyPairSync('x25519') : generateKeyPairSync('x448');
+        ({ privateKey, publicKey } = pair);
+      }
+      return {
+        publicData: rawPublic(publicKey),
+        derive(peerData) {
+          if (!privateKey) throw new GkmError('GKM_CRYPTO_INTERNAL', { detail: 'key pair already disposed' });
+          let secret: Buffer;
+          try {
+            const peerKey = createPublicKey({ key: Buffer.concat([spkiPrefix, peerData]), format: 'der', type: 'spki' });
+            secret = diffieHellman({ privateKey, publicKey: peerKey });
+          } catch (e) {
+            // OpenSSL refuses an all-zero result itself (low-order point).
+            throw invalidKe(`${curve} derivation failed`, e);
+          }
+          // RFC 7748 §6, RFC 8031 §2: an all-zero shared secret MUST be rejected.
+          if (secret.every((b) => b === 0)) throw invalidKe(`${curve} shared secret is all zero`);
+          return secret;
+        },
+        dispose() {
+          privateKey = undefined;
+        },
+      };
+    },
+  };
+}
+
+// --- ECP groups (RFC 5903) ------------------------------------------------------------
+
+/**
+ * KE data = x || y, each coordinate left-padded to the field size, without the X9.62
+ * 0x04 prefix (RFC 5903 §7); the shared secret is the x coordinate of g^ir (RFC 5903 §9).
+ * OpenSSL's point decoding rejects points off the curve, coordinates >= p and the point
+ * at infinity (which has no x || y encoding), i.e. the RFC 6989 §2.3 checks.
+ */
+function ecpGroup(opensslCurve: string, coordinateLength: number): DhGroup {
+  return {
+    publicLength: 2 * coordinateLength,
+    secretLength: coordinateLength,
+    generate(privateKey) {
+      let ecdh: ReturnType<typeof createECDH> | undefined = createECDH(opensslCurve);
+      if (privateKey) ecdh.setPrivateKey(privateKey);
+      else ecdh.generateKeys();
+      const publicData = ecdh.getPublicKey(null, 'uncompressed').subarray(1);
+      return {
+        publicData,
+        derive(peerData) {
+          if (!ecdh) throw new GkmError('GKM_CRYPTO_INTERNAL', { detail: 'key pair already disposed' });
+          try {
+            return ecdh.computeSecret(Buffer.concat([Buffer.of(0x04), peerData]));
+          } catch (e) {
+            throw invalidKe(`point is not on ${opensslCurve}`, e);
+          }
+        },
+        dispose() {
+          ecdh = undefined;
+        },
+      };
+    },
+  };
+}
+
+// --- MODP-2048 (RFC 3526 §3, group 14) ---------------------------------------------------
+
+const MODP_LENGTH = 256;
+
+/** Left-pads a big-endian value to the modulus length (RFC 7296 §3.4, §2.14). */
+function padToModulus(value: Buffer): Buffer {
+  if (value.length === MODP_LENGTH) return value;
+  const out = Buffer.alloc(MODP_LENGTH);
+  value.copy(out, MODP_LENGTH - value.length);
+  wipe(value);
+  return out;
+}
+
+function modp2048Group(): DhGroup {
+  const group = createDiffieHellmanGroup('modp14');
+  const prime = group.getPrime();
+  const generator = group.getGenerator();
+  const primeMinusOne = Buffer.from(prime);
+  primeMinusOne.writeUInt8(primeMinusOne.readUInt8(MODP_LENGTH - 1) - 1, MODP_LENGTH - 1); // p is odd: no borrow
+  const one = Buffer.alloc(MODP_LENGTH);
+  one[MODP_LENGTH - 1] = 1;
+
+  return {
+    publicLength: MODP_LENGTH,
+    secretLength: MODP_LENGTH,
+    generate(privateKey) {
+      let dh: ReturnType<typeof createDiffieHellman> | undefined = createDiffieHellman(prime, generator);
+      if (privateKey) dh.setPrivateKey(privateKey);
+      dh.generateKeys(); // computes only the public value when a private key is set
+      return {
+        publicData: padToModulus(dh.getPublicKey()),
+        derive(peerData) {
+          if (!dh) throw new GkmError('GKM_CRYPTO_INTERNAL', { detail: 'key pair already disposed' });
+          // RFC 6989 §2.1 (via RFC 8247): 1 < y < p-1.
+          if (Buffer.compare(peerData, one) <= 0 || Buffer.compare(peerData, primeMinusOne) >= 0) {
+            throw invalidKe('MODP public value out of range');
+          }
+          try {
+            return padToModulus(dh.computeSecret(peerData));
+          } catch (e) {
+            throw invalidKe('MODP derivation failed', e);
+          }
+        },
+        dispose() {
+          dh = undefined;
+        },
+      };
+    },
+  };
+}
+
+export const dhGroups = {
+  x25519: xdhGroup('x25519', 32, 0x6e),
+  x448: xdhGroup('x448', 56, 0x6f),
+  ecp256: ecpGroup('prime256v1', 32),
+  ecp384: ecpGroup('secp384r1', 48),
+  ecp521: ecpGroup('secp521r1', 66),
+  modp2048: modp2048Group(),
+} as const;
