@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { isGkmError, type ErrorCode } from '../../src/ikev2/errors.ts';
 import { EncrId, IntegId } from '../../src/ikev2/registry/transform.ts';
 import { espSuite, type EspAlgorithms, type EspKeys } from '../../src/datapath/esp/index.ts';
+import { parseAddress } from '../../src/datapath/address.ts';
+import { writeIpv4, writeIpv6 } from '../../src/datapath/modes/ip.ts';
 
 export const hex = (s: string): Buffer => Buffer.from(s.replace(/\s+/g, ''), 'hex');
 
@@ -59,4 +61,62 @@ export function rng(seed: number): () => number {
     x >>>= 0;
     return x / 0x1_0000_0000;
   };
+}
+
+export interface V4Opts {
+  readonly ttl?: number;
+  readonly tos?: number;
+  readonly id?: number;
+  readonly fragment?: number;
+  readonly options?: Buffer;
+  readonly protocol?: number;
+}
+
+/** An IPv4 UDP packet with `n` payload bytes (UDP checksum left 0). */
+export function udp4(src: string, dst: string, n: number, o: V4Opts = {}): Buffer {
+  const hl = 20 + (o.options?.length ?? 0);
+  const buf = Buffer.alloc(hl + 8 + n);
+  writeIpv4(buf, 0, {
+    tos: o.tos ?? 0,
+    totalLength: buf.length,
+    id: o.id ?? 0x1234,
+    fragment: o.fragment ?? 0x4000,
+    ttl: o.ttl ?? 64,
+    protocol: o.protocol ?? 17,
+    src: parseAddress(src),
+    dst: parseAddress(dst),
+    ...(o.options ? { options: o.options } : {}),
+  });
+  buf.writeUInt16BE(40000, hl);
+  buf.writeUInt16BE(5000, hl + 2);
+  buf.writeUInt16BE(8 + n, hl + 4);
+  bytes(n, 9).copy(buf, hl + 8);
+  return buf;
+}
+
+/** An IPv6 UDP packet; `hopByHop` inserts an 8-byte Hop-by-Hop header (PadN). */
+export function udp6(src: string, dst: string, n: number, o: { hopByHop?: boolean; hopLimit?: number; tc?: number } = {}): Buffer {
+  const ext = o.hopByHop ? 8 : 0;
+  const buf = Buffer.alloc(40 + ext + 8 + n);
+  writeIpv6(buf, 0, {
+    trafficClass: o.tc ?? 0,
+    flowLabel: 0x12345,
+    payloadLength: buf.length - 40,
+    nextHeader: o.hopByHop ? 0 : 17,
+    hopLimit: o.hopLimit ?? 64,
+    src: parseAddress(src),
+    dst: parseAddress(dst),
+  });
+  if (o.hopByHop) {
+    buf[40] = 17;
+    buf[41] = 0;
+    buf[42] = 1; // PadN
+    buf[43] = 4;
+  }
+  const u = 40 + ext;
+  buf.writeUInt16BE(40000, u);
+  buf.writeUInt16BE(5000, u + 2);
+  buf.writeUInt16BE(8 + n, u + 4);
+  bytes(n, 11).copy(buf, u + 8);
+  return buf;
 }
