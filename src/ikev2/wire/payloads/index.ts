@@ -15,6 +15,8 @@ import { saCodec, type SaPayload } from './sa.ts';
 import { tsiCodec, tsrCodec, type TsiPayload, type TsrPayload } from './ts.ts';
 import { certCodec, certReqCodec, type CertPayload, type CertReqPayload } from './cert.ts';
 import { cpCodec, type CpPayload } from './cp.ts';
+import { gsaCodec, type GsaPayload } from './gsa.ts';
+import { kdCodec, type KdPayload } from './kd.ts';
 
 export type KnownPayload =
   | SaPayload
@@ -27,6 +29,8 @@ export type KnownPayload =
   | IdiPayload
   | IdrPayload
   | IdgPayload
+  | GsaPayload
+  | KdPayload
   | AuthPayload
   | NoncePayload
   | NotifyPayload
@@ -47,6 +51,8 @@ const codecs: PayloadCodec<KnownPayload>[] = [
   idiCodec,
   idrCodec,
   idgCodec,
+  gsaCodec,
+  kdCodec,
   authCodec,
   nonceCodec,
   notifyCodec,
@@ -72,3 +78,8 @@ export { CpAttrType } from './cp.ts';
 export { CA_HASH_SIZE, caHashesOf, certReqPayload } from './cert.ts';
 export { buildProposal, chosenTransform, keyLengthAttr, keyLengthOf, transformsOfType, type EncrChoice, type ProposalSpec } from './proposal.ts';
 export { checkNotifyData, natDetectionHash, notifyDataCodec, NotifyData, COOKIE_MAX, NAT_DETECTION_HASH_SIZE, type ChildSaRef, type IpcompSupported, type NotifyDataCodec } from './notify-data.ts';
+export type { GsaPayload, KdPayload };
+export type { GroupPolicy, GroupWidePolicy, GsaPolicy } from './gsa.ts';
+export type { GroupKeyBag, KeyBag, MemberKeyBag } from './kd.ts';
+export { isGroupWidePolicy, isGsaPolicy } from './gsa.ts';
+export { isGroupKeyBag, isMemberKeyBag } from './kd.ts';

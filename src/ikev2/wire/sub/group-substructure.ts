@@ -1,0 +1,101 @@
+/**
+ * The header shared by G-IKEv2 group policies (GSA payload, RFC 9838 §4.4) and key bags
+ * (KD payload, RFC 9838 §4.5):
+ *
+ *   Protocol(1) | SPI Size(1) | Length(2) | SPI | ...      Protocol != 0: one group SA
+ *   Protocol(1)=0 | RESERVED(1) | Length(2) | ...          Protocol == 0: GW policy / Member Key Bag
+ *
+ * Length covers the whole substructure. The SPI size is fixed by the protocol (16 for
+ * GIKE_UPDATE: the rekey IKE header's SPIi||SPIr; 4 for ESP and AH), and any other protocol
+ * is refused. Substructures follow each other until the payload body ends.
+ */
+import { GkmError } from '../../errors.ts';
+import { ProtocolId } from '../../registry/misc.ts';
+import type { Reader } from '../reader.ts';
+import type { Writer } from '../writer.ts';
+
+/** Protocols a group SA can have (RFC 9838 §4.4.2, §4.5.2). */
+export type GroupSaProtocol = typeof ProtocolId.GIKE_UPDATE | typeof ProtocolId.ESP | typeof ProtocolId.AH;
+
+const SPI_SIZE: ReadonlyMap<number, number> = new Map([
+  [ProtocolId.GIKE_UPDATE, 16],
+  [ProtocolId.ESP, 4],
+  [ProtocolId.AH, 4],
+]);
+
+export const isGroupSaProtocol = (p: number): p is GroupSaProtocol => SPI_SIZE.has(p);
+
+/** SPI size of a group SA protocol, or undefined for any other protocol. */
+export function groupSpiSize(protocolId: number): number | undefined {
+  return SPI_SIZE.get(protocolId);
+}
+
+const HEADER = 4;
+
+/**
+ * Why an SPI of this protocol is unusable, or null when it is fine: wrong size, zero
+ * (RFC 4303 §2.1 / RFC 4302 §2.4 reserve SPI 0), or for GIKE_UPDATE a zero Initiator SPI
+ * half (it becomes the IKE header SPIi, which RFC 7296 §3.1 requires non-zero).
+ */
+export function groupSpiProblem(protocolId: number, spi: Uint8Array): { code: 'GKM_WIRE_BAD_LENGTH' | 'GKM_WIRE_BAD_VALUE'; detail: string } | null {
+  const size = groupSpiSize(protocolId);
+  if (size === undefined) return { code: 'GKM_WIRE_BAD_VALUE', detail: `protocol ${protocolId} is not GIKE_UPDATE, ESP or AH` };
+  if (spi.length !== size) return { code: 'GKM_WIRE_BAD_LENGTH', detail: `SPI size ${spi.length}, protocol ${protocolId} needs ${size}` };
+  const head = protocolId === ProtocolId.GIKE_UPDATE ? spi.subarray(0, 8) : spi;
+  if (head.every((b) => b === 0)) return { code: 'GKM_WIRE_BAD_VALUE', detail: 'zero SPI' };
+  return null;
+}
+
+export interface GroupSubstructureHead {
+  /** 0 for a GW policy / Member Key Bag, else the group SA's protocol. */
+  readonly protocolId: number;
+  /** Empty when protocolId is 0. */
+  readonly spi: Buffer;
+  /** Bounded to the rest of the substructure after the SPI; the caller must consume it. */
+  readonly body: Reader;
+}
+
+/**
+ * Decode substructures until `r` is exhausted; none at all is GKM_WIRE_BAD_COUNT. `what`
+ * names them in errors ("policy", "bag").
+ */
+export function decodeGroupSubstructures<T>(r: Reader, what: string, decodeOne: (head: GroupSubstructureHead, field: string) => T): T[] {
+  const out: T[] = [];
+  if (r.remaining === 0) r.fail('GKM_WIRE_BAD_COUNT', what, 'none present');
+  do {
+    const field = `${what}[${out.length}]`;
+    const protocolId = r.u8(`${field}.protocol`);
+    const spiSize = r.u8(`${field}.spiSize`); // RESERVED when protocol is 0: ignored on receipt
+    const length = r.u16(`${field}.length`);
+    if (length < HEADER) r.fail('GKM_WIRE_BAD_LENGTH', `${field}.length`, `${length} < ${HEADER}`);
+    const body = r.sub(length - HEADER, field);
+    let spi: Buffer = Buffer.alloc(0);
+    if (protocolId !== ProtocolId.NONE) {
+      const size = groupSpiSize(protocolId);
+      if (size === undefined) r.fail('GKM_WIRE_BAD_VALUE', `${field}.protocol`, `${protocolId} is not 0, GIKE_UPDATE, ESP or AH`);
+      if (spiSize !== size) r.fail('GKM_WIRE_BAD_LENGTH', `${field}.spiSize`, `${spiSize} != ${size} for protocol ${protocolId}`);
+      spi = body.bytes(spiSize, 'spi');
+      const problem = groupSpiProblem(protocolId, spi);
+      if (problem) r.fail(problem.code, `${field}.spi`, problem.detail);
+    }
+    out.push(decodeOne({ protocolId, spi, body }, field));
+    body.end();
+  } while (r.remaining > 0);
+  return out;
+}
+
+/** Write one substructure: header (with back-patched Length), SPI, then `body()`. */
+export function encodeGroupSubstructure(w: Writer, protocolId: number, spi: Buffer, field: string, body: () => void): void {
+  if (protocolId !== ProtocolId.NONE) {
+    const problem = groupSpiProblem(protocolId, spi);
+    if (problem) throw new GkmError('GKM_WIRE_ENCODE', { field: `${field}.spi`, detail: problem.detail });
+  } else if (spi.length !== 0) {
+    throw new GkmError('GKM_WIRE_ENCODE', { field: `${field}.spi`, detail: 'protocol 0 has no SPI' });
+  }
+  const start = w.length;
+  w.u8(protocolId, `${field}.protocol`).u8(spi.length);
+  const lenAt = w.reserveU16();
+  w.bytes(spi);
+  body();
+  w.patchU16(lenAt, w.length - start, `${field}.length`);
+}
