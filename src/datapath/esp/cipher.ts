@@ -59,6 +59,9 @@ abstract class SaltedNonceCipher implements EspCipher {
   protected readonly nonce = Buffer.alloc(12);
   /** ESN AAD start: SPI | SeqHi (RFC 4106 §5, RFC 4543 §3.3.2); SeqLo follows from the packet. */
   protected readonly esnHead = Buffer.alloc(8);
+  /** SPI | SeqLo: the AAD without ESN. */
+  protected readonly header = Buffer.alloc(8);
+  protected readonly tag: Buffer;
   protected readonly cipherName: CipherGCMTypes;
   protected readonly tagOpts: { authTagLength: number };
 
@@ -68,22 +71,44 @@ abstract class SaltedNonceCipher implements EspCipher {
     keys.encr.copy(this.nonce, 0, suite.keyLength);
     this.cipherName = suite.cipher as CipherGCMTypes;
     this.tagOpts = { authTagLength: suite.icvLength };
+    this.tag = Buffer.alloc(suite.icvLength);
   }
 
+  /** Byte loops: cheaper than Buffer#copy / subarray for 8-16 bytes on the per-packet path. */
   protected loadNonce(pkt: Buffer): void {
-    pkt.copy(this.nonce, 4, 8, 16);
+    const n = this.nonce;
+    for (let i = 0; i < 8; i++) n[4 + i] = pkt[8 + i]!;
   }
 
   /** Feeds `SPI | [SeqHi] | pkt[4, end)` as AAD. */
   protected aad(c: { setAAD(b: Buffer): unknown }, pkt: Buffer, end: number, seqHi: number): void {
+    if (seqHi < 0 && end === ESP_HEADER_LENGTH) {
+      const h = this.header;
+      for (let i = 0; i < 8; i++) h[i] = pkt[i]!;
+      c.setAAD(h);
+      return;
+    }
     if (seqHi < 0) {
       c.setAAD(pkt.subarray(0, end));
       return;
     }
-    pkt.copy(this.esnHead, 0, 0, 4);
-    this.esnHead.writeUInt32BE(seqHi, 4);
-    c.setAAD(this.esnHead);
+    const h = this.esnHead;
+    for (let i = 0; i < 4; i++) h[i] = pkt[i]!;
+    h.writeUInt32BE(seqHi, 4);
+    c.setAAD(h);
     c.setAAD(pkt.subarray(4, end));
+  }
+
+  /** The ICV at the end of `pkt`, in a reused buffer (setAuthTag copies it). */
+  protected icvOf(pkt: Buffer): Buffer {
+    const t = this.tag;
+    const off = pkt.length - t.length;
+    for (let i = 0; i < t.length; i++) t[i] = pkt[off + i]!;
+    return t;
+  }
+
+  protected static putTag(tag: Buffer, pkt: Buffer, off: number): void {
+    for (let i = 0; i < tag.length; i++) pkt[off + i] = tag[i]!;
   }
 
   abstract seal(pkt: Buffer, ptEnd: number, seqHi: number): void;
@@ -98,14 +123,14 @@ export class AeadCipher extends SaltedNonceCipher {
     this.aad(c, pkt, ESP_HEADER_LENGTH, seqHi);
     c.update(pkt.subarray(16, ptEnd)).copy(pkt, 16);
     c.final();
-    c.getAuthTag().copy(pkt, ptEnd);
+    SaltedNonceCipher.putTag(c.getAuthTag(), pkt, ptEnd);
   }
 
   open(pkt: Buffer, seqHi: number): Buffer {
     const ctEnd = pkt.length - this.suite.icvLength;
     this.loadNonce(pkt);
     const d = createDecipheriv(this.cipherName, this.key, this.nonce, this.tagOpts);
-    d.setAuthTag(pkt.subarray(ctEnd));
+    d.setAuthTag(this.icvOf(pkt));
     this.aad(d, pkt, ESP_HEADER_LENGTH, seqHi);
     const pt = d.update(pkt.subarray(16, ctEnd));
     try {
@@ -124,14 +149,14 @@ export class GmacCipher extends SaltedNonceCipher {
     const c = createCipheriv(this.cipherName, this.key, this.nonce, this.tagOpts);
     this.aad(c, pkt, ptEnd, seqHi);
     c.final();
-    c.getAuthTag().copy(pkt, ptEnd);
+    SaltedNonceCipher.putTag(c.getAuthTag(), pkt, ptEnd);
   }
 
   open(pkt: Buffer, seqHi: number): Buffer {
     const ctEnd = pkt.length - this.suite.icvLength;
     this.loadNonce(pkt);
     const d = createDecipheriv(this.cipherName, this.key, this.nonce, this.tagOpts);
-    d.setAuthTag(pkt.subarray(ctEnd));
+    d.setAuthTag(this.icvOf(pkt));
     this.aad(d, pkt, ctEnd, seqHi);
     try {
       d.final();
