@@ -179,6 +179,25 @@ function seal(init: ReturnType<typeof ikeSaInit>, exchangeType: number, messageI
   return protectMessage(header, inner, cipher, createIvSource(cipher));
 }
 
+/** The four datagrams of IKE_SA_INIT + one protected exchange (MID 1), and the session record. */
+function session(init: ReturnType<typeof ikeSaInit>, opts: Required<SessionOptions>, exchangeType: number, reqInner: Payload[], respInner: Payload[]): ScriptedSession {
+  const i = opts.initiator;
+  const r = opts.responder;
+  return {
+    datagrams: [
+      { src: i, dst: r, message: init.request },
+      { src: r, dst: i, message: init.response },
+      { src: i, dst: r, message: seal(init, exchangeType, 1, false, reqInner) },
+      { src: r, dst: i, message: seal(init, exchangeType, 1, true, respInner) },
+    ],
+    keys: init.keys,
+    keyRecord: init.keyRecord,
+    cipherI: init.cipherI,
+    cipherR: init.cipherR,
+    innerPayloads: [reqInner, respInner],
+  };
+}
+
 /** IKE_SA_INIT + IKE_AUTH (PSK) creating one ESP Child SA with AES-GCM-16. */
 export function scriptedIkeAuth(o: SessionOptions = {}): ScriptedSession {
   const opts = defaults(o);
@@ -202,21 +221,7 @@ export function scriptedIkeAuth(o: SessionOptions = {}): ScriptedSession {
     { type: PayloadType.TSr, selectors: tsR },
   ];
   const respInner: Payload[] = [idR, authR, esp(randomBytes(4)), { type: PayloadType.TSi, selectors: ts }, { type: PayloadType.TSr, selectors: tsR }];
-  const i = opts.initiator;
-  const r = opts.responder;
-  return {
-    datagrams: [
-      { src: i, dst: r, message: init.request },
-      { src: r, dst: i, message: init.response },
-      { src: i, dst: r, message: seal(init, ExchangeType.IKE_AUTH, 1, false, reqInner) },
-      { src: r, dst: i, message: seal(init, ExchangeType.IKE_AUTH, 1, true, respInner) },
-    ],
-    keys: init.keys,
-    keyRecord: init.keyRecord,
-    cipherI: init.cipherI,
-    cipherR: init.cipherR,
-    innerPayloads: [reqInner, respInner],
-  };
+  return session(init, opts, ExchangeType.IKE_AUTH, reqInner, respInner);
 }
 
 /** A G-IKEv2 registration: IKE_SA_INIT (KWA KW_5649_256) + GSA_AUTH answered with GSA and KD. */
@@ -299,21 +304,5 @@ export function scriptedGsaAuth(o: SessionOptions = {}): ScriptedSession & { rea
     { type: PayloadType.GSA, policies: [kekPolicy, tekPolicy(tekSpis[0]!, '239.192.1.1'), tekPolicy(tekSpis[1]!, '239.192.1.2'), gwPolicy] },
     kd,
   ];
-  const i = opts.initiator;
-  const r = opts.responder;
-  return {
-    datagrams: [
-      { src: i, dst: r, message: init.request },
-      { src: r, dst: i, message: init.response },
-      { src: i, dst: r, message: seal(init, ExchangeType.GSA_AUTH, 1, false, reqInner) },
-      { src: r, dst: i, message: seal(init, ExchangeType.GSA_AUTH, 1, true, respInner) },
-    ],
-    keys: init.keys,
-    keyRecord: init.keyRecord,
-    cipherI: init.cipherI,
-    cipherR: init.cipherR,
-    innerPayloads: [reqInner, respInner],
-    teks,
-    kek,
-  };
+  return { ...session(init, opts, ExchangeType.GSA_AUTH, reqInner, respInner), teks, kek };
 }

@@ -5,9 +5,10 @@
  * Wireshark's own labels. Algorithms Wireshark 4.0 cannot decrypt (ChaCha20-Poly1305)
  * become a `#` comment line instead of a record: keys.json still carries them.
  */
+import type { IkeSaKeys } from '../crypto/keys.ts';
 import { EncrId, IntegId } from '../registry/transform.ts';
 
-export interface IkeSaKeyRecord {
+export interface IkeSaKeyRecord extends IkeSaKeys {
   readonly spiI: Buffer;
   readonly spiR: Buffer;
   readonly encrId: number;
@@ -17,14 +18,6 @@ export interface IkeSaKeyRecord {
   readonly prfId: number;
   readonly keMethods?: readonly number[];
   readonly kwaId?: number;
-  readonly skD: Buffer;
-  readonly skAi: Buffer;
-  readonly skAr: Buffer;
-  /** Encryption keys including any salt (RFC 5282: GCM key | 4-byte salt). */
-  readonly skEi: Buffer;
-  readonly skEr: Buffer;
-  readonly skPi: Buffer;
-  readonly skPr: Buffer;
 }
 
 export interface EspSaKeyRecord {
@@ -47,82 +40,45 @@ export interface EspSaKeyRecord {
 const hex = (b: Buffer): string => b.toString('hex');
 const quote = (s: string): string => `"${s}"`;
 
-/** Wireshark's IKEv2 encryption labels (packet-isakmp.c, 4.0). */
-function ikeEncrLabel(encrId: number, bits = 0): string | undefined {
-  switch (encrId) {
-    case EncrId.NULL:
-      return 'NULL [RFC2410]';
-    case EncrId.AES_CBC:
-      return `AES-CBC-${bits} [RFC3602]`;
-    case EncrId.AES_CTR:
-      return `AES-CTR-${bits} [RFC5930]`;
-    case EncrId.AES_GCM_8:
-      return `AES-GCM-${bits} with 8 octet ICV [RFC5282]`;
-    case EncrId.AES_GCM_16:
-      return `AES-GCM-${bits} with 16 octet ICV [RFC5282]`;
-    default:
-      return undefined;
-  }
-}
+/** Wireshark's IKEv2 encryption labels (packet-isakmp.c, 4.0); `bits` is the AES key size. */
+const IKE_ENCR_LABELS: Readonly<Record<number, (bits: number) => string>> = {
+  [EncrId.NULL]: () => 'NULL [RFC2410]',
+  [EncrId.AES_CBC]: (b) => `AES-CBC-${b} [RFC3602]`,
+  [EncrId.AES_CTR]: (b) => `AES-CTR-${b} [RFC5930]`,
+  [EncrId.AES_GCM_8]: (b) => `AES-GCM-${b} with 8 octet ICV [RFC5282]`,
+  [EncrId.AES_GCM_16]: (b) => `AES-GCM-${b} with 16 octet ICV [RFC5282]`,
+};
 
-function ikeIntegLabel(integId: number): string | undefined {
-  switch (integId) {
-    case IntegId.NONE:
-      return 'NONE [RFC4306]';
-    case IntegId.HMAC_SHA1_96:
-      return 'HMAC_SHA1_96 [RFC2404]';
-    case IntegId.HMAC_SHA2_256_128:
-      return 'HMAC_SHA2_256_128 [RFC4868]';
-    case IntegId.HMAC_SHA2_384_192:
-      return 'HMAC_SHA2_384_192 [RFC4868]';
-    case IntegId.HMAC_SHA2_512_256:
-      return 'HMAC_SHA2_512_256 [RFC4868]';
-    default:
-      return undefined;
-  }
-}
+const IKE_INTEG_LABELS: Readonly<Record<number, string>> = {
+  [IntegId.NONE]: 'NONE [RFC4306]',
+  [IntegId.HMAC_SHA1_96]: 'HMAC_SHA1_96 [RFC2404]',
+  [IntegId.HMAC_SHA2_256_128]: 'HMAC_SHA2_256_128 [RFC4868]',
+  [IntegId.HMAC_SHA2_384_192]: 'HMAC_SHA2_384_192 [RFC4868]',
+  [IntegId.HMAC_SHA2_512_256]: 'HMAC_SHA2_512_256 [RFC4868]',
+};
 
 /** Wireshark's ESP labels (packet-ipsec.c, 4.0). */
-function espEncrLabel(encrId: number): string | undefined {
-  switch (encrId) {
-    case EncrId.NULL:
-      return 'NULL';
-    case EncrId.AES_CBC:
-      return 'AES-CBC [RFC3602]';
-    case EncrId.AES_CTR:
-      return 'AES-CTR [RFC3686]';
-    case EncrId.AES_GCM_8:
-      return 'AES-GCM with 8 octet ICV [RFC4106]';
-    case EncrId.AES_GCM_12:
-      return 'AES-GCM with 12 octet ICV [RFC4106]';
-    case EncrId.AES_GCM_16:
-      return 'AES-GCM with 16 octet ICV [RFC4106]';
-    default:
-      return undefined;
-  }
-}
+const ESP_ENCR_LABELS: Readonly<Record<number, string>> = {
+  [EncrId.NULL]: 'NULL',
+  [EncrId.AES_CBC]: 'AES-CBC [RFC3602]',
+  [EncrId.AES_CTR]: 'AES-CTR [RFC3686]',
+  [EncrId.AES_GCM_8]: 'AES-GCM with 8 octet ICV [RFC4106]',
+  [EncrId.AES_GCM_12]: 'AES-GCM with 12 octet ICV [RFC4106]',
+  [EncrId.AES_GCM_16]: 'AES-GCM with 16 octet ICV [RFC4106]',
+};
 
-function espIntegLabel(integId: number): string | undefined {
-  switch (integId) {
-    case IntegId.NONE:
-      return 'NULL';
-    case IntegId.HMAC_SHA1_96:
-      return 'HMAC-SHA-1-96 [RFC2404]';
-    case IntegId.HMAC_SHA2_256_128:
-      return 'HMAC-SHA-256-128 [RFC4868]';
-    case IntegId.HMAC_SHA2_384_192:
-      return 'HMAC-SHA-384-192 [RFC4868]';
-    case IntegId.HMAC_SHA2_512_256:
-      return 'HMAC-SHA-512-256 [RFC4868]';
-    default:
-      return undefined;
-  }
-}
+const ESP_INTEG_LABELS: Readonly<Record<number, string>> = {
+  [IntegId.NONE]: 'NULL',
+  [IntegId.HMAC_SHA1_96]: 'HMAC-SHA-1-96 [RFC2404]',
+  [IntegId.HMAC_SHA2_256_128]: 'HMAC-SHA-256-128 [RFC4868]',
+  [IntegId.HMAC_SHA2_384_192]: 'HMAC-SHA-384-192 [RFC4868]',
+  [IntegId.HMAC_SHA2_512_256]: 'HMAC-SHA-512-256 [RFC4868]',
+};
 
 /** One `ikev2_decryption_table` record (SPIi, SPIr, SK_ei, SK_er, encr, SK_ai, SK_ar, integ). */
 export function ikev2DecryptionTableLine(r: IkeSaKeyRecord): string {
-  const encr = ikeEncrLabel(r.encrId, r.encrKeyBits);
-  const integ = ikeIntegLabel(r.integId);
+  const encr = IKE_ENCR_LABELS[r.encrId]?.(r.encrKeyBits ?? 0);
+  const integ = IKE_INTEG_LABELS[r.integId];
   if (!encr || !integ) {
     return `# ${hex(r.spiI)} ${hex(r.spiR)}: ENCR ${r.encrId} / INTEG ${r.integId} not decryptable by Wireshark 4.0 (see keys.json)`;
   }
@@ -131,8 +87,8 @@ export function ikev2DecryptionTableLine(r: IkeSaKeyRecord): string {
 
 /** One `esp_sa` record (protocol, src, dst, SPI, encr, key, auth, auth key). */
 export function espSaLine(r: EspSaKeyRecord): string {
-  const encr = espEncrLabel(r.encrId);
-  const integ = espIntegLabel(r.integId);
+  const encr = ESP_ENCR_LABELS[r.encrId];
+  const integ = ESP_INTEG_LABELS[r.integId];
   const spi = `0x${r.spi.toString(16).padStart(8, '0')}`;
   if (!encr || !integ) {
     return `# ${spi}: ENCR ${r.encrId} / INTEG ${r.integId} not decryptable by Wireshark 4.0 (see keys.json)`;
