@@ -2,7 +2,7 @@
  * Datapath benchmark: packets/s and bytes/s for 64, 512 and 1400-byte packets, encrypt
  * and decrypt, per provider, beside `openssl speed -evp aes-128-gcm` at the same sizes.
  *
- *   node --import tsx bench/datapath.ts [--seconds 1] [--repeat 3] [--sizes 64,512,1400]
+ *   node --import tsx bench/datapath.bench.ts   (or: npm run bench -- datapath) [--seconds 1] [--repeat 3] [--sizes 64,512,1400]
  *
  * Layers measured (AES-128-GCM-16, one core):
  *   node-raw  one bare createCipheriv/createDecipheriv + setAAD + update + final per packet:
