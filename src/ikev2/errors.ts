@@ -57,6 +57,11 @@ export const ErrorCodes = {
   GKM_ESP_POLICY_MISMATCH: def(null, 403, 'packet does not match the SA traffic selectors'),
   GKM_ESP_BAD_CONFIG: def(null, 400, 'invalid SA configuration'),
   GKM_IP_MALFORMED: def(null, 400, 'malformed IP packet'),
+
+  // --- UDP transport (src/ikev2/transport): local errors, nothing is sent ---
+  GKM_TRANSPORT_CONFIG: def(null, 500, 'invalid transport configuration'),
+  GKM_TRANSPORT_BIND: def(null, 500, 'cannot bind the UDP socket'),
+  GKM_TRANSPORT_NO_SOCKET: def(null, 500, 'no bound socket for the local endpoint'),
 } as const satisfies Record<string, ErrorDefinition>;
 
 export type ErrorCode = keyof typeof ErrorCodes;
