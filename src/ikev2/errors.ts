@@ -62,6 +62,19 @@ export const ErrorCodes = {
   GKM_TRANSPORT_CONFIG: def(null, 500, 'invalid transport configuration'),
   GKM_TRANSPORT_BIND: def(null, 500, 'cannot bind the UDP socket'),
   GKM_TRANSPORT_NO_SOCKET: def(null, 500, 'no bound socket for the local endpoint'),
+
+  // --- IKE SA engine (RFC 7296 §2.21, RFC 7383, RFC 6023; src/ikev2/sa/) ---
+  GKM_IKE_INVALID_SYNTAX: def(NotifyType.INVALID_SYNTAX, 400, 'payload missing, duplicated or not allowed here'),
+  GKM_IKE_NO_PROPOSAL_CHOSEN: def(NotifyType.NO_PROPOSAL_CHOSEN, 400, 'no acceptable proposal'),
+  GKM_IKE_INVALID_KE: def(NotifyType.INVALID_KE_PAYLOAD, 400, 'KE payload does not use the selected method'),
+  GKM_IKE_AUTHENTICATION_FAILED: def(NotifyType.AUTHENTICATION_FAILED, 401, 'peer authentication failed'),
+  GKM_IKE_TS_UNACCEPTABLE: def(NotifyType.TS_UNACCEPTABLE, 400, 'traffic selectors not acceptable'),
+  GKM_IKE_PEER_ERROR: def(null, 502, 'peer answered with an error notify'),
+  GKM_IKE_BAD_RESPONSE: def(null, 502, 'response does not fit the request'),
+  GKM_IKE_TIMEOUT: def(null, 504, 'peer did not answer: retransmissions exhausted'),
+  GKM_IKE_INVALID_STATE: def(null, 409, 'not allowed in the current IKE SA state'),
+  GKM_IKE_SA_CLOSED: def(null, 410, 'IKE SA is closed'),
+  GKM_IKE_CONFIG: def(null, 400, 'invalid IKE configuration'),
 } as const satisfies Record<string, ErrorDefinition>;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -1,0 +1,102 @@
+/**
+ * Child SAs (RFC 7296 §1.3, §2.17): what the engine keeps (no keys) and what it hands to
+ * the datapath's SA database through the ChildSaSink (keys included, once).
+ */
+import { nameOf } from '../registry/names.ts';
+import { EncrId, IntegId, TransformType } from '../registry/transform.ts';
+import type { Proposal } from '../wire/payloads/index.ts';
+import { keyLengthOf } from '../wire/payloads/index.ts';
+import type { AddressRangeSelector } from '../wire/sub/traffic-selector.ts';
+import type { ChildMode } from './config.ts';
+import type { ChildSaSummary } from './events.ts';
+import { chosenId } from './proposals.ts';
+import type { Endpoint } from './types.ts';
+
+export interface ChildSuite {
+  readonly encrId: number;
+  readonly keyLengthBits?: number | undefined;
+  /** Absent with combined-mode ENCR. */
+  readonly integId?: number | undefined;
+  /** Extended (64-bit) sequence numbers (SN transform 1). */
+  readonly esn: boolean;
+}
+
+export function childSuiteOf(p: Proposal): ChildSuite {
+  const encr = p.transforms.find((t) => t.transformType === TransformType.ENCR);
+  const integId = chosenId(p, TransformType.INTEG);
+  return {
+    encrId: encr?.transformId ?? EncrId.NULL,
+    keyLengthBits: encr ? keyLengthOf(encr) : undefined,
+    integId: integId === IntegId.NONE ? undefined : integId,
+    esn: chosenId(p, TransformType.SN) === 1,
+  };
+}
+
+/** A negotiated, not yet keyed Child SA. */
+export interface NegotiatedChild {
+  readonly name: string;
+  readonly protocolId: number;
+  readonly mode: ChildMode;
+  readonly proposal: Proposal;
+  readonly inboundSpi: Buffer;
+  readonly outboundSpi: Buffer;
+  readonly localTs: readonly AddressRangeSelector[];
+  readonly remoteTs: readonly AddressRangeSelector[];
+}
+
+export interface ChildSa extends Omit<NegotiatedChild, 'proposal'> {
+  readonly suite: ChildSuite;
+  readonly encapsulated: boolean;
+  state: 'installed' | 'deleting';
+}
+
+export interface DirectionKeys {
+  readonly spi: number;
+  /** Encryption key, salt included at the end for combined modes (RFC 4106 §8.1). */
+  readonly encKey: Buffer;
+  readonly integKey: Buffer;
+}
+
+/** A Child SA as the datapath installs it: both directions, keys included. */
+export interface InstalledChildSa {
+  readonly ikeSaId: string;
+  readonly name: string;
+  readonly protocolId: number;
+  readonly mode: ChildMode;
+  /** ESP in UDP (RFC 3948) because a NAT was detected. */
+  readonly encapsulated: boolean;
+  readonly local: Endpoint;
+  readonly remote: Endpoint;
+  readonly suite: ChildSuite;
+  readonly localTs: readonly AddressRangeSelector[];
+  readonly remoteTs: readonly AddressRangeSelector[];
+  readonly inbound: DirectionKeys;
+  readonly outbound: DirectionKeys;
+}
+
+/** Implemented by the datapath's SA database; the engine never keeps Child SA keys. */
+export interface ChildSaSink {
+  install(sa: InstalledChildSa): void;
+  remove(ref: { readonly ikeSaId: string; readonly inboundSpi: number; readonly outboundSpi: number }): void;
+}
+
+export const spiHex = (spi: Buffer): string => spi.toString('hex').padStart(8, '0');
+
+export function suiteNames(s: ChildSuite): Record<string, string> {
+  const out: Record<string, string> = { encr: `${nameOf(EncrId, s.encrId)}${s.keyLengthBits ? `/${s.keyLengthBits}` : ''}` };
+  if (s.integId !== undefined) out['integ'] = nameOf(IntegId, s.integId);
+  out['sn'] = s.esn ? 'ESN' : 'SEQ32';
+  return out;
+}
+
+export function childSummary(c: ChildSa): ChildSaSummary {
+  return {
+    name: c.name,
+    protocol: c.protocolId === 2 ? 'ah' : 'esp',
+    mode: c.mode,
+    inboundSpi: spiHex(c.inboundSpi),
+    outboundSpi: spiHex(c.outboundSpi),
+    encapsulated: c.encapsulated,
+    suite: suiteNames(c.suite),
+  };
+}

@@ -1,0 +1,133 @@
+/**
+ * Configuration of IKE SAs: what we propose and accept, who we are, how we and the peer
+ * authenticate, which Child SAs to create, and the engine's timing knobs. Plain data; the
+ * member agent's config file and the GCKS's policy store map onto it.
+ */
+import type { KeyObject, X509Certificate } from 'node:crypto';
+import type { SignatureScheme } from '../crypto/sig.ts';
+import { HashAlgorithm } from '../registry/misc.ts';
+import type { ProposalSpec } from '../wire/payloads/index.ts';
+import type { AddressRangeSelector } from '../wire/sub/traffic-selector.ts';
+import type { Identity } from './identity.ts';
+import type { InitiatorTask } from './task.ts';
+import type { IkeSa } from './ike-sa.ts';
+import type { Endpoint } from './types.ts';
+
+export type LocalAuth =
+  | { readonly method: 'psk'; readonly psk: Buffer }
+  | {
+      readonly method: 'signature';
+      readonly privateKey: KeyObject;
+      /** End-entity certificate first, then intermediates; absent = raw public key (RFC 7670). */
+      readonly certificates?: readonly X509Certificate[];
+      /** Default: the key's default scheme (sig.ts), or one the peer's hash list allows. */
+      readonly scheme?: SignatureScheme;
+    };
+
+export type PeerAuth =
+  | { readonly method: 'psk'; readonly psk: Buffer }
+  | {
+      readonly method: 'signature';
+      /** Trust anchors for certificate chains. */
+      readonly trustedCas?: readonly X509Certificate[];
+      /** Raw public keys the peer may use (RFC 7670). */
+      readonly publicKeys?: readonly KeyObject[];
+    };
+
+export type ChildMode = 'tunnel' | 'transport';
+
+export interface ChildConfig {
+  readonly name: string;
+  /** ESP proposals (protocolId ESP); numbered by the engine. */
+  readonly proposals: readonly ProposalSpec[];
+  readonly localTs: readonly AddressRangeSelector[];
+  readonly remoteTs: readonly AddressRangeSelector[];
+  readonly mode?: ChildMode;
+}
+
+/** What IKE_SA_INIT offers or accepts (both roles). */
+export interface IkeSaInitConfig {
+  /** IKE proposals (protocolId IKE), most preferred first; may carry KWA (RFC 9838) and ADDKE. */
+  readonly proposals: readonly ProposalSpec[];
+  /** RFC 7383; default true. */
+  readonly fragmentation?: boolean;
+  /** RFC 6023: announce and accept IKE SAs without a Child SA; default true. */
+  readonly childless?: boolean;
+  /** RFC 7427 hash IDs we accept in signatures; default SHA2-256/384/512 and Identity. */
+  readonly signatureHashes?: readonly number[];
+}
+
+export interface PeerConfig extends IkeSaInitConfig {
+  readonly name: string;
+  readonly localId: Identity;
+  /** The identity the peer must prove; the initiator also sends it as IDr. */
+  readonly remoteId?: Identity;
+  readonly localAuth: LocalAuth;
+  readonly remoteAuth: PeerAuth;
+  /** Initiator: children[0] is created in IKE_AUTH. Responder: the Child SAs it accepts. */
+  readonly children?: readonly ChildConfig[];
+  /** RFC 7296 §2.4: send INITIAL_CONTACT in the first IKE_AUTH; default true. */
+  readonly initialContact?: boolean;
+  /**
+   * The authentication exchange the initiator runs after IKE_SA_INIT (default IKE_AUTH);
+   * the G-IKEv2 member plugs GSA_AUTH here.
+   */
+  readonly authTask?: (sa: IkeSa) => InitiatorTask;
+  /** 'always' floats to 4500 after IKE_SA_INIT even without NAT, like strongSwan. */
+  readonly natTraversal?: 'on-nat' | 'always';
+}
+
+/** The responder's side: IKE_SA_INIT policy, then the peer's config by identity. */
+export interface ResponderPolicy {
+  readonly init: IkeSaInitConfig;
+  resolvePeer(query: { readonly id: Identity; readonly remote: Endpoint; readonly local: Endpoint }): PeerConfig | undefined;
+}
+
+export interface RetransmitPolicy {
+  /** First timeout; strongSwan default 4 s. */
+  readonly baseMs: number;
+  /** Back-off factor; strongSwan default 1.8. */
+  readonly factor: number;
+  /** Retransmissions before giving up; strongSwan default 5 (~165 s in all). */
+  readonly tries: number;
+}
+
+export interface EngineOptions {
+  readonly retransmit: RetransmitPolicy;
+  /** Above this many half-open responder SAs, IKE_SA_INIT needs a cookie (RFC 7296 §2.6). */
+  readonly halfOpenThreshold: number;
+  /** A responder SA not authenticated within this time is dropped. */
+  readonly halfOpenTimeoutMs: number;
+  readonly cookieSecretLifetimeMs: number;
+  /** Largest IKE message we send unfragmented (RFC 7383), marker/UDP/IP excluded. */
+  readonly fragmentSize: number;
+  /** Our responder window (RFC 7296 §2.3); announced with SET_WINDOW_SIZE when above 1. */
+  readonly windowSize: number;
+  /** Liveness check after this much silence; 0 disables it. */
+  readonly livenessIntervalMs: number;
+  /** INVALID_IKE_SPI answers per second (RFC 7296 §2.21.4: rate-limited). */
+  readonly invalidSpiPerSecond: number;
+  /** Cookie / INVALID_KE_PAYLOAD rounds an initiator accepts before giving up. */
+  readonly maxInitRetries: number;
+  readonly nonceLength: number;
+}
+
+export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
+  retransmit: { baseMs: 4000, factor: 1.8, tries: 5 },
+  halfOpenThreshold: 1000,
+  halfOpenTimeoutMs: 30_000,
+  cookieSecretLifetimeMs: 300_000,
+  fragmentSize: 1200,
+  windowSize: 1,
+  livenessIntervalMs: 30_000,
+  invalidSpiPerSecond: 10,
+  maxInitRetries: 3,
+  nonceLength: 32,
+};
+
+export const DEFAULT_SIGNATURE_HASHES: readonly number[] = [
+  HashAlgorithm.SHA2_256,
+  HashAlgorithm.SHA2_384,
+  HashAlgorithm.SHA2_512,
+  HashAlgorithm.IDENTITY,
+];

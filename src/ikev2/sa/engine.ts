@@ -1,0 +1,749 @@
+/**
+ * The IKE SA engine: consumes `(datagram, remote, local)`, owns the IKE SAs and emits
+ * datagrams through the injected sender. Per datagram it decides, in RFC 7296 order:
+ *
+ *   header ─▶ IKE_SA_INIT request (no SA yet) ─▶ stateless checks, cookie, responder SA
+ *          ─▶ our SPI ─▶ request: responder window (§2.3) ─▶ decrypt/reassemble ─▶ handler
+ *                      └ response: pending request     ─▶ decrypt/reassemble ─▶ task
+ *
+ * Nothing that fails integrity changes state (§2.21: dropped silently); authenticated but
+ * malformed requests are answered with the notify of their error. Requests we send are
+ * retransmitted with back-off until answered or given up (§2.1), which closes the SA.
+ */
+import { randomBytes } from 'node:crypto';
+import { GkmError, isGkmError } from '../errors.ts';
+import { deriveChildKeys, childKeySizes } from '../crypto/keys.ts';
+import { FragmentReassembler, fragmentMessage, plainFormOfOutgoing, plainFormOfReceived, protectMessage, unprotectMessage, type OpenedMessage } from '../crypto/encrypted-message.ts';
+import type { IkeSaKeyRecord, EspSaKeyRecord } from '../keylog/index.ts';
+import { ExchangeType, HeaderFlag, IKE_HEADER_LENGTH } from '../registry/exchange.ts';
+import { nameOf } from '../registry/names.ts';
+import { EncrId, IntegId, KeId, KwaId, PrfId } from '../registry/transform.ts';
+import { PayloadType } from '../registry/payload.ts';
+import { NotifyType } from '../registry/notify.ts';
+import { decodeHeader, isResponse, isFromOriginalInitiator, type DecodedHeader, type IkeHeader } from '../wire/header.ts';
+import { decodeMessage, encodeMessage, type DecodedMessage } from '../wire/message.ts';
+import type { Payload } from '../wire/payload.ts';
+import type { NotifyPayload } from '../wire/payloads/index.ts';
+import { notify } from '../wire/payloads/index.ts';
+import { Reader } from '../wire/reader.ts';
+import { childSuiteOf, childSummary, type ChildSa, type ChildSaSink, type InstalledChildSa, type NegotiatedChild } from './child-sa.ts';
+import { DEFAULT_ENGINE_OPTIONS, type EngineOptions, type PeerConfig, type ResponderPolicy } from './config.ts';
+import { CookieJar } from './cookies.ts';
+import { EventHub, type CloseReason, type IkeEvent, type IkeSaSummary } from './events.ts';
+import { IkeSaInitTask, respondToIkeSaInit } from './exchanges/ike-sa-init.ts';
+import { ikeAuthResponder } from './exchanges/ike-auth.ts';
+import { DeleteChildSasTask, DeleteIkeSaTask, informationalResponder, LivenessTask } from './exchanges/informational.ts';
+import { identityText, sameIdentity, type Identity } from './identity.ts';
+import { IkeSa, type PendingRequest, type PhaseKind } from './ike-sa.ts';
+import { errorNotifyFor, PeerNotifyError } from './messages.ts';
+import type { EstablishInput, InboundMessage, InitiatorTask, ResponderHandler, ResponseSpec, SentRequest, TaskContext } from './task.ts';
+import { realScheduler, type DatagramSender, type Endpoint, type RandomSource, type Scheduler } from './types.ts';
+import { datagramDigest } from './windows.ts';
+
+/** The key-log writer's surface (keylog/writer.ts), so tests can pass a recorder. */
+export interface KeyLogSink {
+  recordIkeSa(r: IkeSaKeyRecord): void;
+  recordEspSa(r: EspSaKeyRecord): void;
+}
+
+export interface EngineDeps {
+  readonly sender: DatagramSender;
+  readonly scheduler?: Scheduler;
+  readonly random?: RandomSource;
+  /** Wall clock for certificate validity (the scheduler's clock is monotonic). */
+  readonly wallClock?: () => Date;
+  readonly childSaSink?: ChildSaSink;
+  readonly keyLog?: KeyLogSink;
+  /** Answer IKE_SA_INIT requests with this policy; without it we only initiate. */
+  readonly responder?: ResponderPolicy;
+  readonly options?: Partial<EngineOptions>;
+}
+
+const ZERO_SPI = Buffer.alloc(8);
+const PHASE_ORDER: readonly PhaseKind[] = ['init-sent', 'keyed', 'established', 'deleting', 'closed'];
+const isWireError = (e: unknown): e is GkmError => isGkmError(e) && e.code.startsWith('GKM_WIRE_') && e.code !== 'GKM_WIRE_TOO_LARGE';
+
+export class IkeEngine {
+  readonly events = new EventHub();
+  readonly options: EngineOptions;
+  readonly #sender: DatagramSender;
+  readonly #scheduler: Scheduler;
+  readonly #random: RandomSource;
+  readonly #wallClock: () => Date;
+  readonly #sink: ChildSaSink | undefined;
+  readonly #keyLog: KeyLogSink | undefined;
+  readonly #responder: ResponderPolicy | undefined;
+  readonly #cookies: CookieJar;
+  /** By our SPI (hex). */
+  readonly #sas = new Map<string, IkeSa>();
+  /** Responder SAs by SPIi + source, to recognise IKE_SA_INIT retransmissions (§2.1). */
+  readonly #initIndex = new Map<string, IkeSa>();
+  readonly #handlers = new Map<number, ResponderHandler>();
+  readonly #childSpis = new Set<string>();
+  readonly #contexts = new WeakMap<IkeSa, TaskContext>();
+  #invalidSpiTokens: number;
+  #invalidSpiRefill: number;
+
+  constructor(deps: EngineDeps) {
+    this.options = { ...DEFAULT_ENGINE_OPTIONS, ...deps.options };
+    this.#sender = deps.sender;
+    this.#scheduler = deps.scheduler ?? realScheduler;
+    this.#random = deps.random ?? randomBytes;
+    this.#wallClock = deps.wallClock ?? (() => new Date());
+    this.#sink = deps.childSaSink;
+    this.#keyLog = deps.keyLog;
+    this.#responder = deps.responder;
+    this.#cookies = new CookieJar(this.#scheduler, this.#random, this.options.cookieSecretLifetimeMs);
+    this.#invalidSpiTokens = this.options.invalidSpiPerSecond;
+    this.#invalidSpiRefill = this.#scheduler.now();
+    for (const h of [ikeAuthResponder, informationalResponder]) this.registerResponder(h);
+  }
+
+  // --- public API ---------------------------------------------------------------------------
+
+  /** Answers requests of `handler.exchangeType` (replacing a built-in one, e.g. to extend it). */
+  registerResponder(handler: ResponderHandler): void {
+    this.#handlers.set(handler.exchangeType, handler);
+  }
+
+  /** Starts an IKE SA as initiator; progress is reported through `events`. */
+  initiate(config: PeerConfig, remote: Endpoint, local: Endpoint): IkeSa {
+    if (config.proposals.length === 0) throw new GkmError('GKM_IKE_CONFIG', { field: 'proposals', detail: 'empty' });
+    let spiI = this.#random(8);
+    while (spiI.equals(ZERO_SPI) || this.#sas.has(spiI.toString('hex'))) spiI = this.#random(8);
+    const sa = IkeSa.initiator(spiI, local, remote, config, this.#scheduler.now(), this.options.windowSize);
+    const task = new IkeSaInitTask(config, this.#random, this.options.nonceLength, this.options.maxInitRetries);
+    this.#sas.set(sa.id, sa);
+    sa.tasks.push(task);
+    this.#pump(sa);
+    return sa;
+  }
+
+  get(id: string): IkeSa | undefined {
+    return this.#sas.get(id);
+  }
+
+  list(): IkeSa[] {
+    return [...this.#sas.values()];
+  }
+
+  /** Queues an exchange on an IKE SA (CREATE_CHILD_SA, GSA_REGISTRATION, ...). */
+  queueTask(id: string, task: InitiatorTask, opts: { front?: boolean } = {}): void {
+    const sa = this.#require(id);
+    this.#queue(sa, task, opts.front ?? false);
+  }
+
+  /** Deletes an IKE SA with its Child SAs: INFORMATIONAL {D(IKE)} when established. */
+  deleteIkeSa(id: string): void {
+    const sa = this.#require(id);
+    if (sa.phase !== 'established') {
+      if (sa.phase !== 'deleting') this.#close(sa, 'local');
+      return;
+    }
+    sa.advance('deleting');
+    for (const t of sa.tasks.splice(0)) t.dispose?.();
+    this.#queue(sa, new DeleteIkeSaTask(), true);
+  }
+
+  /** Deletes one Child SA (by inbound SPI, hex) in both directions. */
+  deleteChildSa(id: string, inboundSpiHex: string): void {
+    const sa = this.#require(id);
+    const child = sa.children.get(inboundSpiHex);
+    if (!child || child.state === 'deleting') throw new GkmError('GKM_IKE_INVALID_STATE', { detail: `no Child SA ${inboundSpiHex}` });
+    child.state = 'deleting';
+    this.#queue(sa, new DeleteChildSasTask([child]), false);
+  }
+
+  /** Half-open responder SAs (IKE_SA_INIT answered, not authenticated yet). */
+  get halfOpenCount(): number {
+    let n = 0;
+    for (const sa of this.#sas.values()) if (sa.role === 'responder' && sa.phase === 'keyed') n++;
+    return n;
+  }
+
+  /** Feeds one received IKE message (non-ESP marker already removed by the transport). */
+  async receive(datagram: Buffer, remote: Endpoint, local: Endpoint): Promise<void> {
+    if (datagram.length < IKE_HEADER_LENGTH) return;
+    let header: DecodedHeader;
+    try {
+      header = decodeHeader(new Reader(datagram.subarray(0, IKE_HEADER_LENGTH), 'header'));
+    } catch (e) {
+      if (isGkmError(e, 'GKM_WIRE_INVALID_MAJOR_VERSION')) this.#answerMajorVersion(datagram, remote, local, e);
+      return;
+    }
+    let msg: DecodedMessage;
+    try {
+      msg = decodeMessage(datagram);
+    } catch (e) {
+      // Only an IKE_SA_INIT request is answered unprotected; elsewhere this is unauthenticated noise.
+      if (this.#isInitRequest(header)) this.#sendStateless(header, errorNotifyFor(e), remote, local);
+      return;
+    }
+    if (isResponse(header)) return this.#onResponse(msg, remote, local);
+    if (this.#isInitRequest(header)) return this.#onInitRequest(msg, datagram, remote, local);
+    // We are the original responder when the sender is the original initiator.
+    const ourSpi = isFromOriginalInitiator(header) ? header.spiR : header.spiI;
+    const sa = this.#sas.get(ourSpi.toString('hex'));
+    if (!sa || !this.#matchesSa(sa, header)) return this.#answerInvalidSpi(header, remote, local);
+    return this.#onRequest(sa, msg, datagram, remote, local);
+  }
+
+  // --- IKE_SA_INIT responder ------------------------------------------------------------------
+
+  #isInitRequest(h: DecodedHeader): boolean {
+    return h.exchangeType === ExchangeType.IKE_SA_INIT && !isResponse(h) && h.spiR.equals(ZERO_SPI);
+  }
+
+  async #onInitRequest(msg: DecodedMessage, datagram: Buffer, remote: Endpoint, local: Endpoint): Promise<void> {
+    const h = msg.header;
+    // RFC 7296 §3.1: the original initiator sets I; SPIi is never zero; the first MID is 0.
+    if (!this.#responder || !isFromOriginalInitiator(h) || h.messageId !== 0 || h.spiI.equals(ZERO_SPI)) return;
+    const key = `${h.spiI.toString('hex')}|${remote.ip}|${remote.port}`;
+    const existing = this.#initIndex.get(key);
+    if (existing) {
+      const cached = existing.responder.cachedFor(0, datagramDigest(datagram));
+      if (cached) this.#transmit(cached, remote, local);
+      return;
+    }
+    const request = this.#inbound(msg, msg.payloads, remote, local);
+    let result: ReturnType<typeof respondToIkeSaInit>;
+    try {
+      result = respondToIkeSaInit({
+        request,
+        config: this.#responder.init,
+        cookies: this.#cookies,
+        cookieRequired: this.halfOpenCount >= this.options.halfOpenThreshold,
+        random: this.#random,
+        nonceLength: this.options.nonceLength,
+        now: this.#scheduler.now(),
+        windowSize: this.options.windowSize,
+      });
+    } catch (e) {
+      this.#sendStateless(h, errorNotifyFor(e), remote, local);
+      return;
+    }
+    if (result.kind === 'stateless') {
+      this.#sendResponse({ ...h, spiR: ZERO_SPI }, result.payloads, remote, local);
+      return;
+    }
+    const header: IkeHeader = { spiI: h.spiI, spiR: result.spiR, exchangeType: ExchangeType.IKE_SA_INIT, flags: HeaderFlag.RESPONSE, messageId: 0 };
+    const bytes = encodeMessage({ header, payloads: result.payloads });
+    const sa = result.create(bytes);
+    this.#sas.set(sa.id, sa);
+    this.#initIndex.set(key, sa);
+    sa.responder.answered(0, [bytes], [datagramDigest(datagram)]);
+    this.#transmit([bytes], remote, local);
+    this.#timer(sa, this.options.halfOpenTimeoutMs, () => {
+      if (sa.phase === 'keyed') this.#close(sa, 'half-open-timeout');
+    });
+  }
+
+  #sendStateless(h: IkeHeader, n: NotifyPayload | undefined, remote: Endpoint, local: Endpoint): void {
+    if (n) this.#sendResponse({ ...h, spiR: ZERO_SPI }, [n], remote, local);
+  }
+
+  /** An unprotected response echoing the request's SPIs and MID. */
+  #sendResponse(h: IkeHeader, payloads: Payload[], remote: Endpoint, local: Endpoint): void {
+    const flags = HeaderFlag.RESPONSE | (isFromOriginalInitiator(h) ? 0 : HeaderFlag.INITIATOR);
+    const header: IkeHeader = { spiI: h.spiI, spiR: h.spiR, exchangeType: h.exchangeType, flags, messageId: h.messageId };
+    this.#transmit([encodeMessage({ header, payloads })], remote, local);
+  }
+
+  /** RFC 7296 §2.5: INVALID_MAJOR_VERSION (data: our version), only to requests. */
+  #answerMajorVersion(datagram: Buffer, remote: Endpoint, local: Endpoint, e: GkmError): void {
+    const flags = datagram[19] ?? 0;
+    if (flags & HeaderFlag.RESPONSE || !this.#takeInvalidSpiToken()) return;
+    const h: IkeHeader = { spiI: datagram.subarray(0, 8), spiR: datagram.subarray(8, 16), exchangeType: datagram[18] ?? 0, flags, messageId: datagram.readUInt32BE(20) };
+    this.#sendResponse(h, [errorNotifyFor(e)!], remote, local);
+  }
+
+  /** RFC 7296 §2.21.4: INVALID_IKE_SPI outside any SA, to requests only, rate-limited. */
+  #answerInvalidSpi(h: DecodedHeader, remote: Endpoint, local: Endpoint): void {
+    if (!this.#takeInvalidSpiToken()) return;
+    this.#sendResponse({ ...h, exchangeType: ExchangeType.INFORMATIONAL }, [notify(NotifyType.INVALID_IKE_SPI)], remote, local);
+  }
+
+  #takeInvalidSpiToken(): boolean {
+    const now = this.#scheduler.now();
+    const rate = this.options.invalidSpiPerSecond;
+    this.#invalidSpiTokens = Math.min(rate, this.#invalidSpiTokens + ((now - this.#invalidSpiRefill) / 1000) * rate);
+    this.#invalidSpiRefill = now;
+    if (this.#invalidSpiTokens < 1) return false;
+    this.#invalidSpiTokens -= 1;
+    return true;
+  }
+
+  // --- messages of an SA ----------------------------------------------------------------------
+
+  /** The header fits the SA: I flag per role, and the peer's SPI (once known). */
+  #matchesSa(sa: IkeSa, h: DecodedHeader): boolean {
+    if (isFromOriginalInitiator(h) !== (sa.role === 'responder')) return false;
+    if (sa.role === 'responder') return h.spiI.equals(sa.spiI);
+    return sa.phase === 'init-sent' || h.spiR.equals(sa.spiR);
+  }
+
+  #inbound(msg: DecodedMessage, payloads: readonly Payload[], remote: Endpoint, local: Endpoint, opened?: OpenedMessage): InboundMessage {
+    return {
+      header: msg.header,
+      payloads,
+      raw: msg.raw,
+      remote,
+      local,
+      plainForm: () => (opened ? plainFormOfReceived(msg, opened) : msg.raw),
+    };
+  }
+
+  /**
+   * Verifies and decrypts an SK message or collects an SKF fragment. undefined: dropped
+   * (integrity failure, unprotected, incomplete). Throws wire errors of authenticated messages.
+   */
+  #open(sa: IkeSa, msg: DecodedMessage, kind: 'request' | 'response', remote: Endpoint, local: Endpoint): InboundMessage | undefined {
+    if (msg.header.exchangeType === ExchangeType.IKE_SA_INIT) return this.#inbound(msg, msg.payloads, remote, local);
+    const crypto = sa.crypto;
+    const last = msg.payloads.at(-1);
+    if (!crypto || !last) return undefined;
+    try {
+      if (last.type === PayloadType.SK) {
+        const opened = unprotectMessage(msg, crypto.inbound);
+        return this.#inbound(msg, opened.inner, remote, local, opened);
+      }
+      if (last.type !== PayloadType.SKF || !sa.extensions.fragmentation) return undefined;
+      const key = `${kind}:${msg.header.messageId}`;
+      const reassembler = sa.reassembly.get(key) ?? new FragmentReassembler(msg.header.messageId);
+      sa.reassembly.set(key, reassembler);
+      const r = reassembler.add(msg, crypto.inbound);
+      if (!r.complete) return undefined;
+      sa.reassembly.delete(key);
+      return this.#inbound(r.first, r.inner, remote, local, r);
+    } catch (e) {
+      if (isWireError(e)) throw e;
+      return undefined; // integrity / padding failure: drop silently (RFC 7296 §2.21)
+    }
+  }
+
+  async #onRequest(sa: IkeSa, msg: DecodedMessage, datagram: Buffer, remote: Endpoint, local: Endpoint): Promise<void> {
+    const mid = msg.header.messageId;
+    const cls = sa.responder.classify(mid);
+    if (cls === 'retransmit') {
+      const cached = sa.responder.cachedFor(mid, datagramDigest(datagram));
+      if (cached) this.#transmit(cached, remote, local);
+      return;
+    }
+    // IKE_SA_INIT never arrives inside an SA: an unprotected copy must not touch it.
+    if (cls !== 'new' || sa.phase === 'init-sent' || sa.phase === 'closed' || msg.header.exchangeType === ExchangeType.IKE_SA_INIT) return;
+    let inbound: InboundMessage | undefined;
+    let spec: ResponseSpec;
+    const ctx = this.#context(sa);
+    sa.responder.begin(mid);
+    try {
+      inbound = this.#open(sa, msg, 'request', remote, local);
+      if (!inbound) {
+        sa.responder.abandon(mid);
+        return;
+      }
+      sa.lastInbound = this.#scheduler.now();
+      spec = await this.#dispatch(ctx, inbound);
+    } catch (e) {
+      spec = this.#errorResponse(sa, e);
+    }
+    if (!sa.isOpen && spec.payloads.length === 0) return;
+    const digest = datagramDigest(inbound?.raw ?? datagram);
+    // RFC 7296 §2.11, §2.23: answer the request's source; follow the peer's address from now on.
+    sa.remote = remote;
+    sa.local = local;
+    const header: IkeHeader = { spiI: sa.spiI, spiR: sa.spiR, exchangeType: msg.header.exchangeType, flags: this.#flags(sa, true), messageId: mid };
+    const datagrams = this.#encode(sa, header, spec.payloads);
+    sa.responder.answered(mid, datagrams, [digest]);
+    this.#transmit(datagrams, remote, local);
+    spec.afterSend?.();
+    this.#pump(sa);
+  }
+
+  async #dispatch(ctx: TaskContext, req: InboundMessage): Promise<ResponseSpec> {
+    const handler = this.#handlers.get(req.header.exchangeType);
+    const phase = ctx.sa.phase;
+    if (!handler || !handler.phases.includes(phase)) {
+      // Not authenticated yet: only the authentication exchange is acceptable. Afterwards an
+      // exchange we do not implement (or not now) is a syntax error for us (RFC 7296 §2.21).
+      throw new GkmError('GKM_IKE_INVALID_SYNTAX', { field: 'exchange', detail: `${nameOf(ExchangeType, req.header.exchangeType)} not accepted in ${phase}` });
+    }
+    return handler.handle(ctx, req);
+  }
+
+  /** Error → its notify; before authentication (or on AUTH failure) the SA is then deleted (§2.21.2). */
+  #errorResponse(sa: IkeSa, e: unknown): ResponseSpec {
+    const n = errorNotifyFor(e);
+    this.#reportError(sa, e, n?.notifyType);
+    const preAuth = sa.phase === 'keyed';
+    const authFailed = n?.notifyType === NotifyType.AUTHENTICATION_FAILED;
+    if (n && !preAuth && !authFailed) return { payloads: [n] };
+    const reason: CloseReason = authFailed ? 'auth-failed' : 'error';
+    return { payloads: n ? [n] : [], afterSend: () => this.#close(sa, reason) };
+  }
+
+  async #onResponse(msg: DecodedMessage, remote: Endpoint, local: Endpoint): Promise<void> {
+    const h = msg.header;
+    // A response from the original responder comes to us as initiator: our SPI is SPIi.
+    const sa = this.#sas.get((isFromOriginalInitiator(h) ? h.spiR : h.spiI).toString('hex'));
+    if (!sa || !sa.isOpen) return;
+    const initResponse = h.exchangeType === ExchangeType.IKE_SA_INIT;
+    if (initResponse ? sa.phase !== 'init-sent' || isFromOriginalInitiator(h) : !this.#matchesSa(sa, h)) return;
+    const pending = sa.pending.get(h.messageId);
+    if (!pending || pending.task.exchangeType !== h.exchangeType) return;
+    let inbound: InboundMessage | undefined;
+    try {
+      inbound = this.#open(sa, msg, 'response', remote, local);
+    } catch (e) {
+      return this.#taskFailed(sa, pending, e);
+    }
+    if (!inbound) return;
+    if (!initResponse) sa.lastInbound = this.#scheduler.now();
+    let result: Awaited<ReturnType<InitiatorTask['processResponse']>>;
+    try {
+      result = await pending.task.processResponse(this.#context(sa), inbound, pending.request);
+    } catch (e) {
+      return this.#taskFailed(sa, pending, e);
+    }
+    if (result === 'ignore' || sa.pending.get(h.messageId) !== pending) return;
+    pending.timer?.cancel();
+    if (result === 'resend' && sa.isOpen) {
+      this.#sendRequest(sa, pending.task, h.messageId);
+      return;
+    }
+    this.#finishRequest(sa, h.messageId);
+  }
+
+  #finishRequest(sa: IkeSa, mid: number): void {
+    const p = sa.pending.get(mid);
+    p?.timer?.cancel();
+    sa.pending.delete(mid);
+    sa.requester.complete(mid);
+    sa.reassembly.delete(`response:${mid}`);
+    this.#pump(sa);
+  }
+
+  #taskFailed(sa: IkeSa, pending: PendingRequest, e: unknown): void {
+    pending.task.dispose?.();
+    this.#reportError(sa, e);
+    if (pending.task.critical) {
+      this.#close(sa, 'error');
+      return;
+    }
+    this.#finishRequest(sa, pending.request.messageId);
+  }
+
+  #reportError(sa: IkeSa | undefined, e: unknown, notifyType?: number): void {
+    const peerNotify = e instanceof PeerNotifyError ? e.peerNotify : undefined;
+    const n = notifyType ?? peerNotify;
+    this.#emit({
+      type: 'error',
+      ...(sa ? { ikeSaId: sa.id } : {}),
+      code: isGkmError(e) ? e.code : 'GKM_IKE_INVALID_STATE',
+      ...(n !== undefined ? { notify: n, notifyName: nameOf(NotifyType, n) } : {}),
+      message: e instanceof Error ? e.message : String(e),
+    });
+  }
+
+  // --- requests we send -----------------------------------------------------------------------
+
+  #queue(sa: IkeSa, task: InitiatorTask, front: boolean): void {
+    if (!sa.isOpen) throw new GkmError('GKM_IKE_SA_CLOSED', { detail: sa.id });
+    if (front) sa.tasks.unshift(task);
+    else sa.tasks.push(task);
+    this.#pump(sa);
+  }
+
+  /** Sends queued tasks while the peer's window has room (RFC 7296 §2.3). */
+  #pump(sa: IkeSa): void {
+    while (sa.isOpen && sa.requester.canSend() && sa.tasks.length > 0) {
+      const task = sa.tasks[0]!;
+      if (!task.phases.includes(sa.phase)) {
+        const reachable = task.phases.some((p) => PHASE_ORDER.indexOf(p) > PHASE_ORDER.indexOf(sa.phase));
+        if (reachable) return; // e.g. a CREATE_CHILD_SA queued before IKE_AUTH completed
+        sa.tasks.shift();
+        task.dispose?.();
+        this.#reportError(sa, new GkmError('GKM_IKE_INVALID_STATE', { detail: `${task.name} not possible in ${sa.phase}` }));
+        continue;
+      }
+      sa.tasks.shift();
+      this.#sendRequest(sa, task, undefined);
+    }
+  }
+
+  /** Builds and sends a request; `mid` given = resend under the same Message ID. */
+  #sendRequest(sa: IkeSa, task: InitiatorTask, mid: number | undefined): void {
+    let payloads: Payload[];
+    try {
+      payloads = task.buildRequest(this.#context(sa));
+    } catch (e) {
+      task.dispose?.();
+      this.#reportError(sa, e);
+      if (mid !== undefined) sa.pending.delete(mid);
+      if (task.critical || mid !== undefined) this.#close(sa, 'error');
+      return;
+    }
+    if (!sa.isOpen) return;
+    const messageId = mid ?? sa.requester.allocate(); // allocated only once the request exists: MIDs stay contiguous
+    const header: IkeHeader = { spiI: sa.spiI, spiR: sa.spiR, exchangeType: task.exchangeType, flags: this.#flags(sa, false), messageId };
+    const datagrams = this.#encode(sa, header, payloads);
+    const request: SentRequest = {
+      messageId,
+      payloads,
+      datagrams,
+      plainForm: () => (task.exchangeType === ExchangeType.IKE_SA_INIT ? datagrams[0]! : plainFormOfOutgoing(header, payloads)),
+    };
+    const pending: PendingRequest = { task, request, retransmits: 0, timer: undefined };
+    sa.pending.set(messageId, pending);
+    this.#transmit(datagrams, sa.remote, sa.local);
+    this.#armRetransmit(sa, pending);
+  }
+
+  /** RFC 7296 §2.1: same bytes, exponential back-off; when the tries run out the SA is dead. */
+  #armRetransmit(sa: IkeSa, pending: PendingRequest): void {
+    const { baseMs, factor, tries } = this.options.retransmit;
+    pending.timer = this.#scheduler.setTimer(baseMs * factor ** pending.retransmits, () => {
+      if (!sa.isOpen || sa.pending.get(pending.request.messageId) !== pending) return;
+      if (pending.retransmits >= tries) {
+        pending.task.dispose?.();
+        this.#reportError(sa, new GkmError('GKM_IKE_TIMEOUT', { detail: `${pending.task.name} (MID ${pending.request.messageId})` }));
+        this.#close(sa, 'timeout');
+        return;
+      }
+      pending.retransmits++;
+      this.#transmit(pending.request.datagrams, sa.remote, sa.local);
+      this.#armRetransmit(sa, pending);
+    });
+  }
+
+  #flags(sa: IkeSa, response: boolean): number {
+    return (sa.role === 'initiator' ? HeaderFlag.INITIATOR : 0) | (response ? HeaderFlag.RESPONSE : 0);
+  }
+
+  /** IKE_SA_INIT in clear; everything else SK, or SKF fragments above the size limit (RFC 7383). */
+  #encode(sa: IkeSa, header: IkeHeader, payloads: Payload[]): Buffer[] {
+    if (header.exchangeType === ExchangeType.IKE_SA_INIT) return [encodeMessage({ header, payloads })];
+    const crypto = sa.requireCrypto();
+    const whole = protectMessage(header, payloads, crypto.outbound, crypto.ivs);
+    if (!sa.extensions.fragmentation || whole.length <= this.options.fragmentSize) return [whole];
+    return fragmentMessage(header, payloads, crypto.outbound, crypto.ivs, this.options.fragmentSize);
+  }
+
+  #transmit(datagrams: readonly Buffer[], remote: Endpoint, local: Endpoint): void {
+    for (const d of datagrams) this.#sender.send(d, remote, local);
+  }
+
+  // --- task context ---------------------------------------------------------------------------
+
+  #context(sa: IkeSa): TaskContext {
+    let ctx = this.#contexts.get(sa);
+    if (ctx) return ctx;
+    ctx = {
+      sa,
+      options: this.options,
+      responderPolicy: this.#responder,
+      wallClock: () => this.#wallClock(),
+      random: (n) => this.#random(n),
+      emit: (e) => this.#emit(e),
+      queue: (task, opts) => this.#queue(sa, task, opts?.front ?? false),
+      allocateChildSpi: () => this.#allocateChildSpi(),
+      releaseChildSpi: (spi) => this.#childSpis.delete(spi.toString('hex')),
+      installChild: (child, ni, nr, secrets) => this.#installChild(sa, child, ni, nr, secrets),
+      removeChild: (child, reason) => this.#removeChild(sa, child, reason),
+      establish: (input) => this.#establish(sa, input),
+      purgeOtherSas: (remoteId) => this.#purgeOtherSas(sa, remoteId),
+      close: (reason, error, notice) => {
+        if (notice) this.#sendNotice(sa, notice);
+        if (error) this.#reportError(sa, error);
+        this.#close(sa, reason);
+      },
+    };
+    this.#contexts.set(sa, ctx);
+    return ctx;
+  }
+
+  #emit(e: IkeEvent): void {
+    this.events.emit(e);
+  }
+
+  #allocateChildSpi(): Buffer {
+    for (;;) {
+      const spi = this.#random(4);
+      const hex = spi.toString('hex');
+      if (spi.readUInt32BE() >= 256 && !this.#childSpis.has(hex)) {
+        this.#childSpis.add(hex);
+        return spi;
+      }
+    }
+  }
+
+  #establish(sa: IkeSa, input: EstablishInput): void {
+    sa.advance('established');
+    sa.config = input.config;
+    sa.localId = input.localId;
+    sa.remoteId = input.remoteId;
+    this.#recordIkeKeys(sa);
+    this.#emit({ type: 'ike_up', ike: this.summary(sa) });
+    this.#armLiveness(sa);
+  }
+
+  /** INITIAL_CONTACT: other SAs with the same peer identity are stale (RFC 7296 §2.4). */
+  #purgeOtherSas(sa: IkeSa, remoteId: Identity): void {
+    for (const other of [...this.#sas.values()]) {
+      if (other === sa || other.phase !== 'established' || !other.remoteId || !sameIdentity(other.remoteId, remoteId)) continue;
+      if (other.localId && sa.localId && !sameIdentity(other.localId, sa.localId)) continue;
+      this.#close(other, 'initial-contact');
+    }
+  }
+
+  #installChild(sa: IkeSa, child: NegotiatedChild, ni: Buffer, nr: Buffer, secrets?: readonly Buffer[]): ChildSa {
+    const { prf, keys } = sa.requireCrypto();
+    const suite = childSuiteOf(child.proposal);
+    const k = deriveChildKeys(prf, keys.skD, ni, nr, childKeySizes(suite), secrets);
+    const [out, inn] = sa.role === 'initiator' ? [[k.encrI, k.integI], [k.encrR, k.integR]] : [[k.encrR, k.integR], [k.encrI, k.integI]];
+    const nat = sa.extensions.nat;
+    const encapsulated = nat !== undefined && (nat.local || nat.remote);
+    const installed: InstalledChildSa = {
+      ikeSaId: sa.id,
+      name: child.name,
+      protocolId: child.protocolId,
+      mode: child.mode,
+      encapsulated,
+      local: sa.local,
+      remote: sa.remote,
+      suite,
+      localTs: child.localTs,
+      remoteTs: child.remoteTs,
+      inbound: { spi: child.inboundSpi.readUInt32BE(), encKey: inn[0]!, integKey: inn[1]! },
+      outbound: { spi: child.outboundSpi.readUInt32BE(), encKey: out[0]!, integKey: out[1]! },
+    };
+    this.#sink?.install(installed);
+    this.#recordEspKeys(sa, installed);
+    const { proposal: _proposal, ...rest } = child;
+    const record: ChildSa = { ...rest, suite, encapsulated, state: 'installed' };
+    sa.children.set(child.inboundSpi.toString('hex'), record);
+    this.#emit({ type: 'child_up', ikeSaId: sa.id, child: childSummary(record) });
+    return record;
+  }
+
+  #removeChild(sa: IkeSa, child: ChildSa, reason: CloseReason): void {
+    if (!sa.children.delete(child.inboundSpi.toString('hex'))) return;
+    this.#childSpis.delete(child.inboundSpi.toString('hex'));
+    this.#sink?.remove({ ikeSaId: sa.id, inboundSpi: child.inboundSpi.readUInt32BE(), outboundSpi: child.outboundSpi.readUInt32BE() });
+    this.#emit({ type: 'deleted', ikeSaId: sa.id, what: 'child', reason, child: childSummary(child) });
+  }
+
+  /** One INFORMATIONAL request, no retransmission: the SA closes right after. */
+  #sendNotice(sa: IkeSa, n: NotifyPayload): void {
+    if (!sa.crypto || !sa.requester.canSend()) return;
+    const header: IkeHeader = { spiI: sa.spiI, spiR: sa.spiR, exchangeType: ExchangeType.INFORMATIONAL, flags: this.#flags(sa, false), messageId: sa.requester.allocate() };
+    this.#transmit(this.#encode(sa, header, [n]), sa.remote, sa.local);
+  }
+
+  #close(sa: IkeSa, reason: CloseReason): void {
+    if (!sa.isOpen) return;
+    for (const t of sa.tasks.splice(0)) t.dispose?.();
+    for (const p of sa.pending.values()) p.task.dispose?.();
+    for (const c of [...sa.children.values()]) this.#removeChild(sa, c, reason);
+    sa.close();
+    this.#sas.delete(sa.id);
+    for (const [k, v] of this.#initIndex) if (v === sa) this.#initIndex.delete(k);
+    this.#emit({ type: 'deleted', ikeSaId: sa.id, what: 'ike', reason });
+  }
+
+  #timer(sa: IkeSa, ms: number, fn: () => void): void {
+    const t = this.#scheduler.setTimer(ms, () => {
+      sa.timers.delete(t);
+      if (sa.isOpen) fn();
+    });
+    sa.timers.add(t);
+  }
+
+  /** RFC 7296 §2.4: probe only after a quiet period; a lost probe ends like any request. */
+  #armLiveness(sa: IkeSa): void {
+    const interval = this.options.livenessIntervalMs;
+    if (interval <= 0) return;
+    const wait = Math.max(1, sa.lastInbound + interval - this.#scheduler.now());
+    this.#timer(sa, wait, () => {
+      if (sa.phase !== 'established') return;
+      const quiet = this.#scheduler.now() - sa.lastInbound >= interval;
+      if (quiet && sa.pending.size === 0 && sa.tasks.length === 0) this.#queue(sa, new LivenessTask(), false);
+      this.#armLiveness(sa);
+    });
+  }
+
+  #require(id: string): IkeSa {
+    const sa = this.#sas.get(id);
+    if (!sa) throw new GkmError('GKM_IKE_SA_CLOSED', { detail: `no IKE SA ${id}` });
+    return sa;
+  }
+
+  // --- reporting ------------------------------------------------------------------------------
+
+  summary(sa: IkeSa): IkeSaSummary {
+    const s = sa.crypto?.suite;
+    const suite: Record<string, string> = {};
+    if (s) {
+      suite['encr'] = `${nameOf(EncrId, s.encrId)}${s.keyLengthBits ? `/${s.keyLengthBits}` : ''}`;
+      if (s.integId !== undefined) suite['integ'] = nameOf(IntegId, s.integId);
+      suite['prf'] = nameOf(PrfId, s.prfId);
+      suite['ke'] = [s.keMethod, ...s.additionalKes].map((m) => nameOf(KeId, m)).join('+');
+      if (s.kwaId !== undefined) suite['kwa'] = nameOf(KwaId, s.kwaId);
+    }
+    return {
+      id: sa.id,
+      ...(sa.config ? { name: sa.config.name } : {}),
+      role: sa.role,
+      spiI: sa.spiI.toString('hex'),
+      spiR: sa.spiR.toString('hex'),
+      local: sa.local,
+      remote: sa.remote,
+      ...(sa.localId ? { localId: identityText(sa.localId) } : {}),
+      ...(sa.remoteId ? { remoteId: identityText(sa.remoteId) } : {}),
+      suite,
+      ...(sa.extensions.nat ? { natLocal: sa.extensions.nat.local, natRemote: sa.extensions.nat.remote } : {}),
+    };
+  }
+
+  #recordIkeKeys(sa: IkeSa): void {
+    if (!this.#keyLog || !sa.crypto) return;
+    const { suite, keys } = sa.crypto;
+    const copy = (b: Buffer): Buffer => Buffer.from(b);
+    this.#keyLog.recordIkeSa({
+      spiI: copy(sa.spiI),
+      spiR: copy(sa.spiR),
+      encrId: suite.encrId,
+      ...(suite.keyLengthBits ? { encrKeyBits: suite.keyLengthBits } : {}),
+      integId: suite.integId ?? IntegId.NONE,
+      prfId: suite.prfId,
+      keMethods: [suite.keMethod, ...suite.additionalKes],
+      ...(suite.kwaId !== undefined ? { kwaId: suite.kwaId } : {}),
+      skD: copy(keys.skD),
+      skAi: copy(keys.skAi),
+      skAr: copy(keys.skAr),
+      skEi: copy(keys.skEi),
+      skEr: copy(keys.skEr),
+      skPi: copy(keys.skPi),
+      skPr: copy(keys.skPr),
+    });
+  }
+
+  #recordEspKeys(sa: IkeSa, c: InstalledChildSa): void {
+    if (!this.#keyLog) return;
+    const family = c.local.ip.includes(':') ? 'IPv6' : 'IPv4';
+    for (const [dir, src, dst] of [[c.inbound, c.remote.ip, c.local.ip], [c.outbound, c.local.ip, c.remote.ip]] as const) {
+      this.#keyLog.recordEspSa({
+        ikeSpiI: Buffer.from(sa.spiI),
+        ikeSpiR: Buffer.from(sa.spiR),
+        family,
+        src,
+        dst,
+        spi: dir.spi,
+        encrId: c.suite.encrId,
+        ...(c.suite.keyLengthBits ? { encrKeyBits: c.suite.keyLengthBits } : {}),
+        integId: c.suite.integId ?? IntegId.NONE,
+        encKey: Buffer.from(dir.encKey),
+        integKey: Buffer.from(dir.integKey),
+      });
+    }
+  }
+}

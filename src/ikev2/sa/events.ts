@@ -1,0 +1,80 @@
+/**
+ * Engine events (the member CLI's `--json` lines, the GCKS's audit log). They carry SPIs,
+ * identities and algorithm names, never keys.
+ */
+import type { ErrorCode } from '../errors.ts';
+import type { Endpoint } from './types.ts';
+
+export interface IkeSaSummary {
+  readonly id: string;
+  readonly name?: string;
+  readonly role: 'initiator' | 'responder';
+  readonly spiI: string;
+  readonly spiR: string;
+  readonly local: Endpoint;
+  readonly remote: Endpoint;
+  readonly localId?: string;
+  readonly remoteId?: string;
+  /** e.g. { encr: 'AES_GCM_16/256', prf: 'HMAC_SHA2_256', ke: 'CURVE25519' }. */
+  readonly suite?: Readonly<Record<string, string>>;
+  readonly natLocal?: boolean;
+  readonly natRemote?: boolean;
+}
+
+export interface ChildSaSummary {
+  readonly name: string;
+  readonly protocol: 'esp' | 'ah';
+  readonly mode: 'tunnel' | 'transport';
+  /** Hex, 8 digits. */
+  readonly inboundSpi: string;
+  readonly outboundSpi: string;
+  readonly encapsulated: boolean;
+  readonly suite: Readonly<Record<string, string>>;
+}
+
+export type CloseReason = 'local' | 'peer' | 'timeout' | 'auth-failed' | 'initial-contact' | 'error' | 'half-open-timeout';
+
+export type IkeEvent =
+  | { readonly type: 'ike_up'; readonly ike: IkeSaSummary }
+  | { readonly type: 'child_up'; readonly ikeSaId: string; readonly child: ChildSaSummary }
+  | { readonly type: 'rekeyed'; readonly ikeSaId: string; readonly what: 'ike' | 'child'; readonly old: string; readonly new: string }
+  | { readonly type: 'deleted'; readonly ikeSaId: string; readonly what: 'ike'; readonly reason: CloseReason }
+  | { readonly type: 'deleted'; readonly ikeSaId: string; readonly what: 'child'; readonly reason: CloseReason; readonly child: ChildSaSummary }
+  | {
+      readonly type: 'error';
+      readonly ikeSaId?: string;
+      readonly code: ErrorCode;
+      /** Notify type involved (sent or received), if any. */
+      readonly notify?: number;
+      readonly notifyName?: string;
+      readonly message: string;
+    };
+
+export type IkeEventType = IkeEvent['type'];
+type Listener<T extends IkeEventType> = (e: Extract<IkeEvent, { type: T }>) => void;
+
+/** A tiny typed emitter; a throwing listener never breaks the engine. */
+export class EventHub {
+  readonly #listeners = new Map<IkeEventType | '*', Set<(e: IkeEvent) => void>>();
+
+  on<T extends IkeEventType>(type: T, fn: Listener<T>): () => void;
+  on(type: '*', fn: (e: IkeEvent) => void): () => void;
+  on(type: IkeEventType | '*', fn: (e: never) => void): () => void {
+    const set = this.#listeners.get(type) ?? new Set();
+    set.add(fn as (e: IkeEvent) => void);
+    this.#listeners.set(type, set);
+    return () => set.delete(fn as (e: IkeEvent) => void);
+  }
+
+  emit(e: IkeEvent): void {
+    for (const key of [e.type, '*'] as const) {
+      for (const fn of this.#listeners.get(key) ?? []) {
+        try {
+          fn(e);
+        } catch {
+          // listeners are observers; their failures are theirs
+        }
+      }
+    }
+  }
+}

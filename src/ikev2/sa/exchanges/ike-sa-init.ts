@@ -1,0 +1,295 @@
+/**
+ * IKE_SA_INIT (RFC 7296 §1.2, §2.6, §2.7, §2.10, §2.23; RFC 7383 §2.3; RFC 7427 §4;
+ * RFC 6023; RFC 9242 §3; RFC 9838 §2.2 KWA).
+ *
+ *   HDR, [N(COOKIE),] SAi1, KEi, Ni, N(NAT_D_SRC), N(NAT_D_DST), [N(...SUPPORTED)]  -->
+ *                         <--  HDR, SAr1, KEr, Nr, N(NAT_D_SRC), N(NAT_D_DST), [N(...)]
+ *
+ * The responder keeps no state until it answers with its SA: COOKIE challenges and
+ * INVALID_KE_PAYLOAD / NO_PROPOSAL_CHOSEN / INVALID_SYNTAX replies are stateless.
+ */
+import { GkmError } from '../../errors.ts';
+import { createIvSource, createSkCipher } from '../../crypto/cipher.ts';
+import { createInitiatorKe, respondKe, type KeInitiator } from '../../crypto/ke.ts';
+import { deriveInitialIkeKeys, ikeKeySizes } from '../../crypto/keys.ts';
+import { getPrf } from '../../crypto/prf.ts';
+import { wipe } from '../../crypto/zeroize.ts';
+import { ExchangeType } from '../../registry/exchange.ts';
+import { ProtocolId } from '../../registry/misc.ts';
+import { NotifyType } from '../../registry/notify.ts';
+import { PayloadType } from '../../registry/payload.ts';
+import { IntegId, TransformType } from '../../registry/transform.ts';
+import type { Payload } from '../../wire/payload.ts';
+import type { KePayload, NoncePayload, NotifyPayload, Proposal, SaPayload } from '../../wire/payloads/index.ts';
+import { keyLengthOf, NotifyData } from '../../wire/payloads/index.ts';
+import { DEFAULT_SIGNATURE_HASHES, type IkeSaInitConfig, type PeerConfig } from '../config.ts';
+import { IkeSa, type IkeCrypto, type IkeSuite, type InitRecord, type Role } from '../ike-sa.ts';
+import { findNotify, firstErrorNotify, hasNotify, notifiesOf, PeerNotifyError, required } from '../messages.ts';
+import { detectNat, natDetectionNotifies } from '../nat.ts';
+import { checkChosenProposal, chosenAdditionalKes, chosenId, numberedProposals, offeredKeMethods, offersAdditionalKe, selectProposal } from '../proposals.ts';
+import type { InboundMessage, InitiatorTask, SentRequest, TaskContext, TaskResult } from '../task.ts';
+import type { CookieJar } from '../cookies.ts';
+import type { RandomSource } from '../types.ts';
+import { IkeAuthTask } from './ike-auth.ts';
+
+const ZERO_SPI = Buffer.alloc(8);
+
+// --- shared -------------------------------------------------------------------------------
+
+/** The negotiated suite of a chosen IKE proposal; GKM_IKE_NO_PROPOSAL_CHOSEN if incomplete. */
+export function ikeSuiteOf(p: Proposal): IkeSuite {
+  const encr = p.transforms.find((t) => t.transformType === TransformType.ENCR);
+  const prfId = chosenId(p, TransformType.PRF);
+  const keMethod = chosenId(p, TransformType.KE);
+  if (!encr || prfId === undefined || keMethod === undefined) {
+    throw new GkmError('GKM_IKE_NO_PROPOSAL_CHOSEN', { field: 'SA', detail: 'IKE proposal needs ENCR, PRF and KE' });
+  }
+  const integId = chosenId(p, TransformType.INTEG);
+  return {
+    proposal: p,
+    encrId: encr.transformId,
+    keyLengthBits: keyLengthOf(encr),
+    integId: integId === IntegId.NONE ? undefined : integId,
+    prfId,
+    keMethod,
+    additionalKes: chosenAdditionalKes(p),
+    kwaId: chosenId(p, TransformType.KWA),
+  };
+}
+
+/** SKEYSEED and SK_* (RFC 7296 §2.14), then the SK ciphers of our role. Wipes `secret`. */
+export function deriveIkeCrypto(role: Role, suite: IkeSuite, ni: Buffer, nr: Buffer, secret: Buffer, spiI: Buffer, spiR: Buffer): IkeCrypto {
+  try {
+    const prf = getPrf(suite.prfId);
+    const protection = { encrId: suite.encrId, keyLengthBits: suite.keyLengthBits, integId: suite.integId };
+    const keys = deriveInitialIkeKeys(prf, ni, nr, secret, spiI, spiR, ikeKeySizes(prf, protection));
+    const ci = createSkCipher(protection, keys.skEi, keys.skAi);
+    const cr = createSkCipher(protection, keys.skEr, keys.skAr);
+    const [outbound, inbound] = role === 'initiator' ? [ci, cr] : [cr, ci];
+    return { suite, prf, keys, outbound, inbound, ivs: createIvSource(outbound) };
+  } finally {
+    wipe(secret);
+  }
+}
+
+/** RFC 7296 §2.10: at least 128 bits and half the PRF key size. */
+function checkNonce(nonce: Buffer, prfId: number): void {
+  const min = Math.max(16, Math.ceil(getPrf(prfId).keyLength / 2));
+  if (nonce.length < min) throw new GkmError('GKM_IKE_INVALID_SYNTAX', { field: 'Nonce', detail: `${nonce.length} < ${min} octets` });
+}
+
+/** Status notifies both sides may send (RFC 7383, RFC 7427, RFC 6023, RFC 9242). */
+function capabilityNotifies(config: IkeSaInitConfig, intermediate: boolean): NotifyPayload[] {
+  const out: NotifyPayload[] = [];
+  if (config.fragmentation !== false) out.push(NotifyData.IKEV2_FRAGMENTATION_SUPPORTED.build());
+  out.push(NotifyData.SIGNATURE_HASH_ALGORITHMS.build(config.signatureHashes ?? DEFAULT_SIGNATURE_HASHES));
+  if (config.childless !== false) out.push(NotifyData.CHILDLESS_IKEV2_SUPPORTED.build());
+  if (intermediate) out.push(NotifyData.INTERMEDIATE_EXCHANGE_SUPPORTED.build());
+  return out;
+}
+
+function recordPeerCapabilities(sa: IkeSa, payloads: readonly Payload[], weOfferedIntermediate: boolean): void {
+  const hashes = findNotify(payloads, NotifyType.SIGNATURE_HASH_ALGORITHMS);
+  sa.extensions.fragmentation = sa.initConfig.fragmentation !== false && hasNotify(payloads, NotifyType.IKEV2_FRAGMENTATION_SUPPORTED);
+  sa.extensions.childless = hasNotify(payloads, NotifyType.CHILDLESS_IKEV2_SUPPORTED);
+  sa.extensions.peerSignatureHashes = hashes ? NotifyData.SIGNATURE_HASH_ALGORITHMS.parse(hashes) : undefined;
+  sa.extensions.intermediate = weOfferedIntermediate && hasNotify(payloads, NotifyType.INTERMEDIATE_EXCHANGE_SUPPORTED);
+}
+
+function refuseAdditionalKe(suite: IkeSuite): void {
+  if (suite.additionalKes.length > 0) {
+    // Extension point: RFC 9370 rounds run as IKE_INTERMEDIATE tasks queued here (§B.1/B.2).
+    throw new GkmError('GKM_IKE_NO_PROPOSAL_CHOSEN', { field: 'SA', detail: 'additional key exchanges need IKE_INTERMEDIATE (not implemented yet)' });
+  }
+}
+
+// --- initiator ----------------------------------------------------------------------------
+
+export class IkeSaInitTask implements InitiatorTask {
+  readonly name = 'IKE_SA_INIT';
+  readonly exchangeType = ExchangeType.IKE_SA_INIT;
+  readonly phases = ['init-sent'] as const;
+  readonly critical = true;
+  readonly #config: PeerConfig;
+  readonly #proposals: Proposal[];
+  readonly #ni: Buffer;
+  readonly #maxRetries: number;
+  #ke: KeInitiator;
+  #cookie: Buffer | undefined;
+  #retries = 0;
+
+  constructor(config: PeerConfig, random: RandomSource, nonceLength: number, maxRetries: number) {
+    this.#config = config;
+    this.#proposals = numberedProposals(config.proposals);
+    const method = offeredKeMethods(this.#proposals)[0];
+    if (method === undefined) throw new GkmError('GKM_IKE_CONFIG', { field: 'proposals', detail: 'no KE method' });
+    this.#ke = createInitiatorKe(method);
+    this.#ni = random(nonceLength);
+    this.#maxRetries = maxRetries;
+  }
+
+  buildRequest(ctx: TaskContext): Payload[] {
+    const sa = ctx.sa;
+    const payloads: Payload[] = [];
+    if (this.#cookie) payloads.push(NotifyData.COOKIE.build(this.#cookie)); // RFC 7296 §2.6: first payload
+    payloads.push(
+      { type: PayloadType.SA, proposals: this.#proposals } satisfies SaPayload,
+      { type: PayloadType.KE, method: this.#ke.method, data: this.#ke.publicData() } satisfies KePayload,
+      { type: PayloadType.NONCE, nonce: this.#ni } satisfies NoncePayload,
+      ...natDetectionNotifies(sa.spiI, ZERO_SPI, sa.local, sa.remote),
+      ...capabilityNotifies(this.#config, offersAdditionalKe(this.#proposals)),
+    );
+    return payloads;
+  }
+
+  #retry(): TaskResult {
+    if (++this.#retries > this.#maxRetries) throw new GkmError('GKM_IKE_PEER_ERROR', { field: 'IKE_SA_INIT', detail: 'too many COOKIE / INVALID_KE_PAYLOAD rounds' });
+    return 'resend';
+  }
+
+  processResponse(ctx: TaskContext, res: InboundMessage, req: SentRequest): TaskResult {
+    const p = res.payloads;
+    const cookie = findNotify(p, NotifyType.COOKIE);
+    if (cookie) {
+      this.#cookie = NotifyData.COOKIE.parse(cookie);
+      return this.#retry();
+    }
+    const invalidKe = findNotify(p, NotifyType.INVALID_KE_PAYLOAD);
+    if (invalidKe) {
+      const wanted = NotifyData.INVALID_KE_PAYLOAD.parse(invalidKe);
+      // Unauthenticated: only a method we offered, and not the one we sent, is believable.
+      if (!offeredKeMethods(this.#proposals).includes(wanted) || wanted === this.#ke.method) return 'ignore';
+      this.#ke.dispose();
+      this.#ke = createInitiatorKe(wanted); // same SPIi, Ni and proposals (RFC 7296 §1.3)
+      return this.#retry();
+    }
+    const error = firstErrorNotify(p);
+    if (error) throw new PeerNotifyError(error, 'IKE_SA_INIT');
+    let accepted: { suite: IkeSuite; ke: KePayload; nr: Buffer };
+    try {
+      accepted = this.#check(res);
+    } catch (e) {
+      ctx.emit({ type: 'error', ikeSaId: ctx.sa.id, code: 'GKM_IKE_BAD_RESPONSE', message: `ignored IKE_SA_INIT response: ${(e as Error).message}` });
+      return 'ignore'; // unauthenticated garbage must not kill the exchange; retransmissions go on
+    }
+    this.#complete(ctx, res, req, accepted);
+    return 'done';
+  }
+
+  #check(res: InboundMessage): { suite: IkeSuite; ke: KePayload; nr: Buffer } {
+    if (res.header.spiR.equals(ZERO_SPI)) throw new GkmError('GKM_IKE_BAD_RESPONSE', { field: 'SPIr', detail: 'zero' });
+    const saP = required<SaPayload>(res.payloads, PayloadType.SA, 'SA');
+    const ke = required<KePayload>(res.payloads, PayloadType.KE, 'KE');
+    const nr = required<NoncePayload>(res.payloads, PayloadType.NONCE, 'Nr').nonce;
+    const suite = ikeSuiteOf(checkChosenProposal(saP.proposals, this.#proposals, 0));
+    if (ke.method !== suite.keMethod || ke.method !== this.#ke.method) {
+      throw new GkmError('GKM_IKE_BAD_RESPONSE', { field: 'KE', detail: `method ${ke.method}, sent ${this.#ke.method}` });
+    }
+    checkNonce(nr, suite.prfId);
+    refuseAdditionalKe(suite);
+    return { suite, ke, nr };
+  }
+
+  #complete(ctx: TaskContext, res: InboundMessage, req: SentRequest, { suite, ke, nr }: { suite: IkeSuite; ke: KePayload; nr: Buffer }): void {
+    const sa = ctx.sa;
+    const spiR = Buffer.from(res.header.spiR);
+    const secret = this.#ke.complete(ke.data);
+    const crypto = deriveIkeCrypto('initiator', suite, this.#ni, nr, secret, sa.spiI, spiR);
+    const init: InitRecord = { ni: this.#ni, nr: Buffer.from(nr), requestBytes: req.datagrams[0]!, responseBytes: Buffer.from(res.raw) };
+    sa.keyed(spiR, init, crypto);
+    recordPeerCapabilities(sa, res.payloads, offersAdditionalKe(this.#proposals));
+    const nat = detectNat(notifiesOf(res.payloads), sa.spiI, spiR, res.local, res.remote);
+    sa.extensions.nat = nat;
+    // RFC 7296 §2.23: after a NAT is detected, move to 4500 (non-ESP marker from then on).
+    const float = nat !== undefined && (nat.local || nat.remote || this.#config.natTraversal === 'always');
+    if (float && sa.remote.port === 500) {
+      sa.remote = { ip: sa.remote.ip, port: 4500 };
+      sa.local = { ip: sa.local.ip, port: 4500 };
+    }
+    ctx.queue(this.#config.authTask?.(sa) ?? new IkeAuthTask(this.#config), { front: true });
+  }
+
+  dispose(): void {
+    this.#ke.dispose();
+  }
+}
+
+// --- responder ----------------------------------------------------------------------------
+
+export interface InitResponderInput {
+  readonly request: InboundMessage;
+  readonly config: IkeSaInitConfig;
+  readonly cookies: CookieJar;
+  readonly cookieRequired: boolean;
+  readonly random: RandomSource;
+  readonly nonceLength: number;
+  readonly now: number;
+  readonly windowSize: number;
+}
+
+export type InitResponderResult =
+  /** Stateless reply: N(COOKIE) (RFC 7296 §2.6). */
+  | { readonly kind: 'stateless'; readonly payloads: Payload[] }
+  /** Answer with `payloads`, then create the SA from the encoded response. */
+  | { readonly kind: 'accept'; readonly spiR: Buffer; readonly payloads: Payload[]; create(responseBytes: Buffer): IkeSa };
+
+/**
+ * The responder's processing of an IKE_SA_INIT request. Errors are thrown as GkmErrors whose
+ * notify the engine sends back statelessly (INVALID_KE_PAYLOAD carries the wanted method).
+ */
+export function respondToIkeSaInit(input: InitResponderInput): InitResponderResult {
+  const { request, config } = input;
+  const p = request.payloads;
+  const spiI = request.header.spiI;
+  const ni = required<NoncePayload>(p, PayloadType.NONCE, 'Ni').nonce;
+  if (input.cookieRequired) {
+    const first = p[0];
+    const sent = first?.type === PayloadType.NOTIFY && first.notifyType === NotifyType.COOKIE ? NotifyData.COOKIE.parse(first) : undefined;
+    if (!sent || !input.cookies.verify(sent, ni, request.remote.ip, spiI)) {
+      return { kind: 'stateless', payloads: [NotifyData.COOKIE.build(input.cookies.make(ni, request.remote.ip, spiI))] };
+    }
+  }
+  const saP = required<SaPayload>(p, PayloadType.SA, 'SA');
+  const ke = required<KePayload>(p, PayloadType.KE, 'KE');
+  const chosen = selectProposal(saP.proposals, numberedProposals(config.proposals), {
+    protocolId: ProtocolId.IKE,
+    prefer: new Map([[TransformType.KE, ke.method]]),
+  });
+  const suite = ikeSuiteOf(chosen);
+  if (ke.method !== suite.keMethod) {
+    throw new GkmError('GKM_IKE_INVALID_KE', { field: 'KE', detail: `got ${ke.method}, want ${suite.keMethod}`, notifyData: Buffer.of(suite.keMethod >> 8, suite.keMethod & 0xff) });
+  }
+  checkNonce(ni, suite.prfId);
+  refuseAdditionalKe(suite);
+  const reply = respondKe(ke.method, ke.data); // GKM_CRYPTO_INVALID_KE -> INVALID_SYNTAX
+  let spiR = input.random(8);
+  while (spiR.equals(ZERO_SPI)) spiR = input.random(8);
+  const nr = input.random(input.nonceLength);
+  let crypto: IkeCrypto;
+  try {
+    crypto = deriveIkeCrypto('responder', suite, ni, nr, reply.sharedSecret, spiI, spiR);
+  } catch (e) {
+    throw new GkmError('GKM_IKE_NO_PROPOSAL_CHOSEN', { field: 'SA', detail: 'suite cannot be keyed', cause: e });
+  }
+  const intermediate = offersAdditionalKe(saP.proposals) && hasNotify(p, NotifyType.INTERMEDIATE_EXCHANGE_SUPPORTED);
+  const payloads: Payload[] = [
+    { type: PayloadType.SA, proposals: [chosen] } satisfies SaPayload,
+    { type: PayloadType.KE, method: ke.method, data: reply.publicData } satisfies KePayload,
+    { type: PayloadType.NONCE, nonce: nr } satisfies NoncePayload,
+    ...natDetectionNotifies(spiI, spiR, request.local, request.remote),
+    ...capabilityNotifies(config, false),
+  ];
+  return {
+    kind: 'accept',
+    spiR,
+    payloads,
+    create(responseBytes) {
+      const init: InitRecord = { ni: Buffer.from(ni), nr, requestBytes: Buffer.from(request.raw), responseBytes };
+      const sa = IkeSa.responder(Buffer.from(spiI), spiR, request.local, request.remote, config, init, crypto, input.now, input.windowSize);
+      recordPeerCapabilities(sa, p, intermediate);
+      sa.extensions.nat = detectNat(notifiesOf(p), spiI, ZERO_SPI, request.local, request.remote);
+      return sa;
+    },
+  };
+}
+

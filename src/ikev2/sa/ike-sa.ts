@@ -1,0 +1,225 @@
+/**
+ * IKE SA state (RFC 7296 §2). The phase is a small state machine; data that exists only from
+ * some phase on (keys, the IKE_SA_INIT record) is reached through require*() accessors that
+ * fail loudly, and a transition not in the table throws, so an illegal step cannot pass
+ * silently.
+ *
+ *   init-sent ──▶ keyed ──▶ established ──▶ deleting ──▶ closed
+ *       └───────────┴────────────┴──────────────────────────▲
+ */
+import { GkmError } from '../errors.ts';
+import type { IvSource, SkCipher } from '../crypto/cipher.ts';
+import type { IkeSaKeys } from '../crypto/keys.ts';
+import type { Prf } from '../crypto/prf.ts';
+import { intAuthValue } from '../crypto/keys.ts';
+import { wipeKeys } from '../crypto/zeroize.ts';
+import type { FragmentReassembler } from '../crypto/encrypted-message.ts';
+import type { Proposal } from '../wire/payloads/index.ts';
+import type { ChildSa } from './child-sa.ts';
+import type { IkeSaInitConfig, PeerConfig } from './config.ts';
+import type { Identity } from './identity.ts';
+import type { NatState } from './nat.ts';
+import type { InitiatorTask, SentRequest } from './task.ts';
+import type { Endpoint, Timer } from './types.ts';
+import { RequesterWindow, ResponderWindow } from './windows.ts';
+
+export type Role = 'initiator' | 'responder';
+export type PhaseKind = 'init-sent' | 'keyed' | 'established' | 'deleting' | 'closed';
+
+const TRANSITIONS: Readonly<Record<PhaseKind, readonly PhaseKind[]>> = {
+  'init-sent': ['keyed', 'closed'],
+  keyed: ['established', 'closed'],
+  established: ['deleting', 'closed'],
+  deleting: ['closed'],
+  closed: [],
+};
+
+/** The negotiated IKE SA transforms. */
+export interface IkeSuite {
+  readonly proposal: Proposal;
+  readonly encrId: number;
+  readonly keyLengthBits?: number | undefined;
+  readonly integId?: number | undefined;
+  readonly prfId: number;
+  readonly keMethod: number;
+  /** RFC 9370 ADDKE methods, in round order. */
+  readonly additionalKes: readonly number[];
+  /** RFC 9838 Key Wrap Algorithm. */
+  readonly kwaId?: number | undefined;
+}
+
+export interface IkeCrypto {
+  readonly suite: IkeSuite;
+  readonly prf: Prf;
+  readonly keys: IkeSaKeys;
+  /** Protects what we send: SK_ei/SK_ai as initiator, SK_er/SK_ar as responder. */
+  readonly outbound: SkCipher;
+  readonly inbound: SkCipher;
+  readonly ivs: IvSource;
+}
+
+/** IKE_SA_INIT as it happened: AUTH signs these exact bytes (RFC 7296 §2.15). */
+export interface InitRecord {
+  readonly ni: Buffer;
+  readonly nr: Buffer;
+  /** The last IKE_SA_INIT request (with cookie / corrected KE), as sent or received. */
+  readonly requestBytes: Buffer;
+  readonly responseBytes: Buffer;
+}
+
+export interface Extensions {
+  /** RFC 7383, both sides announced it. */
+  fragmentation: boolean;
+  /** RFC 6023, the peer announced it. */
+  childless: boolean;
+  /** RFC 7427 hash IDs the peer announced (undefined: no notify). */
+  peerSignatureHashes: readonly number[] | undefined;
+  /** RFC 9242, both sides announced it. */
+  intermediate: boolean;
+  nat: NatState | undefined;
+}
+
+/** RFC 9242 §3.3.2 chaining state, filled by IKE_INTERMEDIATE tasks. */
+export interface IntAuthState {
+  i: Buffer | undefined;
+  r: Buffer | undefined;
+  /** MID of the first IKE_AUTH request. */
+  ikeAuthMessageId: number | undefined;
+}
+
+export interface PendingRequest {
+  readonly task: InitiatorTask;
+  request: SentRequest;
+  retransmits: number;
+  timer: Timer | undefined;
+}
+
+export class IkeSa {
+  readonly id: string;
+  readonly role: Role;
+  readonly spiI: Buffer;
+  #spiR: Buffer;
+  local: Endpoint;
+  remote: Endpoint;
+  readonly initConfig: IkeSaInitConfig;
+  /** Initiator: from the start. Responder: once IKE_AUTH resolved the peer. */
+  config: PeerConfig | undefined;
+  localId: Identity | undefined;
+  remoteId: Identity | undefined;
+  readonly createdAt: number;
+  lastInbound: number;
+
+  #phase: PhaseKind;
+  #init: InitRecord | undefined;
+  #crypto: IkeCrypto | undefined;
+  readonly extensions: Extensions = { fragmentation: false, childless: false, peerSignatureHashes: undefined, intermediate: false, nat: undefined };
+  intAuth: IntAuthState | undefined;
+
+  readonly requester = new RequesterWindow();
+  readonly responder: ResponderWindow;
+  readonly tasks: InitiatorTask[] = [];
+  readonly pending = new Map<number, PendingRequest>();
+  readonly reassembly = new Map<string, FragmentReassembler>();
+  /** By inbound SPI (hex). */
+  readonly children = new Map<string, ChildSa>();
+  readonly timers = new Set<Timer>();
+
+  private constructor(role: Role, spiI: Buffer, spiR: Buffer, local: Endpoint, remote: Endpoint, initConfig: IkeSaInitConfig, phase: PhaseKind, now: number, windowSize: number) {
+    this.role = role;
+    this.spiI = spiI;
+    this.#spiR = spiR;
+    this.id = (role === 'initiator' ? spiI : spiR).toString('hex');
+    this.local = local;
+    this.remote = remote;
+    this.initConfig = initConfig;
+    this.#phase = phase;
+    this.createdAt = now;
+    this.lastInbound = now;
+    this.responder = new ResponderWindow(0, windowSize);
+  }
+
+  static initiator(spiI: Buffer, local: Endpoint, remote: Endpoint, config: PeerConfig, now: number, windowSize: number): IkeSa {
+    const sa = new IkeSa('initiator', spiI, Buffer.alloc(8), local, remote, config, 'init-sent', now, windowSize);
+    sa.config = config;
+    return sa;
+  }
+
+  /** A responder SA exists only once IKE_SA_INIT is answered, so it starts keyed. */
+  static responder(spiI: Buffer, spiR: Buffer, local: Endpoint, remote: Endpoint, initConfig: IkeSaInitConfig, init: InitRecord, crypto: IkeCrypto, now: number, windowSize: number): IkeSa {
+    const sa = new IkeSa('responder', spiI, spiR, local, remote, initConfig, 'keyed', now, windowSize);
+    sa.#init = init;
+    sa.#crypto = crypto;
+    return sa;
+  }
+
+  get spiR(): Buffer {
+    return this.#spiR;
+  }
+
+  get phase(): PhaseKind {
+    return this.#phase;
+  }
+
+  get isOpen(): boolean {
+    return this.#phase !== 'closed';
+  }
+
+  /** Our SPI of the pair. */
+  get localSpi(): Buffer {
+    return this.role === 'initiator' ? this.spiI : this.#spiR;
+  }
+
+  get initiatorName(): string {
+    return this.config?.name ?? this.id;
+  }
+
+  advance(to: PhaseKind): void {
+    if (!TRANSITIONS[this.#phase].includes(to)) {
+      throw new GkmError('GKM_IKE_INVALID_STATE', { detail: `IKE SA ${this.id}: ${this.#phase} -> ${to}` });
+    }
+    this.#phase = to;
+  }
+
+  /** Initiator: IKE_SA_INIT completed (init-sent → keyed). */
+  keyed(spiR: Buffer, init: InitRecord, crypto: IkeCrypto): void {
+    this.advance('keyed');
+    this.#spiR = spiR;
+    this.#init = init;
+    this.#crypto = crypto;
+  }
+
+  requireCrypto(): IkeCrypto {
+    if (!this.#crypto) throw new GkmError('GKM_IKE_INVALID_STATE', { detail: `IKE SA ${this.id} has no keys in phase ${this.#phase}` });
+    return this.#crypto;
+  }
+
+  get crypto(): IkeCrypto | undefined {
+    return this.#crypto;
+  }
+
+  requireInit(): InitRecord {
+    if (!this.#init) throw new GkmError('GKM_IKE_INVALID_STATE', { detail: `IKE SA ${this.id} has no IKE_SA_INIT record` });
+    return this.#init;
+  }
+
+  /** IntAuth for AUTH (RFC 9242 §3.3.2), or undefined when no IKE_INTERMEDIATE took place. */
+  intAuthValue(): Buffer | undefined {
+    const s = this.intAuth;
+    if (!s?.i || !s.r || s.ikeAuthMessageId === undefined) return undefined;
+    return intAuthValue(s.i, s.r, s.ikeAuthMessageId);
+  }
+
+  /** Enters `closed` from any phase and wipes the keys. */
+  close(): void {
+    if (this.#phase === 'closed') return;
+    this.#phase = 'closed';
+    for (const t of this.timers) t.cancel();
+    this.timers.clear();
+    for (const p of this.pending.values()) p.timer?.cancel();
+    if (this.#crypto) {
+      this.#crypto.outbound.dispose();
+      this.#crypto.inbound.dispose();
+      wipeKeys(this.#crypto.keys);
+    }
+  }
+}

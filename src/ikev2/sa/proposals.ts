@@ -1,0 +1,136 @@
+/**
+ * SA negotiation (RFC 7296 §2.7, §3.3.6) for IKE and Child SA proposals.
+ *
+ * Responder: walk the offered proposals in the initiator's order; the first one that one of
+ * our configured proposals accepts wins, and we return exactly one transform of every type
+ * it carries, with its Proposal Num (and, for ESP, our SPI). A type both sides carry needs a
+ * common transform (same ID and Key Length); a type only the offer carries is acceptable
+ * only as an optional key exchange (ID NONE; RFC 9370 §2.2.1), which is then dropped.
+ *
+ * Initiator: the response must name one of our proposals and hold exactly one transform per
+ * type, each one we offered, and every mandatory type of that proposal.
+ */
+import { GkmError } from '../errors.ts';
+import { KeId, TransformType } from '../registry/transform.ts';
+import type { Proposal } from '../wire/payloads/index.ts';
+import { buildProposal, keyLengthOf, type ProposalSpec } from '../wire/payloads/index.ts';
+import type { Transform } from '../wire/sub/transform.ts';
+
+/** Transform types whose ID 0 (NONE) makes the type optional: KE and ADDKE1..7. */
+const isKeType = (type: number): boolean => type === TransformType.KE || (type >= TransformType.ADDKE1 && type <= TransformType.ADDKE7);
+
+const sameTransform = (a: Transform, b: Transform): boolean =>
+  a.transformType === b.transformType && a.transformId === b.transformId && keyLengthOf(a) === keyLengthOf(b);
+
+const typesOf = (p: Proposal): number[] => [...new Set(p.transforms.map((t) => t.transformType))].sort((a, b) => a - b);
+
+/** Our proposals numbered 1..n (RFC 7296 §3.3.1), with `spi` for Child SAs. */
+export function numberedProposals(specs: readonly ProposalSpec[], spi?: Buffer): Proposal[] {
+  return specs.map((s, i) => buildProposal({ ...s, number: i + 1, ...(spi ? { spi } : {}) }));
+}
+
+/** RFC 7296 §3.3.1: Proposal Nums start at 1 and grow by exactly one in IKE/Child offers. */
+export function checkStrictNumbering(proposals: readonly Proposal[]): void {
+  proposals.forEach((p, i) => {
+    if (p.number !== i + 1) {
+      throw new GkmError('GKM_IKE_INVALID_SYNTAX', { field: `SA.proposal[${i}].number`, detail: `${p.number}, expected ${i + 1}` });
+    }
+  });
+}
+
+export interface SelectOptions {
+  readonly protocolId: number;
+  /** Preferred transform per type when the offer lists several (e.g. the KE method of KEi). */
+  readonly prefer?: ReadonlyMap<number, number>;
+}
+
+/** Match one offered proposal against one of ours; the chosen transforms, or undefined. */
+function match(offered: Proposal, ours: Proposal, prefer: ReadonlyMap<number, number> | undefined): Transform[] | undefined {
+  const chosen: Transform[] = [];
+  for (const type of new Set([...typesOf(offered), ...typesOf(ours)])) {
+    const offeredOfType = offered.transforms.filter((t) => t.transformType === type);
+    const oursOfType = ours.transforms.filter((t) => t.transformType === type);
+    if (offeredOfType.length === 0) {
+      // Only we carry it: fine if NONE is among our choices for an optional KE type.
+      if (isKeType(type) && oursOfType.some((t) => t.transformId === KeId.NONE)) continue;
+      return undefined;
+    }
+    const common = offeredOfType.filter((o) => oursOfType.some((t) => sameTransform(o, t)));
+    const preferred = prefer?.get(type);
+    const pick = common.find((t) => t.transformId === preferred) ?? common[0];
+    if (pick) {
+      chosen.push(pick);
+      continue;
+    }
+    if (isKeType(type) && offeredOfType.some((t) => t.transformId === KeId.NONE)) continue;
+    return undefined;
+  }
+  return chosen;
+}
+
+/**
+ * The responder's choice, still carrying the offered SPI (the peer's, for ESP; replace it
+ * with ours in the answer). Throws GKM_IKE_NO_PROPOSAL_CHOSEN when nothing fits.
+ */
+export function selectProposal(offered: readonly Proposal[], ours: readonly Proposal[], opts: SelectOptions): Proposal {
+  checkStrictNumbering(offered);
+  for (const o of offered) {
+    if (o.protocolId !== opts.protocolId) continue;
+    for (const mine of ours) {
+      if (mine.protocolId !== opts.protocolId) continue;
+      const transforms = match(o, mine, opts.prefer);
+      if (transforms) return { number: o.number, protocolId: o.protocolId, spi: o.spi, transforms };
+    }
+  }
+  throw new GkmError('GKM_IKE_NO_PROPOSAL_CHOSEN', { field: 'SA' });
+}
+
+/**
+ * Initiator side: checks the responder's single chosen proposal against what we offered
+ * and returns it. Throws GKM_IKE_BAD_RESPONSE.
+ */
+export function checkChosenProposal(response: readonly Proposal[], offered: readonly Proposal[], spiSize: number): Proposal {
+  const bad = (detail: string): GkmError => new GkmError('GKM_IKE_BAD_RESPONSE', { field: 'SA', detail });
+  if (response.length !== 1) throw bad(`${response.length} proposals in a response`);
+  const chosen = response[0]!;
+  const ours = offered.find((p) => p.number === chosen.number && p.protocolId === chosen.protocolId);
+  if (!ours) throw bad(`proposal ${chosen.number} was not offered`);
+  if (chosen.spi.length !== spiSize) throw bad(`SPI of ${chosen.spi.length} octets`);
+  const seen = new Set<number>();
+  for (const t of chosen.transforms) {
+    if (seen.has(t.transformType)) throw bad(`several transforms of type ${t.transformType}`);
+    seen.add(t.transformType);
+    if (!ours.transforms.some((o) => sameTransform(o, t))) throw bad(`transform ${t.transformType}/${t.transformId} was not offered`);
+  }
+  for (const type of typesOf(ours)) {
+    const optional = isKeType(type) && ours.transforms.some((t) => t.transformType === type && t.transformId === KeId.NONE);
+    if (!seen.has(type) && !optional) throw bad(`no transform of type ${type}`);
+  }
+  return chosen;
+}
+
+/** The ID of the single transform of `type`, or undefined (NONE counts as absent for KE types). */
+export function chosenId(p: Proposal, type: number): number | undefined {
+  const t = p.transforms.find((x) => x.transformType === type);
+  if (t === undefined || (isKeType(type) && t.transformId === KeId.NONE)) return undefined;
+  return t.transformId;
+}
+
+/** The ordered ADDKE methods chosen (RFC 9370: rounds run in increasing type order). */
+export function chosenAdditionalKes(p: Proposal): number[] {
+  const out: number[] = [];
+  for (let type = TransformType.ADDKE1; type <= TransformType.ADDKE7; type++) {
+    const id = chosenId(p, type);
+    if (id !== undefined) out.push(id);
+  }
+  return out;
+}
+
+/** Every KE method (type 4) offered, in order, without NONE. */
+export function offeredKeMethods(proposals: readonly Proposal[]): number[] {
+  return [...new Set(proposals.flatMap((p) => p.transforms.filter((t) => t.transformType === TransformType.KE && t.transformId !== KeId.NONE).map((t) => t.transformId)))];
+}
+
+export function offersAdditionalKe(proposals: readonly Proposal[]): boolean {
+  return proposals.some((p) => p.transforms.some((t) => t.transformType >= TransformType.ADDKE1 && t.transformType <= TransformType.ADDKE7 && t.transformId !== KeId.NONE));
+}

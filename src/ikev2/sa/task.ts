@@ -1,0 +1,110 @@
+/**
+ * The task framework (strongSwan's tasks, one small unit per exchange step):
+ *
+ * - An InitiatorTask is an exchange we start: the engine queues it on an IKE SA, gives it
+ *   the next Message ID when the window allows and the SA is in one of its `phases`, sends
+ *   (and retransmits) what `buildRequest` returns, and hands it the matching response.
+ * - A ResponderHandler answers requests of one exchange type in the given phases.
+ *
+ * Exchanges register without touching the engine: the GCKS adds GSA_AUTH /
+ * GSA_REGISTRATION responders, the member its GSA_AUTH initiator task (PeerConfig.authTask).
+ * Protection (SK/SKF, RFC 7383), windows and retransmission are the engine's job; tasks see
+ * decrypted payload lists.
+ */
+import type { GkmError } from '../errors.ts';
+import type { DecodedHeader } from '../wire/header.ts';
+import type { Payload } from '../wire/payload.ts';
+import type { NotifyPayload } from '../wire/payloads/index.ts';
+import type { ChildSa, NegotiatedChild } from './child-sa.ts';
+import type { EngineOptions, PeerConfig, ResponderPolicy } from './config.ts';
+import type { CloseReason, IkeEvent } from './events.ts';
+import type { Identity } from './identity.ts';
+import type { IkeSa, PhaseKind } from './ike-sa.ts';
+import type { Endpoint } from './types.ts';
+
+export interface InboundMessage {
+  readonly header: DecodedHeader;
+  /** Inner payloads of SK/SKF messages; the payloads themselves for IKE_SA_INIT. */
+  readonly payloads: readonly Payload[];
+  /** The message as received (fragment 1 of a reassembled one). */
+  readonly raw: Buffer;
+  readonly remote: Endpoint;
+  readonly local: Endpoint;
+  /** A|P, the message as if unencrypted (RFC 9242 §3.1): IntAuth input for IKE_INTERMEDIATE. */
+  plainForm(): Buffer;
+}
+
+export interface SentRequest {
+  readonly messageId: number;
+  readonly payloads: readonly Payload[];
+  /** Exactly what went on the wire (one datagram, or every fragment). */
+  readonly datagrams: readonly Buffer[];
+  plainForm(): Buffer;
+}
+
+/**
+ * 'done': exchange over. 'resend': rebuild and send the request again with the same Message
+ * ID (IKE_SA_INIT after COOKIE / INVALID_KE_PAYLOAD). 'ignore': the response is not
+ * acceptable but unauthenticated; keep waiting (and retransmitting).
+ */
+export type TaskResult = 'done' | 'resend' | 'ignore';
+
+export interface InitiatorTask {
+  readonly name: string;
+  readonly exchangeType: number;
+  /** SA phases in which the request may be sent. */
+  readonly phases: readonly PhaseKind[];
+  /** A failure (thrown error) of a critical task closes the IKE SA. */
+  readonly critical: boolean;
+  buildRequest(ctx: TaskContext): Payload[];
+  processResponse(ctx: TaskContext, response: InboundMessage, request: SentRequest): TaskResult | Promise<TaskResult>;
+  /** The exchange will not complete (timeout, SA closed): drop any private state. */
+  dispose?(): void;
+}
+
+export interface ResponseSpec {
+  readonly payloads: Payload[];
+  /** Runs once the response is sent (e.g. close the SA after a Delete or AUTH failure). */
+  readonly afterSend?: () => void;
+}
+
+export interface ResponderHandler {
+  readonly exchangeType: number;
+  readonly phases: readonly PhaseKind[];
+  /** Errors thrown with a notify (GkmError.notify) are answered with that notify. */
+  handle(ctx: TaskContext, request: InboundMessage): ResponseSpec | Promise<ResponseSpec>;
+}
+
+export interface EstablishInput {
+  readonly config: PeerConfig;
+  readonly localId: Identity;
+  readonly remoteId: Identity;
+}
+
+/** What tasks and handlers may do to their IKE SA and the engine. */
+export interface TaskContext {
+  readonly sa: IkeSa;
+  readonly options: EngineOptions;
+  readonly responderPolicy: ResponderPolicy | undefined;
+  /** Wall-clock time (certificate validity). */
+  wallClock(): Date;
+  random(length: number): Buffer;
+  emit(event: IkeEvent): void;
+  queue(task: InitiatorTask, opts?: { readonly front?: boolean }): void;
+  /** A fresh inbound SPI for a Child SA, unique within this engine. */
+  allocateChildSpi(): Buffer;
+  releaseChildSpi(spi: Buffer): void;
+  /** Derives keys, installs through the sink, records the key log, emits child_up. */
+  installChild(child: NegotiatedChild, ni: Buffer, nr: Buffer, secrets?: readonly Buffer[]): ChildSa;
+  removeChild(child: ChildSa, reason: CloseReason): void;
+  /** keyed → established; emits ike_up and records the key log. */
+  establish(input: EstablishInput): void;
+  /** INITIAL_CONTACT (RFC 7296 §2.4): drop our other IKE SAs with this peer identity. */
+  purgeOtherSas(remoteId: Identity): void;
+  /**
+   * Closes the SA now (no Delete exchange); `error` is reported as an error event. With
+   * `notice`, one INFORMATIONAL request carrying it is sent first, without retransmission
+   * (RFC 7296 §2.21.2: AUTHENTICATION_FAILED from the initiator).
+   */
+  close(reason: CloseReason, error?: GkmError, notice?: NotifyPayload): void;
+}

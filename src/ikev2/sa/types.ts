@@ -1,0 +1,45 @@
+/**
+ * What the IKE SA engine needs from the outside world, as small injected interfaces: a
+ * datagram sender (the transport), a clock with timers, randomness. No sockets or real
+ * timers live in src/ikev2/sa/, so tests run on an in-memory network and a fake clock.
+ */
+
+/** One UDP endpoint as the transport sees it (textual IP, port). */
+export interface Endpoint {
+  readonly ip: string;
+  readonly port: number;
+}
+
+export const sameEndpoint = (a: Endpoint, b: Endpoint): boolean => a.ip === b.ip && a.port === b.port;
+export const endpointText = (e: Endpoint): string => (e.ip.includes(':') ? `[${e.ip}]:${e.port}` : `${e.ip}:${e.port}`);
+
+/**
+ * The transport (src/ikev2/transport/): sends one IKE message from `local` to `remote`.
+ * `datagram` is the bare IKE message; the transport adds the non-ESP marker when the
+ * socket needs one (port 4500, or whenever neither port is 500; RFC 3948 §2.2).
+ */
+export interface DatagramSender {
+  send(datagram: Buffer, remote: Endpoint, local: Endpoint): void;
+}
+
+export interface Timer {
+  cancel(): void;
+}
+
+/** Monotonic milliseconds and one-shot timers. */
+export interface Scheduler {
+  now(): number;
+  setTimer(delayMs: number, fn: () => void): Timer;
+}
+
+/** Node timers, unref'd so an idle engine never keeps the process alive. */
+export const realScheduler: Scheduler = {
+  now: () => performance.now(),
+  setTimer(delayMs, fn) {
+    const t = setTimeout(fn, delayMs);
+    t.unref();
+    return { cancel: () => clearTimeout(t) };
+  },
+};
+
+export type RandomSource = (length: number) => Buffer;

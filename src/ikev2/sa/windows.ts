@@ -1,0 +1,123 @@
+/**
+ * Message ID windows (RFC 7296 §2.3). Each direction counts its own requests from 0; a
+ * response reuses its request's Message ID.
+ *
+ * - RequesterWindow: the MID of our next request and the requests in flight (at most the
+ *   peer's window size, 1 unless it sent SET_WINDOW_SIZE).
+ * - ResponderWindow: which request MIDs are new, a retransmission of one we answered
+ *   (resend the cached response, never reprocess), or outside the window (drop). At least
+ *   the last response of every slot stays cached.
+ */
+import { createHash } from 'node:crypto';
+import { GkmError } from '../errors.ts';
+
+/** RFC 7296 §2.3: Message IDs never wrap; the SA must be rekeyed before that. */
+export const MAX_MESSAGE_ID = 0xffffffff;
+
+export class RequesterWindow {
+  #next: number;
+  readonly #inFlight = new Set<number>();
+
+  constructor(
+    first = 0,
+    /** The peer's window size (RFC 7296 §2.3), raised by its SET_WINDOW_SIZE. */
+    public peerWindowSize = 1,
+  ) {
+    this.#next = first;
+  }
+
+  get nextMessageId(): number {
+    return this.#next;
+  }
+
+  canSend(): boolean {
+    return this.#inFlight.size < this.peerWindowSize && this.#next <= MAX_MESSAGE_ID;
+  }
+
+  /** Takes the next MID for a new request. */
+  allocate(): number {
+    if (!this.canSend()) throw new GkmError('GKM_IKE_INVALID_STATE', { detail: 'request window full or Message IDs exhausted' });
+    const mid = this.#next++;
+    this.#inFlight.add(mid);
+    return mid;
+  }
+
+  isInFlight(mid: number): boolean {
+    return this.#inFlight.has(mid);
+  }
+
+  complete(mid: number): void {
+    this.#inFlight.delete(mid);
+  }
+
+  get inFlightCount(): number {
+    return this.#inFlight.size;
+  }
+}
+
+export type RequestClass =
+  /** Inside the window and not answered yet: process it. */
+  | 'new'
+  /** Answered before: resend the cached response if the bytes match. */
+  | 'retransmit'
+  /** Being processed right now (asynchronous handler): drop the copy. */
+  | 'in-progress'
+  /** Below the window with no cached response, or above the window: drop. */
+  | 'outside';
+
+interface CachedResponse {
+  readonly datagrams: readonly Buffer[];
+  /** Digests of the request datagrams (for a fragmented request: of fragment 1). */
+  readonly requestDigests: ReadonlySet<string>;
+}
+
+export const datagramDigest = (d: Buffer): string => createHash('sha256').update(d).digest('base64');
+
+export class ResponderWindow {
+  /** Lowest request MID not answered yet. */
+  #lowest: number;
+  readonly #cache = new Map<number, CachedResponse>();
+  readonly #inProgress = new Set<number>();
+
+  constructor(
+    first = 0,
+    /** Our window size: how many requests the peer may have outstanding. */
+    public size = 1,
+  ) {
+    this.#lowest = first;
+  }
+
+  get lowest(): number {
+    return this.#lowest;
+  }
+
+  classify(mid: number): RequestClass {
+    if (this.#inProgress.has(mid)) return 'in-progress';
+    if (this.#cache.has(mid)) return 'retransmit';
+    if (mid < this.#lowest || mid >= this.#lowest + this.size) return 'outside';
+    return 'new';
+  }
+
+  /** The cached response when `digest` is one of the request datagrams we answered. */
+  cachedFor(mid: number, digest: string): readonly Buffer[] | undefined {
+    const c = this.#cache.get(mid);
+    return c && c.requestDigests.has(digest) ? c.datagrams : undefined;
+  }
+
+  begin(mid: number): void {
+    this.#inProgress.add(mid);
+  }
+
+  /** Processing ended without a response (e.g. the SA closed): the MID is new again. */
+  abandon(mid: number): void {
+    this.#inProgress.delete(mid);
+  }
+
+  /** Records the response to `mid`, slides the window, forgets responses below it. */
+  answered(mid: number, datagrams: readonly Buffer[], requestDigests: Iterable<string>): void {
+    this.#inProgress.delete(mid);
+    this.#cache.set(mid, { datagrams, requestDigests: new Set(requestDigests) });
+    while (this.#cache.has(this.#lowest)) this.#lowest++;
+    for (const m of this.#cache.keys()) if (m < this.#lowest - this.size) this.#cache.delete(m);
+  }
+}
