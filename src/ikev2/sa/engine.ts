@@ -634,7 +634,9 @@ export class IkeEngine {
 
   /** One INFORMATIONAL request, no retransmission: the SA closes right after. */
   #sendNotice(sa: IkeSa, n: NotifyPayload): void {
-    if (!sa.crypto || !sa.requester.canSend()) return;
+    if (!sa.crypto) return;
+    for (const mid of sa.pending.keys()) sa.requester.complete(mid); // answered or abandoned: the SA is ending
+    if (!sa.requester.canSend()) return;
     const header: IkeHeader = { spiI: sa.spiI, spiR: sa.spiR, exchangeType: ExchangeType.INFORMATIONAL, flags: this.#flags(sa, false), messageId: sa.requester.allocate() };
     this.#transmit(this.#encode(sa, header, [n]), sa.remote, sa.local);
   }
