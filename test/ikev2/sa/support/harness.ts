@@ -148,7 +148,7 @@ export function range(start: string, end: string, ipProtocol = 0, startPort = 0,
   return { tsType: TsType.TS_IPV4_ADDR_RANGE, ipProtocol, startPort, endPort, startAddress: v4(start), endAddress: v4(end) };
 }
 
-export const ike = (encr: ProposalSpec['encr'], ke: number | number[] = KeId.CURVE25519, prf: number = PrfId.HMAC_SHA2_256, extra: Partial<ProposalSpec> = {}): ProposalSpec => ({
+export const ike = (encr: ProposalSpec['encr'], ke: number | number[] = KeId.CURVE25519, prf: number | number[] = PrfId.HMAC_SHA2_256, extra: Partial<ProposalSpec> = {}): ProposalSpec => ({
   protocolId: ProtocolId.IKE,
   encr,
   prf,
