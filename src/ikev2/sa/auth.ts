@@ -15,6 +15,7 @@ import { PayloadType } from '../registry/payload.ts';
 import { payloadBody } from '../wire/payload.ts';
 import type { AuthPayload, CertPayload, IdPayload } from '../wire/payloads/index.ts';
 import type { LocalAuth, PeerAuth } from './config.ts';
+import { requireAdditionalKesDone } from './additional-ke.ts';
 import { verifyCertificateChain } from './certificates.ts';
 import { certificateMatchesIdentity, identityOf, sameIdentity, type Identity } from './identity.ts';
 import type { IkeSa } from './ike-sa.ts';
@@ -27,6 +28,7 @@ const authFailed = (detail: string, cause?: unknown): GkmError =>
  * `signer` (RFC 7296 §2.15), with IntAuth appended after IKE_INTERMEDIATE (RFC 9242 §3.3.2).
  */
 export function authOctets(sa: IkeSa, signer: 'initiator' | 'responder', id: IdPayload): Buffer {
+  requireAdditionalKesDone(sa); // RFC 9370 §2.2.2: AUTH only with the final keys and IntAuth
   const init = sa.requireInit();
   const { prf, keys } = sa.requireCrypto();
   const idBody = payloadBody(id);

@@ -32,6 +32,7 @@ import { CookieJar } from './cookies.ts';
 import { EventHub, type CloseReason, type IkeEvent, type IkeSaSummary } from './events.ts';
 import { IkeSaInitTask, respondToIkeSaInit } from './exchanges/ike-sa-init.ts';
 import { ikeAuthResponder } from './exchanges/ike-auth.ts';
+import { ikeIntermediateResponder } from './exchanges/ike-intermediate.ts';
 import { DeleteChildSasTask, DeleteIkeSaTask, informationalResponder, LivenessTask } from './exchanges/informational.ts';
 import { identityText, sameIdentity, type Identity } from './identity.ts';
 import { IkeSa, type PendingRequest, type PhaseKind } from './ike-sa.ts';
@@ -96,7 +97,7 @@ export class IkeEngine {
     this.#cookies = new CookieJar(this.#scheduler, this.#random, this.options.cookieSecretLifetimeMs);
     this.#invalidSpiTokens = this.options.invalidSpiPerSecond;
     this.#invalidSpiRefill = this.#scheduler.now();
-    for (const h of [ikeAuthResponder, informationalResponder]) this.registerResponder(h);
+    for (const h of [ikeIntermediateResponder, ikeAuthResponder, informationalResponder]) this.registerResponder(h);
   }
 
   // --- public API ---------------------------------------------------------------------------
@@ -355,7 +356,7 @@ export class IkeEngine {
     const datagrams = this.#encode(sa, header, spec.payloads);
     sa.responder.answered(mid, datagrams, [digest]);
     this.#transmit(datagrams, remote, local);
-    spec.afterSend?.();
+    spec.afterSend?.({ messageId: mid, datagrams, plainForm: () => plainFormOfOutgoing(header, spec.payloads) });
     this.#pump(sa);
   }
 

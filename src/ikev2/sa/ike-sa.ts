@@ -114,6 +114,8 @@ export class IkeSa {
   #crypto: IkeCrypto | undefined;
   readonly extensions: Extensions = { fragmentation: false, childless: false, peerSignatureHashes: undefined, intermediate: false, nat: undefined };
   intAuth: IntAuthState | undefined;
+  /** RFC 9370 §2.2.2: ADDKE rounds completed in IKE_INTERMEDIATE (see additional-ke.ts). */
+  additionalKeRounds = 0;
 
   readonly requester = new RequesterWindow();
   readonly responder: ResponderWindow;
@@ -195,6 +197,19 @@ export class IkeSa {
 
   get crypto(): IkeCrypto | undefined {
     return this.#crypto;
+  }
+
+  /**
+   * RFC 9370 §2.2.2: after an additional key exchange the new keys protect every following
+   * message. Only before authentication; the old ciphers are disposed and old keys wiped.
+   */
+  replaceCrypto(next: IkeCrypto): void {
+    const old = this.#crypto;
+    if (this.#phase !== 'keyed' || !old) throw new GkmError('GKM_IKE_INVALID_STATE', { detail: `IKE SA ${this.id}: key update in phase ${this.#phase}` });
+    this.#crypto = next;
+    old.outbound.dispose();
+    old.inbound.dispose();
+    wipeKeys(old.keys);
   }
 
   requireInit(): InitRecord {

@@ -42,13 +42,24 @@ export interface SelectOptions {
   readonly protocolId: number;
   /** Preferred transform per type when the offer lists several (e.g. the KE method of KEi). */
   readonly prefer?: ReadonlyMap<number, number>;
+  /**
+   * false: the initiator did not announce IKE_INTERMEDIATE, so ADDKE rounds cannot run
+   * (RFC 9370 §2.2.1); only NONE can be chosen for ADDKE types. Default true.
+   */
+  readonly additionalKe?: boolean;
 }
 
+const isAddKeType = (type: number): boolean => type >= TransformType.ADDKE1 && type <= TransformType.ADDKE7;
+
 /** Match one offered proposal against one of ours; the chosen transforms, or undefined. */
-function match(offered: Proposal, ours: Proposal, prefer: ReadonlyMap<number, number> | undefined): Transform[] | undefined {
+function match(offered: Proposal, ours: Proposal, { prefer, additionalKe = true }: SelectOptions): Transform[] | undefined {
   const chosen: Transform[] = [];
   for (const type of new Set([...typesOf(offered), ...typesOf(ours)])) {
-    const offeredOfType = offered.transforms.filter((t) => t.transformType === type);
+    let offeredOfType = offered.transforms.filter((t) => t.transformType === type);
+    if (!additionalKe && isAddKeType(type) && offeredOfType.length > 0) {
+      offeredOfType = offeredOfType.filter((t) => t.transformId === KeId.NONE);
+      if (offeredOfType.length === 0) return undefined; // a round the initiator requires but cannot run
+    }
     const oursOfType = ours.transforms.filter((t) => t.transformType === type);
     if (offeredOfType.length === 0) {
       // Only we carry it: fine if NONE is among our choices for an optional KE type.
@@ -78,7 +89,7 @@ export function selectProposal(offered: readonly Proposal[], ours: readonly Prop
     if (o.protocolId !== opts.protocolId) continue;
     for (const mine of ours) {
       if (mine.protocolId !== opts.protocolId) continue;
-      const transforms = match(o, mine, opts.prefer);
+      const transforms = match(o, mine, opts);
       if (transforms) return { number: o.number, protocolId: o.protocolId, spi: o.spi, transforms };
     }
   }

@@ -62,10 +62,22 @@ export interface InitiatorTask {
   dispose?(): void;
 }
 
+/** A response as the engine sent it. */
+export interface SentResponse {
+  readonly messageId: number;
+  /** Exactly what went on the wire (one datagram, or every fragment). */
+  readonly datagrams: readonly Buffer[];
+  /** A|P (RFC 9242 §3.1): IntAuth input for IKE_INTERMEDIATE. */
+  plainForm(): Buffer;
+}
+
 export interface ResponseSpec {
   readonly payloads: Payload[];
-  /** Runs once the response is sent (e.g. close the SA after a Delete or AUTH failure). */
-  readonly afterSend?: () => void;
+  /**
+   * Runs once the response is sent (e.g. close the SA after a Delete or AUTH failure, or
+   * switch keys after IKE_INTERMEDIATE: the response itself went out under the old ones).
+   */
+  readonly afterSend?: (sent: SentResponse) => void;
 }
 
 export interface ResponderHandler {

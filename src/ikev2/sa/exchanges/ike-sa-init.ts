@@ -9,7 +9,6 @@
  * INVALID_KE_PAYLOAD / NO_PROPOSAL_CHOSEN / INVALID_SYNTAX replies are stateless.
  */
 import { GkmError } from '../../errors.ts';
-import { createIvSource, createSkCipher } from '../../crypto/cipher.ts';
 import { createInitiatorKe, respondKe, type KeInitiator } from '../../crypto/ke.ts';
 import { deriveInitialIkeKeys, ikeKeySizes } from '../../crypto/keys.ts';
 import { getPrf } from '../../crypto/prf.ts';
@@ -23,6 +22,7 @@ import type { Payload } from '../../wire/payload.ts';
 import type { KePayload, NoncePayload, NotifyPayload, Proposal, SaPayload } from '../../wire/payloads/index.ts';
 import { keyLengthOf, NotifyData } from '../../wire/payloads/index.ts';
 import { DEFAULT_SIGNATURE_HASHES, type IkeSaInitConfig, type PeerConfig } from '../config.ts';
+import { ikeCryptoFromKeys, protectionOf } from '../additional-ke.ts';
 import { IkeSa, type IkeCrypto, type IkeSuite, type InitRecord, type Role } from '../ike-sa.ts';
 import { findNotify, firstErrorNotify, hasNotify, notifiesOf, PeerNotifyError, required } from '../messages.ts';
 import { detectNat, natDetectionNotifies } from '../nat.ts';
@@ -30,7 +30,7 @@ import { checkChosenProposal, chosenAdditionalKes, chosenId, numberedProposals, 
 import type { InboundMessage, InitiatorTask, SentRequest, TaskContext, TaskResult } from '../task.ts';
 import type { CookieJar } from '../cookies.ts';
 import type { RandomSource } from '../types.ts';
-import { IkeAuthTask } from './ike-auth.ts';
+import { nextInitiatorStep } from './ike-intermediate.ts';
 
 const ZERO_SPI = Buffer.alloc(8);
 
@@ -61,12 +61,8 @@ export function ikeSuiteOf(p: Proposal): IkeSuite {
 export function deriveIkeCrypto(role: Role, suite: IkeSuite, ni: Buffer, nr: Buffer, secret: Buffer, spiI: Buffer, spiR: Buffer): IkeCrypto {
   try {
     const prf = getPrf(suite.prfId);
-    const protection = { encrId: suite.encrId, keyLengthBits: suite.keyLengthBits, integId: suite.integId };
-    const keys = deriveInitialIkeKeys(prf, ni, nr, secret, spiI, spiR, ikeKeySizes(prf, protection));
-    const ci = createSkCipher(protection, keys.skEi, keys.skAi);
-    const cr = createSkCipher(protection, keys.skEr, keys.skAr);
-    const [outbound, inbound] = role === 'initiator' ? [ci, cr] : [cr, ci];
-    return { suite, prf, keys, outbound, inbound, ivs: createIvSource(outbound) };
+    const keys = deriveInitialIkeKeys(prf, ni, nr, secret, spiI, spiR, ikeKeySizes(prf, protectionOf(suite)));
+    return ikeCryptoFromKeys(role, suite, prf, keys);
   } finally {
     wipe(secret);
   }
@@ -96,12 +92,6 @@ function recordPeerCapabilities(sa: IkeSa, payloads: readonly Payload[], weOffer
   sa.extensions.intermediate = weOfferedIntermediate && hasNotify(payloads, NotifyType.INTERMEDIATE_EXCHANGE_SUPPORTED);
 }
 
-function refuseAdditionalKe(suite: IkeSuite): void {
-  if (suite.additionalKes.length > 0) {
-    // Extension point: RFC 9370 rounds run as IKE_INTERMEDIATE tasks queued here (§B.1/B.2).
-    throw new GkmError('GKM_IKE_NO_PROPOSAL_CHOSEN', { field: 'SA', detail: 'additional key exchanges need IKE_INTERMEDIATE (not implemented yet)' });
-  }
-}
 
 // --- initiator ----------------------------------------------------------------------------
 
@@ -186,7 +176,10 @@ export class IkeSaInitTask implements InitiatorTask {
       throw new GkmError('GKM_IKE_BAD_RESPONSE', { field: 'KE', detail: `method ${ke.method}, sent ${this.#ke.method}` });
     }
     checkNonce(nr, suite.prfId);
-    refuseAdditionalKe(suite);
+    // RFC 9370 §2.2.1: ADDKE rounds run in IKE_INTERMEDIATE, which the responder must announce.
+    if (suite.additionalKes.length > 0 && !hasNotify(res.payloads, NotifyType.INTERMEDIATE_EXCHANGE_SUPPORTED)) {
+      throw new GkmError('GKM_IKE_BAD_RESPONSE', { field: 'SA', detail: 'additional key exchange chosen without INTERMEDIATE_EXCHANGE_SUPPORTED' });
+    }
     return { suite, ke, nr };
   }
 
@@ -206,7 +199,7 @@ export class IkeSaInitTask implements InitiatorTask {
       sa.remote = { ip: sa.remote.ip, port: 4500 };
       sa.local = { ip: sa.local.ip, port: 4500 };
     }
-    ctx.queue(this.#config.authTask?.(sa) ?? new IkeAuthTask(this.#config), { front: true });
+    ctx.queue(nextInitiatorStep(this.#config, sa), { front: true }); // IKE_INTERMEDIATE rounds, then IKE_AUTH
   }
 
   dispose(): void {
@@ -254,13 +247,13 @@ export function respondToIkeSaInit(input: InitResponderInput): InitResponderResu
   const chosen = selectProposal(saP.proposals, numberedProposals(config.proposals), {
     protocolId: ProtocolId.IKE,
     prefer: new Map([[TransformType.KE, ke.method]]),
+    additionalKe: hasNotify(p, NotifyType.INTERMEDIATE_EXCHANGE_SUPPORTED), // RFC 9370 §2.2.1
   });
   const suite = ikeSuiteOf(chosen);
   if (ke.method !== suite.keMethod) {
     throw new GkmError('GKM_IKE_INVALID_KE', { field: 'KE', detail: `got ${ke.method}, want ${suite.keMethod}`, notifyData: Buffer.of(suite.keMethod >> 8, suite.keMethod & 0xff) });
   }
   checkNonce(ni, suite.prfId);
-  refuseAdditionalKe(suite);
   const reply = respondKe(ke.method, ke.data); // GKM_CRYPTO_INVALID_KE -> INVALID_SYNTAX
   let spiR = input.random(8);
   while (spiR.equals(ZERO_SPI)) spiR = input.random(8);
@@ -271,13 +264,14 @@ export function respondToIkeSaInit(input: InitResponderInput): InitResponderResu
   } catch (e) {
     throw new GkmError('GKM_IKE_NO_PROPOSAL_CHOSEN', { field: 'SA', detail: 'suite cannot be keyed', cause: e });
   }
-  const intermediate = offersAdditionalKe(saP.proposals) && hasNotify(p, NotifyType.INTERMEDIATE_EXCHANGE_SUPPORTED);
+  // RFC 9242 §3 / RFC 9370 §2.2.1: announced (like strongSwan) only when an ADDKE round follows.
+  const intermediate = suite.additionalKes.length > 0;
   const payloads: Payload[] = [
     { type: PayloadType.SA, proposals: [chosen] } satisfies SaPayload,
     { type: PayloadType.KE, method: ke.method, data: reply.publicData } satisfies KePayload,
     { type: PayloadType.NONCE, nonce: nr } satisfies NoncePayload,
     ...natDetectionNotifies(spiI, spiR, request.local, request.remote),
-    ...capabilityNotifies(config, false),
+    ...capabilityNotifies(config, intermediate),
   ];
   return {
     kind: 'accept',
