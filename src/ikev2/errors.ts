@@ -75,6 +75,36 @@ export const ErrorCodes = {
   GKM_IKE_INVALID_STATE: def(null, 409, 'not allowed in the current IKE SA state'),
   GKM_IKE_SA_CLOSED: def(null, 410, 'IKE SA is closed'),
   GKM_IKE_CONFIG: def(null, 400, 'invalid IKE configuration'),
+
+  // --- store (src/store/): start-up and persistence errors, nothing is sent ---
+  GKM_STORE_OPEN: def(null, 500, 'cannot open the GCKS database'),
+  GKM_STORE_MIGRATION: def(null, 500, 'database migration failed'),
+  GKM_STORE_MIGRATION_CHANGED: def(null, 500, 'an applied migration was changed after it landed'),
+  GKM_STORE_SCHEMA_TOO_NEW: def(null, 500, 'the database schema is newer than this program'),
+  GKM_STORE_MASTER_KEY_MISSING: def(null, 500, 'no master key for the secrets at rest'),
+  GKM_STORE_MASTER_KEY_INVALID: def(null, 500, 'the master key is malformed'),
+  GKM_STORE_MASTER_KEY_MISMATCH: def(null, 500, 'the master key is not the one this database was created with'),
+  GKM_STORE_SECRET_CORRUPT: def(null, 500, 'a stored secret fails authentication'),
+  GKM_STORE_NOT_FOUND: def(null, 404, 'no such record'),
+  GKM_STORE_CONFLICT: def(null, 409, 'the record conflicts with an existing one'),
+  GKM_STORE_AUDIT_SECRET: def(null, 500, 'audit entries never hold secrets'),
+
+  // --- GCKS data model and configuration (src/gcks/{groups,policy,config}/) ---
+  GKM_GROUP_INVALID_ID: def(null, 400, 'invalid group identity (IDg)'),
+  GKM_MEMBER_INVALID: def(null, 400, 'invalid group member'),
+  GKM_POLICY_INVALID: def(null, 400, 'invalid group policy'),
+  GKM_POLICY_UNSUPPORTED_ALGORITHM: def(null, 400, 'unknown or unsupported algorithm in the group policy'),
+  GKM_POLICY_NOT_MULTICAST: def(null, 400, 'group SA destination is not a multicast address'),
+  GKM_POLICY_MIXED_MODES: def(null, 400, 'tunnel and transport mode mixed in one group'),
+  GKM_POLICY_SEQUENCE_NUMBERS: def(null, 400, 'Sequence Numbers transform not allowed for this SA'),
+  GKM_POLICY_IMPLICIT_IV: def(null, 400, 'implicit-IV cipher not allowed for this SA'),
+  GKM_CONFIG_INVALID: def(null, 400, 'invalid GCKS configuration'),
+
+  // --- GCKS registration outcomes raised by the data layer (RFC 9838 §2.3, §4.7) ---
+  GKM_GCKS_UNKNOWN_GROUP: def(NotifyType.INVALID_GROUP_ID, 404, 'no such group'),
+  GKM_GCKS_NOT_AUTHORIZED: def(NotifyType.AUTHORIZATION_FAILED, 403, 'member is not authorized for the group'),
+  GKM_GCKS_GROUP_FULL: def(NotifyType.REGISTRATION_FAILED, 409, 'the group has reached its member cap'),
+  GKM_GCKS_SENDER_IDS_EXHAUSTED: def(NotifyType.REGISTRATION_FAILED, 409, 'the group has no Sender-IDs left'),
 } as const satisfies Record<string, ErrorDefinition>;
 
 export type ErrorCode = keyof typeof ErrorCodes;

@@ -1,0 +1,12 @@
+export { openStore, type Store, type StoreOptions } from './store.ts';
+export { DEFAULT_DB_PATH, DEFAULT_BUSY_TIMEOUT_MS, openDatabase, type SqliteDatabase } from './database.ts';
+export { applyMigrations, appliedMigrations, loadMigrations, schemaVersion, DEFAULT_MIGRATIONS_DIR, type Migration } from './migrations.ts';
+export { generateMasterKeyFile, loadMasterKey, parseMasterKey, MASTER_KEY_ENV, MASTER_KEY_FILE_ENV, type MasterKeySource } from './master-key.ts';
+export { SecretBox, type SecretPlace } from './secret-box.ts';
+export type { StoredIdentity } from './repositories/context.ts';
+export type { GroupRecord, GroupRepository, NewGroup, PolicyRepository, StoredPolicy } from './repositories/groups.ts';
+export type { Authorization, MemberCredential, MemberRecord, MemberRepository, MemberRole } from './repositories/members.ts';
+export type { NewRegistration, RegistrationRecord, RegistrationRepository } from './repositories/registrations.ts';
+export type { KeyKind, KeyMaterial, KeyMaterialRecord, KeyMaterialRepository, NewKeyMaterial } from './repositories/keys.ts';
+export type { SenderIdRepository } from './repositories/sender-ids.ts';
+export { SECRET_FIELD_NAMES, type AuditEntry, type AuditRepository, type NewAuditEntry } from './repositories/audit.ts';

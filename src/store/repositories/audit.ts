@@ -1,0 +1,100 @@
+/**
+ * Append-only audit log (who, what, when; never secrets). The table refuses UPDATE and
+ * DELETE by trigger; `append` refuses details that look like secrets: a field named like
+ * one of SECRET_FIELD_NAMES, or binary data.
+ */
+import { GkmError } from '../../ikev2/errors.ts';
+import type { RepositoryContext } from './context.ts';
+
+/** Field names that hold secrets; shared with the logger's redaction (src/gcks/config/logger.ts). */
+export const SECRET_FIELD_NAMES: readonly string[] = ['key', 'psk', 'secret', 'secrets', 'privateKey', 'masterKey', 'password', 'keymat', 'keyMaterial'];
+
+const SECRET_NAMES = new Set(SECRET_FIELD_NAMES.map((n) => n.toLowerCase()));
+
+export type AuditValue = string | number | boolean | null | readonly AuditValue[] | { readonly [k: string]: AuditValue };
+
+export interface AuditEntry {
+  readonly id: number;
+  readonly at: number;
+  /** "admin:alice", "gcks", "member:<id text>"… */
+  readonly actor: string;
+  /** Dotted verb, e.g. "group.create", "member.authorize", "rekey.evict". */
+  readonly action: string;
+  readonly groupId: number | null;
+  readonly memberId: number | null;
+  readonly detail: { readonly [k: string]: AuditValue };
+}
+
+export type NewAuditEntry = Omit<AuditEntry, 'id' | 'at' | 'groupId' | 'memberId' | 'detail'> & {
+  readonly groupId?: number | null;
+  readonly memberId?: number | null;
+  readonly detail?: { readonly [k: string]: AuditValue };
+};
+
+export interface AuditQuery {
+  readonly groupId?: number;
+  /** Entries with id > afterId. */
+  readonly afterId?: number;
+  readonly limit?: number;
+}
+
+export interface AuditRepository {
+  append(e: NewAuditEntry): AuditEntry;
+  list(q?: AuditQuery): AuditEntry[];
+}
+
+/** Why `v` may hold a secret, or null. */
+function secretProblem(v: unknown, path: string): string | null {
+  if (v instanceof Uint8Array || v instanceof ArrayBuffer) return `${path} is binary data`;
+  if (Array.isArray(v)) {
+    for (const [i, x] of v.entries()) {
+      const p = secretProblem(x, `${path}[${i}]`);
+      if (p) return p;
+    }
+  } else if (v !== null && typeof v === 'object') {
+    for (const [k, x] of Object.entries(v)) {
+      if (SECRET_NAMES.has(k.toLowerCase())) return `${path}.${k} is named like a secret`;
+      const p = secretProblem(x, `${path}.${k}`);
+      if (p) return p;
+    }
+  }
+  return null;
+}
+
+interface AuditRow {
+  id: number;
+  at: number;
+  actor: string;
+  action: string;
+  group_id: number | null;
+  member_id: number | null;
+  detail: string;
+}
+
+const toEntry = (r: AuditRow): AuditEntry => ({
+  id: r.id,
+  at: r.at,
+  actor: r.actor,
+  action: r.action,
+  groupId: r.group_id,
+  memberId: r.member_id,
+  detail: JSON.parse(r.detail) as AuditEntry['detail'],
+});
+
+export function auditRepository(ctx: RepositoryContext): AuditRepository {
+  const { db } = ctx;
+  const insert = db.prepare('INSERT INTO audit_log (at, actor, action, group_id, member_id, detail) VALUES (?, ?, ?, ?, ?, ?)');
+  const byId = db.prepare<[number], AuditRow>('SELECT * FROM audit_log WHERE id = ?');
+  const list = db.prepare<{ group: number | null; after: number; limit: number }, AuditRow>(`SELECT * FROM audit_log
+    WHERE (:group IS NULL OR group_id = :group) AND id > :after ORDER BY id LIMIT :limit`);
+  return {
+    append(e) {
+      const detail = e.detail ?? {};
+      const bad = secretProblem(detail, 'detail');
+      if (bad) throw new GkmError('GKM_STORE_AUDIT_SECRET', { field: e.action, detail: bad });
+      const { lastInsertRowid } = insert.run(ctx.now(), e.actor, e.action, e.groupId ?? null, e.memberId ?? null, JSON.stringify(detail));
+      return toEntry(byId.get(Number(lastInsertRowid))!);
+    },
+    list: (q = {}) => list.all({ group: q.groupId ?? null, after: q.afterId ?? 0, limit: q.limit ?? 1000 }).map(toEntry),
+  };
+}

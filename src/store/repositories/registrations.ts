@@ -1,0 +1,108 @@
+/**
+ * Live registrations: which member holds the group's keys, over which IKE SA, with which
+ * Sender-IDs and LKH leaf. One per (group, member): a successful registration replaces all
+ * of the member's earlier state for the group (RFC 9838 §2.3, digest §9).
+ */
+import { GkmError } from '../../ikev2/errors.ts';
+import type { RepositoryContext } from './context.ts';
+import { guarded } from './context.ts';
+
+export interface RegistrationRecord {
+  readonly id: number;
+  readonly groupId: number;
+  readonly memberId: number;
+  /** SPIi || SPIr of the IKE SA the member registered over (16 bytes). */
+  readonly ikeSpi: Buffer;
+  /** Peer address and port, e.g. "192.0.2.7:4500" or "[2001:db8::7]:500". */
+  readonly peer: string;
+  /** Sender-IDs granted at this registration (RFC 9838 §2.5.1). */
+  readonly senderIds: readonly number[];
+  /** Key ID of the member's LKH leaf key, if the group uses a key tree. */
+  readonly leafKeyId: number | null;
+  readonly registeredAt: number;
+  readonly expiresAt: number | null;
+}
+
+export type NewRegistration = Omit<RegistrationRecord, 'id' | 'registeredAt' | 'senderIds' | 'leafKeyId' | 'expiresAt'> & {
+  readonly senderIds?: readonly number[];
+  readonly leafKeyId?: number | null;
+  readonly expiresAt?: number | null;
+};
+
+export interface RegistrationRepository {
+  /**
+   * Insert or replace the member's registration for the group. With `memberCap`, a member
+   * not yet registered is refused with GKM_GCKS_GROUP_FULL (REGISTRATION_FAILED) once the
+   * group has that many registrations; check and insert are one transaction.
+   */
+  put(r: NewRegistration, opts?: { readonly memberCap?: number | null }): RegistrationRecord;
+  get(groupId: number, memberId: number): RegistrationRecord | undefined;
+  listForGroup(groupId: number): RegistrationRecord[];
+  listForIkeSa(ikeSpi: Buffer): RegistrationRecord[];
+  countForGroup(groupId: number): number;
+  remove(groupId: number, memberId: number): boolean;
+  /** When an IKE SA goes away with registrations that are not kept; returns how many. */
+  removeForIkeSa(ikeSpi: Buffer): number;
+}
+
+interface RegistrationRow {
+  id: number;
+  group_id: number;
+  member_id: number;
+  ike_spi: Buffer;
+  peer: string;
+  sender_ids: string;
+  leaf_key_id: number | null;
+  registered_at: number;
+  expires_at: number | null;
+}
+
+const toRegistration = (r: RegistrationRow): RegistrationRecord => ({
+  id: r.id,
+  groupId: r.group_id,
+  memberId: r.member_id,
+  ikeSpi: r.ike_spi,
+  peer: r.peer,
+  senderIds: JSON.parse(r.sender_ids) as number[],
+  leafKeyId: r.leaf_key_id,
+  registeredAt: r.registered_at,
+  expiresAt: r.expires_at,
+});
+
+export function registrationRepository(ctx: RepositoryContext): RegistrationRepository {
+  const { db } = ctx;
+  const upsert = db.prepare(`INSERT INTO registrations (group_id, member_id, ike_spi, peer, sender_ids, leaf_key_id, registered_at, expires_at)
+    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+    ON CONFLICT (group_id, member_id) DO UPDATE SET ike_spi = excluded.ike_spi, peer = excluded.peer, sender_ids = excluded.sender_ids,
+      leaf_key_id = excluded.leaf_key_id, registered_at = excluded.registered_at, expires_at = excluded.expires_at`);
+  const get = db.prepare<[number, number], RegistrationRow>('SELECT * FROM registrations WHERE group_id = ? AND member_id = ?');
+  const forGroup = db.prepare<[number], RegistrationRow>('SELECT * FROM registrations WHERE group_id = ? ORDER BY id');
+  const forIke = db.prepare<[Buffer], RegistrationRow>('SELECT * FROM registrations WHERE ike_spi = ? ORDER BY id');
+  const count = db.prepare<[number], { n: number }>('SELECT COUNT(*) AS n FROM registrations WHERE group_id = ?');
+  const del = db.prepare('DELETE FROM registrations WHERE group_id = ? AND member_id = ?');
+  const delIke = db.prepare('DELETE FROM registrations WHERE ike_spi = ?');
+
+  const repo: RegistrationRepository = {
+    put: (r, opts = {}) =>
+      db.transaction(() => {
+        const cap = opts.memberCap;
+        if (cap != null && !get.get(r.groupId, r.memberId) && repo.countForGroup(r.groupId) >= cap) {
+          throw new GkmError('GKM_GCKS_GROUP_FULL', { field: `group ${r.groupId}`, detail: `${cap} member(s) registered` });
+        }
+        guarded('registrations', () =>
+          upsert.run(r.groupId, r.memberId, r.ikeSpi, r.peer, JSON.stringify(r.senderIds ?? []), r.leafKeyId ?? null, ctx.now(), r.expiresAt ?? null),
+        );
+        return repo.get(r.groupId, r.memberId)!;
+      })(),
+    get: (groupId, memberId) => {
+      const r = get.get(groupId, memberId);
+      return r && toRegistration(r);
+    },
+    listForGroup: (groupId) => forGroup.all(groupId).map(toRegistration),
+    listForIkeSa: (ikeSpi) => forIke.all(ikeSpi).map(toRegistration),
+    countForGroup: (groupId) => count.get(groupId)?.n ?? 0,
+    remove: (groupId, memberId) => del.run(groupId, memberId).changes > 0,
+    removeForIkeSa: (ikeSpi) => delIke.run(ikeSpi).changes,
+  };
+  return repo;
+}
