@@ -99,7 +99,9 @@ test('SA malformed: transform length and attribute overrun', () => {
 });
 
 test('SA malformed: proposal numbering and SPI sizes', () => {
-  assert.throws(() => decodeBody(PayloadType.SA, patch(GOLDEN_BODY, 4, '02')), wireError('GKM_WIRE_BAD_VALUE', /proposal\[0\]\.number$/));
+  // A lone proposal is a responder's choice: it keeps the accepted number (RFC 7296 §3.3.1).
+  assert.deepEqual(decodeBody(PayloadType.SA, patch(GOLDEN_BODY, 4, '02')), { type: PayloadType.SA, proposals: [{ ...ikeProposal, number: 2 }] });
+  assert.throws(() => decodeBody(PayloadType.SA, patch(TWO, 4, '02')), wireError('GKM_WIRE_BAD_VALUE', /proposal\[0\]\.number$/));
   assert.throws(() => decodeBody(PayloadType.SA, patch(GOLDEN_BODY, 4, '00')), wireError('GKM_WIRE_BAD_VALUE', /proposal\[0\]\.number$/));
   assert.throws(() => decodeBody(PayloadType.SA, patch(TWO, 40, '03')), wireError('GKM_WIRE_BAD_VALUE', /proposal\[1\]\.number$/));
   // IKE with a 4-octet SPI
@@ -114,7 +116,8 @@ test('SA malformed: proposal numbering and SPI sizes', () => {
 
 test('SA encode refuses what decode would refuse', () => {
   assert.throws(() => bodyHex({ type: PayloadType.SA, proposals: [] }), encodeError(/SA\.proposals$/));
-  assert.throws(() => bodyHex({ type: PayloadType.SA, proposals: [{ ...ikeProposal, number: 2 }] }), encodeError(/number$/));
+  assert.throws(() => bodyHex({ type: PayloadType.SA, proposals: [{ ...ikeProposal, number: 2 }, { ...ikeProposal, number: 3 }] }), encodeError(/proposal\[0\]\.number$/));
+  assert.throws(() => bodyHex({ type: PayloadType.SA, proposals: [{ ...ikeProposal, number: 0 }] }), encodeError(/number$/));
   assert.throws(() => bodyHex({ type: PayloadType.SA, proposals: [{ ...ikeProposal, transforms: [] }] }), encodeError(/numTransforms$/));
   assert.throws(() => bodyHex({ type: PayloadType.SA, proposals: [ikeProposal, { ...ikeProposal, number: 3 }] }), encodeError(/proposal\[1\]\.number$/));
 });

@@ -8,7 +8,8 @@
  * Proposal numbers: the first is 1 and each next one is the same or one more. RFC 7296
  * wants "one more" for IKE/Child SA offers, RFC 9838 §4.3 groups SAg proposals by equal
  * numbers; the codec accepts both and the SA negotiation enforces the stricter rule
- * (docs/decisions.md, "SA payload").
+ * (docs/decisions.md, "SA payload"). A lone proposal (a responder's choice) keeps the
+ * number of the accepted one, so it may have any non-zero number.
  */
 import { GkmError } from '../../errors.ts';
 import { ProtocolId } from '../../registry/misc.ts';
@@ -56,16 +57,22 @@ interface Problem {
   readonly detail: string;
 }
 
-/** The rules a proposal header must follow, shared by decode (INVALID_SYNTAX) and encode. */
+/**
+ * The rules a proposal header must follow, shared by decode (INVALID_SYNTAX) and encode.
+ * `alone`: the SA holds this one proposal, as a responder's answer does, which carries the
+ * number of the proposal it accepted (RFC 7296 §3.3.1), so any non-zero number.
+ */
 function proposalProblem(
   previousNumber: number | undefined,
   number: number,
   protocolId: number,
   spiSize: number,
   numTransforms: number,
+  alone: boolean,
 ): Problem | undefined {
-  if (previousNumber === undefined ? number !== 1 : number !== previousNumber && number !== previousNumber + 1) {
-    const expected = previousNumber === undefined ? '1' : `${previousNumber} or ${previousNumber + 1}`;
+  const first = alone ? number !== 0 : number === 1;
+  if (previousNumber === undefined ? !first : number !== previousNumber && number !== previousNumber + 1) {
+    const expected = previousNumber === undefined ? (alone ? '1-255' : '1') : `${previousNumber} or ${previousNumber + 1}`;
     return { code: 'GKM_WIRE_BAD_VALUE', field: 'number', detail: `${number}, expected ${expected}` };
   }
   const sizes = SPI_SIZES[protocolId];
@@ -87,7 +94,7 @@ function decodeProposal(r: Reader, field: string, previousNumber: number | undef
   const protocolId = body.u8('protocolId');
   const spiSize = body.u8('spiSize');
   const numTransforms = body.u8('numTransforms');
-  const problem = proposalProblem(previousNumber, number, protocolId, spiSize, numTransforms);
+  const problem = proposalProblem(previousNumber, number, protocolId, spiSize, numTransforms, previousNumber === undefined && lastFlag === LAST);
   if (problem) body.fail(problem.code, problem.field, problem.detail);
   const spi = body.bytes(spiSize, 'spi');
   const transforms = decodeTransforms(body, 'transform', numTransforms);
@@ -125,7 +132,7 @@ function encodeProposals(w: Writer, proposals: readonly Proposal[]): void {
     const problem =
       count > MAX_TRANSFORMS
         ? { field: 'numTransforms', detail: `${count} > ${MAX_TRANSFORMS}` }
-        : proposalProblem(proposals[i - 1]?.number, prop.number, prop.protocolId, prop.spi.length, count);
+        : proposalProblem(proposals[i - 1]?.number, prop.number, prop.protocolId, prop.spi.length, count, proposals.length === 1);
     if (problem) throw new GkmError('GKM_WIRE_ENCODE', { field: `${field}.${problem.field}`, detail: problem.detail });
     const start = w.length;
     w.u8(i === proposals.length - 1 ? LAST : MORE).u8(0);
