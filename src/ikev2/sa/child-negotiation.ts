@@ -1,7 +1,8 @@
 /**
- * Child SA negotiation inside IKE_AUTH (RFC 7296 §1.2, §2.9, §1.3.1) and, later, in
- * CREATE_CHILD_SA: the initiator's offer {SA, TSi, TSr, [N(USE_TRANSPORT_MODE)]}, the
- * responder's selection with TS narrowing, and the initiator's check of the answer.
+ * Child SA negotiation inside IKE_AUTH (RFC 7296 §1.2, §2.9) and CREATE_CHILD_SA (§1.3.1):
+ * the initiator's offer {SA, TSi, TSr, [N(USE_TRANSPORT_MODE)]}, the responder's selection
+ * with TS narrowing, and the initiator's check of the answer. KE/ADDKE transforms take part
+ * only in CREATE_CHILD_SA (`withKe`); in IKE_AUTH they are left out on both sides (§1.2).
  */
 import { GkmError } from '../errors.ts';
 import { NotifyType } from '../registry/notify.ts';
@@ -15,7 +16,7 @@ import { childKeySizes } from '../crypto/keys.ts';
 import type { NegotiatedChild } from './child-sa.ts';
 import { childSuiteOf } from './child-sa.ts';
 import type { ChildConfig } from './config.ts';
-import { checkChosenProposal, numberedProposals, selectProposal } from './proposals.ts';
+import { checkChosenProposal, numberedProposals, selectProposal, withoutKeyExchanges } from './proposals.ts';
 import { narrow, withinProposed } from './traffic-selectors.ts';
 
 const CHILD_SPI_SIZE = 4;
@@ -27,8 +28,20 @@ export interface ChildOffer {
   readonly payloads: Payload[];
 }
 
-export function offerChild(config: ChildConfig, inboundSpi: Buffer): ChildOffer {
-  const proposals = numberedProposals(config.proposals, inboundSpi);
+export interface ChildKeOptions {
+  /** CREATE_CHILD_SA: KE/ADDKE transforms are negotiated (PFS, RFC 9370). Default false. */
+  readonly withKe?: boolean;
+  /** Responder: the KE method of KEi, preferred among the offered ones. */
+  readonly preferKe?: number;
+}
+
+const ourProposals = (config: ChildConfig, opts: ChildKeOptions, spi?: Buffer): Proposal[] => {
+  const numbered = numberedProposals(config.proposals, spi);
+  return opts.withKe ? numbered : numbered.map(withoutKeyExchanges);
+};
+
+export function offerChild(config: ChildConfig, inboundSpi: Buffer, opts: ChildKeOptions = {}): ChildOffer {
+  const proposals = ourProposals(config, opts, inboundSpi);
   const payloads: Payload[] = [];
   if (config.mode === 'transport') payloads.push(NotifyData.USE_TRANSPORT_MODE.build());
   payloads.push(
@@ -64,7 +77,7 @@ export interface ChildAcceptance {
  * proposals match. Throws GKM_IKE_TS_UNACCEPTABLE or GKM_IKE_NO_PROPOSAL_CHOSEN (answered
  * as a notify; the IKE SA stays up, RFC 7296 §2.21.2).
  */
-export function acceptChild(configs: readonly ChildConfig[], request: readonly Payload[], allocateSpi: () => Buffer): ChildAcceptance {
+export function acceptChild(configs: readonly ChildConfig[], request: readonly Payload[], allocateSpi: () => Buffer, opts: ChildKeOptions = {}): ChildAcceptance {
   const parts = childRequestParts(request);
   if (!parts) throw new GkmError('GKM_IKE_INVALID_SYNTAX', { field: 'SA', detail: 'no Child SA requested' });
   const transport = hasNotify(request, NotifyType.USE_TRANSPORT_MODE);
@@ -77,7 +90,8 @@ export function acceptChild(configs: readonly ChildConfig[], request: readonly P
     tsMatched = true;
     let chosen: Proposal;
     try {
-      chosen = selectProposal(parts.sa.proposals, numberedProposals(config.proposals), { protocolId: ProtocolId.ESP });
+      const prefer = opts.preferKe === undefined ? undefined : new Map([[TransformType.KE, opts.preferKe]]);
+      chosen = selectProposal(parts.sa.proposals, ourProposals(config, opts), { protocolId: ProtocolId.ESP, ...(prefer ? { prefer } : {}) });
     } catch {
       continue;
     }
@@ -105,11 +119,11 @@ export function acceptChild(configs: readonly ChildConfig[], request: readonly P
 }
 
 /** Initiator: checks the responder's SA/TS answer against our offer. Throws GKM_IKE_BAD_RESPONSE. */
-export function completeChild(offer: ChildOffer, response: readonly Payload[]): NegotiatedChild {
+export function completeChild(offer: ChildOffer, response: readonly Payload[], opts: ChildKeOptions = {}): NegotiatedChild {
   const parts = childRequestParts(response);
   if (!parts) throw new GkmError('GKM_IKE_BAD_RESPONSE', { field: 'SA', detail: 'no Child SA in the response' });
   const chosen = checkChosenProposal(parts.sa.proposals, offer.proposals, CHILD_SPI_SIZE);
-  if (chosen.transforms.some((t) => t.transformType === TransformType.KE)) {
+  if (!opts.withKe && chosen.transforms.some((t) => t.transformType === TransformType.KE)) {
     throw new GkmError('GKM_IKE_BAD_RESPONSE', { field: 'SA', detail: 'KE transform in an IKE_AUTH Child SA' });
   }
   if (chosen.spi.readUInt32BE() < 256) throw new GkmError('GKM_IKE_BAD_RESPONSE', { field: 'SA.spi', detail: 'reserved ESP SPI' });

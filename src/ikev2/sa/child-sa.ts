@@ -9,7 +9,7 @@ import { keyLengthOf } from '../wire/payloads/index.ts';
 import type { AddressRangeSelector } from '../wire/sub/traffic-selector.ts';
 import type { ChildMode } from './config.ts';
 import type { ChildSaSummary } from './events.ts';
-import { chosenId } from './proposals.ts';
+import { chosenAdditionalKes, chosenId } from './proposals.ts';
 import type { Endpoint } from './types.ts';
 
 export interface ChildSuite {
@@ -44,10 +44,25 @@ export interface NegotiatedChild {
   readonly remoteTs: readonly AddressRangeSelector[];
 }
 
+/**
+ * installed ─▶ rekeying (our rekey in flight) ─▶ rekeyed (replaced, waiting for its Delete)
+ *     │            └─▶ installed (rekey failed)            │
+ *     └────────────────────────────▶ deleting ◀────────────┘
+ */
+export type ChildSaState = 'installed' | 'rekeying' | 'rekeyed' | 'deleting';
+
 export interface ChildSa extends Omit<NegotiatedChild, 'proposal'> {
   readonly suite: ChildSuite;
   readonly encapsulated: boolean;
-  state: 'installed' | 'deleting';
+  /** KE methods of the creating exchange (type 4, then ADDKE1..7); empty without PFS. */
+  readonly keMethods: readonly number[];
+  state: ChildSaState;
+}
+
+/** KE and ADDKE methods a chosen proposal negotiated, in round order (RFC 9370). */
+export function keMethodsOf(p: Proposal): number[] {
+  const ke = chosenId(p, TransformType.KE);
+  return ke === undefined ? [] : [ke, ...chosenAdditionalKes(p)];
 }
 
 export interface DirectionKeys {

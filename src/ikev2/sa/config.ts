@@ -36,13 +36,29 @@ export type PeerAuth =
 
 export type ChildMode = 'tunnel' | 'transport';
 
+/**
+ * SA lifetimes (strongSwan's life_time / rekey_time / rand_time): the SA is rekeyed at the
+ * soft lifetime `lifetimeMs - rekeyMarginMs - random(0..jitterMs)` and deleted at the hard
+ * lifetime `lifetimeMs` if it is still there. The jitter makes simultaneous rekeys rare.
+ */
+export interface LifetimeConfig {
+  readonly lifetimeMs: number;
+  readonly rekeyMarginMs: number;
+  /** Default: a tenth of the margin. */
+  readonly jitterMs?: number;
+}
+
 export interface ChildConfig {
   readonly name: string;
-  /** ESP proposals (protocolId ESP); numbered by the engine. */
+  /**
+   * ESP proposals (protocolId ESP); numbered by the engine. KE/ADDKE transforms give PFS in
+   * CREATE_CHILD_SA (RFC 7296 §1.3.1, RFC 9370); they are left out in IKE_AUTH (§1.2).
+   */
   readonly proposals: readonly ProposalSpec[];
   readonly localTs: readonly AddressRangeSelector[];
   readonly remoteTs: readonly AddressRangeSelector[];
   readonly mode?: ChildMode;
+  readonly lifetime?: LifetimeConfig;
 }
 
 /** What IKE_SA_INIT offers or accepts (both roles). */
@@ -75,6 +91,8 @@ export interface PeerConfig extends IkeSaInitConfig {
   readonly authTask?: (sa: IkeSa) => InitiatorTask;
   /** 'always' floats to 4500 after IKE_SA_INIT even without NAT, like strongSwan. */
   readonly natTraversal?: 'on-nat' | 'always';
+  /** IKE SA rekey (RFC 7296 §2.18) and expiry; both roles schedule their own. */
+  readonly ikeLifetime?: LifetimeConfig;
 }
 
 /** The responder's side: IKE_SA_INIT policy, then the peer's config by identity. */
@@ -110,6 +128,8 @@ export interface EngineOptions {
   /** Cookie / INVALID_KE_PAYLOAD rounds an initiator accepts before giving up. */
   readonly maxInitRetries: number;
   readonly nonceLength: number;
+  /** Child SAs per IKE SA a responder accepts; more are refused with NO_ADDITIONAL_SAS. */
+  readonly maxChildSas: number;
 }
 
 export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
@@ -123,6 +143,7 @@ export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   invalidSpiPerSecond: 10,
   maxInitRetries: 3,
   nonceLength: 32,
+  maxChildSas: 1024,
 };
 
 export const DEFAULT_SIGNATURE_HASHES: readonly number[] = [

@@ -26,19 +26,21 @@ import type { Payload } from '../wire/payload.ts';
 import type { NotifyPayload } from '../wire/payloads/index.ts';
 import { notify } from '../wire/payloads/index.ts';
 import { Reader } from '../wire/reader.ts';
-import { childSuiteOf, childSummary, type ChildSa, type ChildSaSink, type InstalledChildSa, type NegotiatedChild } from './child-sa.ts';
-import { DEFAULT_ENGINE_OPTIONS, type EngineOptions, type PeerConfig, type ResponderPolicy } from './config.ts';
+import { childSuiteOf, childSummary, keMethodsOf, type ChildSa, type ChildSaSink, type InstalledChildSa, type NegotiatedChild } from './child-sa.ts';
+import { DEFAULT_ENGINE_OPTIONS, type ChildConfig, type EngineOptions, type PeerConfig, type ResponderPolicy } from './config.ts';
 import { CookieJar } from './cookies.ts';
 import { EventHub, type CloseReason, type IkeEvent, type IkeSaSummary } from './events.ts';
 import { IkeSaInitTask, respondToIkeSaInit } from './exchanges/ike-sa-init.ts';
 import { ikeAuthResponder } from './exchanges/ike-auth.ts';
+import { armChildLifetime, armIkeLifetime, createChildSaResponder, CreateChildSaTask } from './exchanges/create-child-sa.ts';
+import { followupKeResponder } from './exchanges/followup-ke.ts';
 import { ikeIntermediateResponder } from './exchanges/ike-intermediate.ts';
 import { DeleteChildSasTask, DeleteIkeSaTask, informationalResponder, LivenessTask } from './exchanges/informational.ts';
 import { identityText, sameIdentity, type Identity } from './identity.ts';
 import { IkeSa, type PendingRequest, type PhaseKind } from './ike-sa.ts';
 import { errorNotifyFor, PeerNotifyError } from './messages.ts';
-import type { EstablishInput, InboundMessage, InitiatorTask, ResponderHandler, ResponseSpec, SentRequest, TaskContext } from './task.ts';
-import { realScheduler, type DatagramSender, type Endpoint, type RandomSource, type Scheduler } from './types.ts';
+import type { EstablishInput, InboundMessage, InitiatorTask, RekeyedIkeSaSpec, ResponderHandler, ResponseSpec, SentRequest, TaskContext } from './task.ts';
+import { realScheduler, type DatagramSender, type Endpoint, type RandomSource, type Scheduler, type Timer } from './types.ts';
 import { datagramDigest } from './windows.ts';
 
 /** The key-log writer's surface (keylog/writer.ts), so tests can pass a recorder. */
@@ -97,6 +99,7 @@ export class IkeEngine {
     this.#cookies = new CookieJar(this.#scheduler, this.#random, this.options.cookieSecretLifetimeMs);
     this.#invalidSpiTokens = this.options.invalidSpiPerSecond;
     this.#invalidSpiRefill = this.#scheduler.now();
+    for (const h of [createChildSaResponder, followupKeResponder]) this.registerResponder(h);
     for (const h of [ikeIntermediateResponder, ikeAuthResponder, informationalResponder]) this.registerResponder(h);
   }
 
@@ -153,6 +156,24 @@ export class IkeEngine {
     if (!child || child.state === 'deleting') throw new GkmError('GKM_IKE_INVALID_STATE', { detail: `no Child SA ${inboundSpiHex}` });
     child.state = 'deleting';
     this.#queue(sa, new DeleteChildSasTask([child]), false);
+  }
+
+  /** Creates one more Child SA with CREATE_CHILD_SA (RFC 7296 §1.3.1). */
+  createChildSa(id: string, config: ChildConfig): void {
+    this.#queue(this.#require(id), new CreateChildSaTask({ kind: 'new-child', config }), false);
+  }
+
+  /** Rekeys one Child SA (by inbound SPI, hex) with CREATE_CHILD_SA {N(REKEY_SA), ...} (§1.3.3). */
+  rekeyChildSa(id: string, inboundSpiHex: string): void {
+    const sa = this.#require(id);
+    const child = sa.children.get(inboundSpiHex);
+    if (!child || child.state !== 'installed') throw new GkmError('GKM_IKE_INVALID_STATE', { detail: `no Child SA ${inboundSpiHex} to rekey` });
+    this.#queue(sa, new CreateChildSaTask({ kind: 'rekey-child', inboundSpi: child.inboundSpi }), false);
+  }
+
+  /** Rekeys the IKE SA with CREATE_CHILD_SA {SA(IKE), Ni, KEi} (RFC 7296 §1.3.2, §2.18). */
+  rekeyIkeSa(id: string): void {
+    this.#queue(this.#require(id), new CreateChildSaTask({ kind: 'rekey-ike' }), false);
   }
 
   /** Half-open responder SAs (IKE_SA_INIT answered, not authenticated yet). */
@@ -458,6 +479,11 @@ export class IkeEngine {
   #pump(sa: IkeSa): void {
     while (sa.isOpen && sa.requester.canSend() && sa.tasks.length > 0) {
       const task = sa.tasks[0]!;
+      if (task.obsolete?.(this.#context(sa))) {
+        sa.tasks.shift();
+        task.dispose?.();
+        continue;
+      }
       if (!task.phases.includes(sa.phase)) {
         const reachable = task.phases.some((p) => PHASE_ORDER.indexOf(p) > PHASE_ORDER.indexOf(sa.phase));
         if (reachable) return; // e.g. a CREATE_CHILD_SA queued before IKE_AUTH completed
@@ -550,6 +576,11 @@ export class IkeEngine {
       releaseChildSpi: (spi) => this.#childSpis.delete(spi.toString('hex')),
       installChild: (child, ni, nr, secrets) => this.#installChild(sa, child, ni, nr, secrets),
       removeChild: (child, reason) => this.#removeChild(sa, child, reason),
+      now: () => this.#scheduler.now(),
+      setTimer: (ms, fn) => this.#timer(sa, ms, fn),
+      allocateIkeSpi: () => this.#allocateIkeSpi(),
+      spawnRekeyedIkeSa: (spec) => this.#spawnRekeyed(sa, spec),
+      deleteIkeSa: () => this.deleteIkeSa(sa.id),
       establish: (input) => this.#establish(sa, input),
       purgeOtherSas: (remoteId) => this.#purgeOtherSas(sa, remoteId),
       close: (reason, error, notice) => {
@@ -585,6 +616,24 @@ export class IkeEngine {
     this.#recordIkeKeys(sa);
     this.#emit({ type: 'ike_up', ike: this.summary(sa) });
     this.#armLiveness(sa);
+    armIkeLifetime(this.#context(sa));
+  }
+
+  #allocateIkeSpi(): Buffer {
+    let spi = this.#random(8);
+    while (spi.equals(ZERO_SPI) || this.#sas.has(spi.toString('hex'))) spi = this.#random(8);
+    return spi;
+  }
+
+  /** RFC 7296 §2.18: the IKE SA a rekey of `old` created; Message IDs start at 0 again. */
+  #spawnRekeyed(old: IkeSa, spec: RekeyedIkeSaSpec): TaskContext {
+    const sa = IkeSa.rekeyed(old, spec.role, spec.spiI, spec.spiR, spec.crypto, this.#scheduler.now(), this.options.windowSize);
+    this.#sas.set(sa.id, sa);
+    this.#recordIkeKeys(sa);
+    this.#armLiveness(sa);
+    const ctx = this.#context(sa);
+    armIkeLifetime(ctx);
+    return ctx;
   }
 
   /** INITIAL_CONTACT: other SAs with the same peer identity are stale (RFC 7296 §2.4). */
@@ -620,9 +669,10 @@ export class IkeEngine {
     this.#sink?.install(installed);
     this.#recordEspKeys(sa, installed);
     const { proposal: _proposal, ...rest } = child;
-    const record: ChildSa = { ...rest, suite, encapsulated, state: 'installed' };
+    const record: ChildSa = { ...rest, suite, encapsulated, keMethods: keMethodsOf(child.proposal), state: 'installed' };
     sa.children.set(child.inboundSpi.toString('hex'), record);
     this.#emit({ type: 'child_up', ikeSaId: sa.id, child: childSummary(record) });
+    armChildLifetime(this.#context(sa), record);
     return record;
   }
 
@@ -642,8 +692,9 @@ export class IkeEngine {
     this.#transmit(this.#encode(sa, header, [n]), sa.remote, sa.local);
   }
 
-  #close(sa: IkeSa, reason: CloseReason): void {
+  #close(sa: IkeSa, why: CloseReason): void {
     if (!sa.isOpen) return;
+    const reason: CloseReason = sa.supersededBy !== undefined && (why === 'local' || why === 'peer') ? 'rekeyed' : why;
     for (const t of sa.tasks.splice(0)) t.dispose?.();
     for (const p of sa.pending.values()) p.task.dispose?.();
     for (const c of [...sa.children.values()]) this.#removeChild(sa, c, reason);
@@ -653,12 +704,13 @@ export class IkeEngine {
     this.#emit({ type: 'deleted', ikeSaId: sa.id, what: 'ike', reason });
   }
 
-  #timer(sa: IkeSa, ms: number, fn: () => void): void {
+  #timer(sa: IkeSa, ms: number, fn: () => void): Timer {
     const t = this.#scheduler.setTimer(ms, () => {
       sa.timers.delete(t);
       if (sa.isOpen) fn();
     });
     sa.timers.add(t);
+    return t;
   }
 
   /** RFC 7296 §2.4: probe only after a quiet period; a lost probe ends like any request. */

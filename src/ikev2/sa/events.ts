@@ -32,12 +32,18 @@ export interface ChildSaSummary {
   readonly suite: Readonly<Record<string, string>>;
 }
 
-export type CloseReason = 'local' | 'peer' | 'timeout' | 'auth-failed' | 'initial-contact' | 'error' | 'half-open-timeout';
+/** 'rekeyed': replaced by a rekey (RFC 7296 §2.8, §2.18); 'expired': hard lifetime reached. */
+export type CloseReason = 'local' | 'peer' | 'timeout' | 'auth-failed' | 'initial-contact' | 'error' | 'half-open-timeout' | 'rekeyed' | 'expired';
 
 export type IkeEvent =
   | { readonly type: 'ike_up'; readonly ike: IkeSaSummary }
   | { readonly type: 'child_up'; readonly ikeSaId: string; readonly child: ChildSaSummary }
-  | { readonly type: 'rekeyed'; readonly ikeSaId: string; readonly what: 'ike' | 'child'; readonly old: string; readonly new: string }
+  /**
+   * A rekey took effect. Child SA: `old`/`new` are the inbound SPIs (hex), `child` the new SA.
+   * IKE SA: `old`/`new` are the IKE SA ids (our SPIs); `ikeSaId` is the new one.
+   */
+  | { readonly type: 'rekeyed'; readonly ikeSaId: string; readonly what: 'child'; readonly old: string; readonly new: string; readonly child?: ChildSaSummary }
+  | { readonly type: 'rekeyed'; readonly ikeSaId: string; readonly what: 'ike'; readonly old: string; readonly new: string }
   | { readonly type: 'deleted'; readonly ikeSaId: string; readonly what: 'ike'; readonly reason: CloseReason }
   | { readonly type: 'deleted'; readonly ikeSaId: string; readonly what: 'child'; readonly reason: CloseReason; readonly child: ChildSaSummary }
   | {

@@ -114,6 +114,8 @@ export class IkeSa {
   #crypto: IkeCrypto | undefined;
   readonly extensions: Extensions = { fragmentation: false, childless: false, peerSignatureHashes: undefined, intermediate: false, nat: undefined };
   intAuth: IntAuthState | undefined;
+  /** Id of the IKE SA that took over our Child SAs after a rekey (RFC 7296 §2.18). */
+  supersededBy: string | undefined;
   /** RFC 9370 §2.2.2: ADDKE rounds completed in IKE_INTERMEDIATE (see additional-ke.ts). */
   additionalKeRounds = 0;
 
@@ -151,6 +153,21 @@ export class IkeSa {
     const sa = new IkeSa('responder', spiI, spiR, local, remote, initConfig, 'keyed', now, windowSize);
     sa.#init = init;
     sa.#crypto = crypto;
+    return sa;
+  }
+
+  /**
+   * The IKE SA created by a CREATE_CHILD_SA rekey of `old` (RFC 7296 §2.18): established at
+   * once, same peers, identities and extensions, fresh Message IDs (0 both ways, §2.3).
+   * The rekey's initiator is its original initiator (`role`).
+   */
+  static rekeyed(old: IkeSa, role: Role, spiI: Buffer, spiR: Buffer, crypto: IkeCrypto, now: number, windowSize: number): IkeSa {
+    const sa = new IkeSa(role, spiI, spiR, old.local, old.remote, old.initConfig, 'established', now, windowSize);
+    sa.#crypto = crypto;
+    sa.config = old.config;
+    sa.localId = old.localId;
+    sa.remoteId = old.remoteId;
+    Object.assign(sa.extensions, old.extensions);
     return sa;
   }
 

@@ -137,6 +137,14 @@ export function chosenAdditionalKes(p: Proposal): number[] {
   return out;
 }
 
+/**
+ * The proposal without KE/ADDKE transforms: Child SAs created in IKE_AUTH have no key
+ * exchange of their own (RFC 7296 §1.2: "SHOULD omit the whole transform substructure").
+ */
+export function withoutKeyExchanges(p: Proposal): Proposal {
+  return { ...p, transforms: p.transforms.filter((t) => !isKeType(t.transformType)) };
+}
+
 /** Every KE method (type 4) offered, in order, without NONE. */
 export function offeredKeMethods(proposals: readonly Proposal[]): number[] {
   return [...new Set(proposals.flatMap((p) => p.transforms.filter((t) => t.transformType === TransformType.KE && t.transformId !== KeId.NONE).map((t) => t.transformId)))];

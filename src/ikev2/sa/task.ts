@@ -19,8 +19,8 @@ import type { ChildSa, NegotiatedChild } from './child-sa.ts';
 import type { EngineOptions, PeerConfig, ResponderPolicy } from './config.ts';
 import type { CloseReason, IkeEvent } from './events.ts';
 import type { Identity } from './identity.ts';
-import type { IkeSa, PhaseKind } from './ike-sa.ts';
-import type { Endpoint } from './types.ts';
+import type { IkeCrypto, IkeSa, PhaseKind, Role } from './ike-sa.ts';
+import type { Endpoint, Timer } from './types.ts';
 
 export interface InboundMessage {
   readonly header: DecodedHeader;
@@ -56,6 +56,11 @@ export interface InitiatorTask {
   readonly phases: readonly PhaseKind[];
   /** A failure (thrown error) of a critical task closes the IKE SA. */
   readonly critical: boolean;
+  /**
+   * Checked before the request is built: true drops the task silently (e.g. a rekey of a
+   * Child SA the peer has rekeyed or deleted meanwhile).
+   */
+  obsolete?(ctx: TaskContext): boolean;
   buildRequest(ctx: TaskContext): Payload[];
   processResponse(ctx: TaskContext, response: InboundMessage, request: SentRequest): TaskResult | Promise<TaskResult>;
   /** The exchange will not complete (timeout, SA closed): drop any private state. */
@@ -93,6 +98,15 @@ export interface EstablishInput {
   readonly remoteId: Identity;
 }
 
+/** The IKE SA a CREATE_CHILD_SA rekey created (RFC 7296 §2.18): SPIs, keys, our role in it. */
+export interface RekeyedIkeSaSpec {
+  /** The rekey's initiator is the new SA's original initiator. */
+  readonly role: Role;
+  readonly spiI: Buffer;
+  readonly spiR: Buffer;
+  readonly crypto: IkeCrypto;
+}
+
 /** What tasks and handlers may do to their IKE SA and the engine. */
 export interface TaskContext {
   readonly sa: IkeSa;
@@ -109,6 +123,19 @@ export interface TaskContext {
   /** Derives keys, installs through the sink, records the key log, emits child_up. */
   installChild(child: NegotiatedChild, ni: Buffer, nr: Buffer, secrets?: readonly Buffer[]): ChildSa;
   removeChild(child: ChildSa, reason: CloseReason): void;
+  /** Monotonic time of the engine's scheduler. */
+  now(): number;
+  /** A timer bound to this IKE SA: it never fires once the SA is closed. */
+  setTimer(delayMs: number, fn: () => void): Timer;
+  /** A fresh IKE SPI, unique within this engine (IKE SA rekey, RFC 7296 §2.18). */
+  allocateIkeSpi(): Buffer;
+  /**
+   * Registers the IKE SA a rekey of this one created (keys logged, liveness armed) and
+   * returns its context; moving the Child SAs is the caller's decision (collisions).
+   */
+  spawnRekeyedIkeSa(spec: RekeyedIkeSaSpec): TaskContext;
+  /** Deletes this IKE SA with INFORMATIONAL {D(IKE)}, as IkeEngine.deleteIkeSa does. */
+  deleteIkeSa(): void;
   /** keyed → established; emits ike_up and records the key log. */
   establish(input: EstablishInput): void;
   /** INITIAL_CONTACT (RFC 7296 §2.4): drop our other IKE SAs with this peer identity. */

@@ -13,6 +13,7 @@ import { PayloadType } from '../../registry/payload.ts';
 import type { Payload } from '../../wire/payload.ts';
 import type { DeletePayload } from '../../wire/payloads/index.ts';
 import type { ChildSa } from '../child-sa.ts';
+import type { CloseReason } from '../events.ts';
 import { firstErrorNotify } from '../messages.ts';
 import type { InboundMessage, InitiatorTask, ResponderHandler, ResponseSpec, TaskContext, TaskResult } from '../task.ts';
 
@@ -49,6 +50,8 @@ export class DeleteChildSasTask implements InitiatorTask {
     private readonly children: readonly ChildSa[],
     /** Inbound SPIs of SAs we never installed but the peer may have (refused IKE_AUTH child). */
     private readonly extraSpis: readonly Buffer[] = [],
+    /** Reported in the `deleted` events: 'rekeyed' after a rekey, 'expired' at the hard lifetime. */
+    private readonly reason: CloseReason = 'local',
   ) {}
 
   buildRequest(): Payload[] {
@@ -57,7 +60,7 @@ export class DeleteChildSasTask implements InitiatorTask {
   }
 
   processResponse(ctx: TaskContext): TaskResult {
-    for (const c of this.children) if (ctx.sa.children.has(c.inboundSpi.toString('hex'))) ctx.removeChild(c, 'local');
+    for (const c of this.children) if (ctx.sa.children.has(c.inboundSpi.toString('hex'))) ctx.removeChild(c, this.reason);
     return 'done';
   }
 }

@@ -1,0 +1,705 @@
+/**
+ * CREATE_CHILD_SA (RFC 7296 §1.3, §2.8, §2.17, §2.18, §2.25; RFC 9370 §2.2.4):
+ *
+ *   new Child SA:  {SA, Ni, [KEi], TSi, TSr}               -->  {SA, Nr, [KEr], TSi, TSr}
+ *   Child rekey:   {N(REKEY_SA), SA, Ni, [KEi], TSi, TSr}  -->  {SA, Nr, [KEr], TSi, TSr}
+ *   IKE SA rekey:  {SA(IKE, new SPIi), Ni, KEi}            -->  {SA(IKE, new SPIr), Nr, KEr}
+ *
+ * When ADDKE transforms are chosen the response adds N(ADDITIONAL_KEY_EXCHANGE) and one
+ * IKE_FOLLOWUP_KE exchange per further round follows (followup-ke.ts); keys are derived once,
+ * after the last round, from SK(0) | Ni | Nr | SK(1) | ... (RFC 9370 §2.2.4).
+ *
+ * After a Child SA rekey the initiator deletes the old pair with D(ESP, own inbound SPI); the
+ * old SA stays installed (inbound traffic) until then. After an IKE SA rekey the Child SAs
+ * and queued exchanges move to the new IKE SA and the initiator deletes the old one.
+ *
+ * Collisions (§2.8.1): when both peers rekey the same SA, each answers the other's request,
+ * and the exchange holding the lowest of the four nonces created the redundant SA, which its
+ * initiator deletes; the other initiator deletes the old SA. A multi-KE exchange that loses
+ * starts no further IKE_FOLLOWUP_KE round. A rekey of an SA being deleted or already
+ * replaced, and any Child SA exchange while the IKE SA is being rekeyed, gets
+ * TEMPORARY_FAILURE; the initiator retries after a few seconds if the SA still needs it.
+ */
+import { GkmError } from '../../errors.ts';
+import { createInitiatorKe, respondKe, type KeInitiator } from '../../crypto/ke.ts';
+import { InitiatorKeRounds, ResponderKeRounds } from '../../crypto/ke-multi.ts';
+import { wipe } from '../../crypto/zeroize.ts';
+import { ExchangeType } from '../../registry/exchange.ts';
+import { ProtocolId } from '../../registry/misc.ts';
+import { NotifyType } from '../../registry/notify.ts';
+import { nameOf } from '../../registry/names.ts';
+import { PayloadType } from '../../registry/payload.ts';
+import { TransformType } from '../../registry/transform.ts';
+import type { Payload } from '../../wire/payload.ts';
+import type { KePayload, NoncePayload, NotifyPayload, Proposal, ProposalSpec, SaPayload } from '../../wire/payloads/index.ts';
+import { NotifyData } from '../../wire/payloads/index.ts';
+import { acceptChild, childRequestParts, completeChild, offerChild, type ChildOffer } from '../child-negotiation.ts';
+import { childSummary, keMethodsOf, spiHex, type ChildSa, type NegotiatedChild } from '../child-sa.ts';
+import type { ChildConfig } from '../config.ts';
+import type { IkeSa, IkeSuite, Role } from '../ike-sa.ts';
+import { ikeRekeyProposals, rekeyedIkeCrypto } from '../ike-rekey.ts';
+import { lifetimeDeadlines, randomDelay, type LifetimeDeadlines } from '../lifetimes.ts';
+import { findNotify, firstErrorNotify, PeerNotifyError, required, single } from '../messages.ts';
+import { checkChosenProposal, offeredKeMethods, selectProposal } from '../proposals.ts';
+import { ourRekeyWins, rekeyStateOf, type ExchangeNonces, type OwnRekey, type PeerCreated, type PendingFollowup } from '../rekey-state.ts';
+import type { InboundMessage, InitiatorTask, ResponderHandler, ResponseSpec, TaskContext, TaskResult } from '../task.ts';
+import { ikeSuiteOf } from './ike-sa-init.ts';
+import { DeleteChildSasTask } from './informational.ts';
+import { FollowupKeTask, type FollowupFlow } from './followup-ke.ts';
+
+const IKE_SPI_SIZE = 8;
+/** Retry after TEMPORARY_FAILURE: 2 to 5 s (strongSwan retries "later" with jitter). */
+const RETRY_MIN_MS = 2000;
+const RETRY_SPREAD_MS = 3000;
+
+// --- shared -------------------------------------------------------------------------------
+
+/** What an exchange is for, as queued by the API or a lifetime. */
+export type CreateChildSaRequest =
+  | { readonly kind: 'new-child'; readonly config: ChildConfig }
+  | { readonly kind: 'rekey-child'; readonly inboundSpi: Buffer }
+  | { readonly kind: 'rekey-ike'; readonly proposals?: readonly ProposalSpec[] };
+
+/** What the negotiation settled (both roles), before any key exchange round beyond the first. */
+type Outcome =
+  | { readonly kind: 'child'; readonly child: NegotiatedChild; readonly replaces: ChildSa | undefined }
+  | { readonly kind: 'ike'; readonly suite: IkeSuite; readonly spiI: Buffer; readonly spiR: Buffer };
+
+const methodsOf = (o: Outcome): number[] => (o.kind === 'child' ? keMethodsOf(o.child.proposal) : [o.suite.keMethod, ...o.suite.additionalKes]);
+
+/** The local Child SA configuration of that name (the responder's own, not the peer's). */
+const childConfigNamed = (sa: IkeSa, name: string): ChildConfig | undefined => sa.config?.children?.find((c) => c.name === name);
+
+/** A Child SA's own parameters as a configuration, when its configuration is gone. */
+function configOfChild(child: ChildSa): ChildConfig {
+  const s = child.suite;
+  const [ke, ...addke] = child.keMethods;
+  return {
+    name: child.name,
+    proposals: [{
+      protocolId: child.protocolId,
+      encr: s.keyLengthBits ? { id: s.encrId, keyLength: s.keyLengthBits } : s.encrId,
+      ...(s.integId !== undefined ? { integ: s.integId } : {}),
+      sn: s.esn ? 1 : 0,
+      ...(ke !== undefined ? { ke, addke } : {}),
+    }],
+    localTs: child.localTs,
+    remoteTs: child.remoteTs,
+    mode: child.mode,
+  };
+}
+
+const childByInbound = (sa: IkeSa, spi: Buffer): ChildSa | undefined => sa.children.get(spi.toString('hex'));
+
+function childByOutbound(sa: IkeSa, protocolId: number, spi: Buffer): ChildSa | undefined {
+  for (const c of sa.children.values()) if (c.protocolId === protocolId && c.outboundSpi.equals(spi)) return c;
+  return undefined;
+}
+
+function emitChildRekeyed(ctx: TaskContext, old: ChildSa, created: ChildSa): void {
+  ctx.emit({ type: 'rekeyed', ikeSaId: ctx.sa.id, what: 'child', old: spiHex(old.inboundSpi), new: spiHex(created.inboundSpi), child: childSummary(created) });
+}
+
+/** Full retransmission span (§2.4): how long a peer may take to send what it owes us. */
+function retransmitSpanMs(ctx: TaskContext): number {
+  const { baseMs, factor, tries } = ctx.options.retransmit;
+  let total = 0;
+  for (let n = 0; n <= tries; n++) total += baseMs * factor ** n;
+  return total;
+}
+
+/** Keys for the outcome: installs the Child SA, or registers the new IKE SA (not adopted yet). */
+function createFromOutcome(ctx: TaskContext, role: Role, o: Outcome, nonces: ExchangeNonces, secrets: readonly Buffer[]): PeerCreated {
+  try {
+    if (o.kind === 'child') return { kind: 'child', child: ctx.installChild(o.child, nonces.ni, nonces.nr, secrets.length > 0 ? secrets : undefined) };
+    const crypto = rekeyedIkeCrypto({ old: ctx.sa.requireCrypto(), suite: o.suite, role, secrets, ni: nonces.ni, nr: nonces.nr, spiI: o.spiI, spiR: o.spiR });
+    return { kind: 'ike', ctx: ctx.spawnRekeyedIkeSa({ role, spiI: o.spiI, spiR: o.spiR, crypto }) };
+  } finally {
+    wipe(...secrets);
+  }
+}
+
+/**
+ * RFC 7296 §2.18: the Child SAs, their lifetimes and our queued exchanges go to the new IKE
+ * SA (a queued IKE rekey is dropped: the new SA has fresh keys); pending IKE_FOLLOWUP_KE
+ * state of the old SA is abandoned.
+ */
+function moveToNewIkeSa(oldCtx: TaskContext, next: TaskContext): void {
+  const old = oldCtx.sa;
+  for (const [key, child] of old.children) {
+    next.sa.children.set(key, child);
+    armChildLifetime(next, child);
+  }
+  old.children.clear();
+  old.supersededBy = next.sa.id;
+  rekeyStateOf(old).abortFollowups();
+  for (const task of old.tasks.splice(0)) {
+    if (task instanceof CreateChildSaTask && task.request.kind === 'rekey-ike') task.dispose();
+    else next.queue(task);
+  }
+  oldCtx.emit({ type: 'rekeyed', ikeSaId: next.sa.id, what: 'ike', old: old.id, new: next.sa.id });
+}
+
+/** The old IKE SA now waits for the peer's Delete; if none comes, it goes quietly. */
+function awaitPeerDelete(ctx: TaskContext): void {
+  if (ctx.sa.phase !== 'established') return;
+  ctx.sa.advance('deleting');
+  ctx.setTimer(retransmitSpanMs(ctx), () => ctx.close('rekeyed'));
+}
+
+/** RFC 7296 §3.10.1: Child SA error notifies the responder answers with; the SA stays. */
+class Refusal extends Error {
+  constructor(
+    readonly notify: NotifyPayload,
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
+const temporaryFailure = (why: string): Refusal => new Refusal(NotifyData.TEMPORARY_FAILURE.build(), why);
+
+// --- initiator ----------------------------------------------------------------------------
+
+type Stage = 'queued' | 'sent' | 'followups' | 'done' | 'failed';
+
+/**
+ * One CREATE_CHILD_SA we start, from its request through its IKE_FOLLOWUP_KE rounds to the
+ * installed SA (or its failure). It is also the "own rekey" a colliding peer rekey reports to.
+ */
+export class CreateChildSaTask implements InitiatorTask, FollowupFlow, OwnRekey {
+  readonly exchangeType = ExchangeType.CREATE_CHILD_SA;
+  readonly phases = ['established'] as const;
+  readonly critical = false;
+  readonly request: CreateChildSaRequest;
+  readonly #preferredKe: number | undefined;
+  #stage: Stage = 'queued';
+  #ctx: TaskContext | undefined;
+  // set while the request is out
+  #old: ChildSa | undefined;
+  #offer: ChildOffer | undefined;
+  #ikeSpi: Buffer | undefined;
+  #ikeProposals: Proposal[] | undefined;
+  #ni: Buffer | undefined;
+  #ke: KeInitiator | undefined;
+  // set once the response arrived
+  #outcome: Outcome | undefined;
+  #nonces: ExchangeNonces | undefined;
+  #secrets: Buffer[] = [];
+  #rounds: InitiatorKeRounds | undefined;
+  link: Buffer = Buffer.alloc(0);
+  // collision with the peer's rekey of the same SA
+  #peerNonces: ExchangeNonces | undefined;
+  #peerCreated: PeerCreated | undefined;
+  #decision: 'won' | 'lost' | undefined;
+  #followedPeer = false;
+
+  constructor(request: CreateChildSaRequest, opts: { readonly keMethod?: number } = {}) {
+    this.request = request;
+    this.#preferredKe = opts.keMethod;
+  }
+
+  get name(): string {
+    return { 'new-child': 'CREATE_CHILD_SA', 'rekey-child': 'REKEY_CHILD_SA', 'rekey-ike': 'REKEY_IKE_SA' }[this.request.kind];
+  }
+
+  get rounds(): InitiatorKeRounds {
+    if (!this.#rounds) throw new GkmError('GKM_IKE_INVALID_STATE', { detail: 'no additional key exchange negotiated' });
+    return this.#rounds;
+  }
+
+  get continuing(): boolean {
+    return this.#stage === 'followups' && this.#decision !== 'lost';
+  }
+
+  obsolete(ctx: TaskContext): boolean {
+    const r = this.request;
+    if (r.kind === 'rekey-child') return childByInbound(ctx.sa, r.inboundSpi)?.state !== 'installed';
+    if (r.kind === 'rekey-ike') return ctx.sa.supersededBy !== undefined || rekeyStateOf(ctx.sa).ikeRekey !== undefined;
+    return false;
+  }
+
+  buildRequest(ctx: TaskContext): Payload[] {
+    this.#ctx = ctx;
+    const sa = ctx.sa;
+    const state = rekeyStateOf(sa);
+    const r = this.request;
+    const ni = ctx.random(ctx.options.nonceLength);
+    const payloads: Payload[] = [];
+    let proposals: readonly Proposal[];
+    let inheritedKe: number | undefined;
+    if (r.kind === 'rekey-ike') {
+      const current = sa.requireCrypto().suite;
+      this.#ikeSpi = ctx.allocateIkeSpi();
+      this.#ikeProposals = ikeRekeyProposals(r.proposals ?? sa.config?.proposals ?? sa.initConfig.proposals, current, this.#ikeSpi);
+      proposals = this.#ikeProposals;
+      inheritedKe = current.keMethod;
+      payloads.push({ type: PayloadType.SA, proposals } satisfies SaPayload);
+    } else {
+      let config: ChildConfig;
+      if (r.kind === 'rekey-child') {
+        const old = childByInbound(sa, r.inboundSpi);
+        if (!old || old.state !== 'installed') throw new GkmError('GKM_IKE_INVALID_STATE', { detail: `Child SA ${r.inboundSpi.toString('hex')} cannot be rekeyed` });
+        this.#old = old;
+        config = childConfigNamed(sa, old.name) ?? configOfChild(old);
+        // RFC 7296 §2.8: TS and algorithms of the old SA (SHOULD NOT change).
+        config = { ...config, localTs: old.localTs, remoteTs: old.remoteTs, mode: old.mode };
+        inheritedKe = old.keMethods[0];
+        payloads.push(NotifyData.REKEY_SA.build({ protocolId: old.protocolId, spi: old.inboundSpi }));
+      } else {
+        config = r.config;
+      }
+      this.#offer = offerChild(config, ctx.allocateChildSpi(), { withKe: true });
+      proposals = this.#offer.proposals;
+    }
+    const offered = offeredKeMethods(proposals);
+    const keMethod = [this.#preferredKe, inheritedKe].find((m) => m !== undefined && offered.includes(m)) ?? offered[0];
+    if (r.kind === 'rekey-ike' && keMethod === undefined) throw new GkmError('GKM_IKE_CONFIG', { field: 'proposals', detail: 'an IKE SA rekey needs a key exchange' });
+    this.#ke = keMethod === undefined ? undefined : createInitiatorKe(keMethod);
+    this.#ni = ni;
+    const nonceAndKe: Payload[] = [{ type: PayloadType.NONCE, nonce: ni } satisfies NoncePayload];
+    if (this.#ke) nonceAndKe.push({ type: PayloadType.KE, method: this.#ke.method, data: this.#ke.publicData() } satisfies KePayload);
+    if (this.#offer) {
+      // {[N(REKEY_SA)], [N(USE_TRANSPORT_MODE)], SA, Ni, [KEi], TSi, TSr}
+      const offerPayloads = this.#offer.payloads;
+      const at = offerPayloads.findIndex((p) => p.type === PayloadType.SA) + 1;
+      payloads.push(...offerPayloads.slice(0, at), ...nonceAndKe, ...offerPayloads.slice(at));
+    } else {
+      payloads.push(...nonceAndKe);
+    }
+    // From here on the SA counts as being rekeyed (collision detection, §2.8.1).
+    if (r.kind === 'rekey-ike') state.ikeRekey = this;
+    else state.ownChildExchanges++;
+    if (this.#old) {
+      this.#old.state = 'rekeying';
+      state.childRekeys.set(this.#old.inboundSpi.toString('hex'), this);
+    }
+    this.#stage = 'sent';
+    return payloads;
+  }
+
+  processResponse(ctx: TaskContext, res: InboundMessage): TaskResult {
+    const p = res.payloads;
+    const error = firstErrorNotify(p);
+    if (error) return this.#refused(ctx, error);
+    const nr = required<NoncePayload>(p, PayloadType.NONCE, 'Nr').nonce;
+    const outcome = this.#negotiated(ctx, p);
+    const methods = methodsOf(outcome);
+    const ker = single<KePayload>(p, PayloadType.KE);
+    const secrets: Buffer[] = [];
+    if (methods.length > 0) {
+      if (!this.#ke || !ker || ker.method !== methods[0] || ker.method !== this.#ke.method) {
+        throw new GkmError('GKM_IKE_BAD_RESPONSE', { field: 'KEr', detail: `method ${ker?.method}, sent ${this.#ke?.method}, chosen ${methods[0]}` });
+      }
+      secrets.push(this.#ke.complete(ker.data));
+    }
+    this.#ke?.dispose();
+    this.#ke = undefined;
+    this.#outcome = outcome;
+    this.#nonces = { ni: this.#ni!, nr: Buffer.from(nr) };
+    this.#secrets = secrets;
+    if (methods.length > 1) {
+      const link = findNotify(p, NotifyType.ADDITIONAL_KEY_EXCHANGE);
+      if (!link) throw new GkmError('GKM_IKE_BAD_RESPONSE', { field: 'N(ADDITIONAL_KEY_EXCHANGE)', detail: 'additional key exchanges chosen but no link' });
+      this.link = NotifyData.ADDITIONAL_KEY_EXCHANGE.parse(link);
+      this.#rounds = new InitiatorKeRounds(methods.slice(1));
+      this.#stage = 'followups';
+      this.#decide(ctx);
+      if (this.continuing) ctx.queue(new FollowupKeTask(this), { front: true });
+      else this.failed();
+      return 'done';
+    }
+    this.#decide(ctx);
+    this.roundsDone(ctx);
+    return 'done';
+  }
+
+  /** Our offer against the response: the Child SA or the new IKE SA's suite and SPIs. */
+  #negotiated(ctx: TaskContext, p: readonly Payload[]): Outcome {
+    if (this.#offer) return { kind: 'child', child: completeChild(this.#offer, p, { withKe: true }), replaces: this.#old };
+    const saP = required<SaPayload>(p, PayloadType.SA, 'SA');
+    if (childRequestParts(p)) throw new GkmError('GKM_IKE_BAD_RESPONSE', { field: 'TSi/TSr', detail: 'in an IKE SA rekey' });
+    const chosen = checkChosenProposal(saP.proposals, this.#ikeProposals!, IKE_SPI_SIZE);
+    if (chosen.spi.equals(Buffer.alloc(IKE_SPI_SIZE))) throw new GkmError('GKM_IKE_BAD_RESPONSE', { field: 'SA.spi', detail: 'zero IKE SPI' });
+    const suite = ikeSuiteOf(chosen);
+    if (suite.prfId !== ctx.sa.requireCrypto().suite.prfId) throw new GkmError('GKM_IKE_BAD_RESPONSE', { field: 'SA', detail: 'PRF changed' });
+    return { kind: 'ike', suite, spiI: this.#ikeSpi!, spiR: Buffer.from(chosen.spi) };
+  }
+
+  /** An error notify instead of the SA (RFC 7296 §1.3, §2.25, RFC 9370 §2.2.4). */
+  #refused(ctx: TaskContext, error: NotifyPayload): TaskResult {
+    const n = error.notifyType;
+    if (n === NotifyType.INVALID_KE_PAYLOAD) {
+      const wanted = NotifyData.INVALID_KE_PAYLOAD.parse(error);
+      const offered = offeredKeMethods(this.#offer?.proposals ?? this.#ikeProposals ?? []);
+      if (offered.includes(wanted) && wanted !== this.#ke?.method) {
+        this.failed();
+        ctx.queue(new CreateChildSaTask(this.request, { keMethod: wanted }), { front: true }); // a new exchange, new MID (§1.3)
+        return 'done';
+      }
+    }
+    if (n === NotifyType.TEMPORARY_FAILURE) {
+      this.failed();
+      ctx.setTimer(randomDelay(RETRY_MIN_MS, RETRY_SPREAD_MS, ctx.random), () => {
+        if (ctx.sa.phase === 'established') ctx.queue(new CreateChildSaTask(this.request));
+      });
+      return 'done';
+    }
+    const old = this.#old;
+    this.failed();
+    if (n === NotifyType.CHILD_SA_NOT_FOUND && old && ctx.sa.children.has(old.inboundSpi.toString('hex'))) ctx.removeChild(old, 'peer');
+    throw new PeerNotifyError(error, this.name);
+  }
+
+  // --- collisions (RFC 7296 §2.8.1) ---
+
+  peerRekeyStarted(nonces: ExchangeNonces): void {
+    this.#peerNonces = nonces;
+    if (this.#ctx) this.#decide(this.#ctx);
+  }
+
+  peerRekeyCompleted(created: PeerCreated): void {
+    this.#peerCreated = created;
+    if (this.#ctx && (this.#decision === 'lost' || this.#stage === 'failed')) this.#followPeer(this.#ctx);
+  }
+
+  #decide(ctx: TaskContext): void {
+    if (!this.#nonces || !this.#peerNonces || this.#decision) return;
+    this.#decision = ourRekeyWins(this.#nonces, this.#peerNonces) ? 'won' : 'lost';
+    if (this.#decision === 'lost' && this.#stage === 'followups') this.#followPeer(ctx);
+  }
+
+  /** Ours is redundant or failed: the peer's rekey is the real one (it deletes the old SA). */
+  #followPeer(ctx: TaskContext): void {
+    const old = this.#old;
+    if (old?.state === 'rekeying') old.state = 'rekeyed'; // replaced by the peer's rekey, which deletes it
+    const created = this.#peerCreated;
+    if (!created || this.#followedPeer) return;
+    this.#followedPeer = true;
+    if (created.kind === 'child') {
+      if (old && ctx.sa.children.get(old.inboundSpi.toString('hex')) === old) emitChildRekeyed(ctx, old, created.child);
+      return;
+    }
+    if (!ctx.sa.isOpen || ctx.sa.supersededBy !== undefined) return;
+    moveToNewIkeSa(ctx, created.ctx);
+    awaitPeerDelete(ctx);
+  }
+
+  // --- completion ---
+
+  roundsDone(ctx: TaskContext): void {
+    const outcome = this.#outcome!;
+    const nonces = this.#nonces!;
+    const secrets = [...this.#secrets, ...(this.#rounds?.secrets ?? []).map((s) => Buffer.from(s))];
+    this.#secrets = [];
+    this.#release();
+    this.#stage = 'done';
+    const created = createFromOutcome(ctx, 'initiator', outcome, nonces, secrets);
+    const lost = this.#decision === 'lost';
+    if (created.kind === 'child') {
+      const old = this.#old;
+      if (lost) {
+        created.child.state = 'deleting'; // the redundant SA (§2.8.1); the peer deletes the old one
+        ctx.queue(new DeleteChildSasTask([created.child], [], 'rekeyed'));
+        this.#followPeer(ctx);
+      } else if (old && ctx.sa.children.get(old.inboundSpi.toString('hex')) === old && old.state !== 'deleting') {
+        old.state = 'deleting';
+        emitChildRekeyed(ctx, old, created.child);
+        ctx.queue(new DeleteChildSasTask([old], [], 'rekeyed'));
+      }
+      return;
+    }
+    if (lost) {
+      created.ctx.deleteIkeSa(); // redundant IKE SA: deleted over itself
+      this.#followPeer(ctx);
+      return;
+    }
+    moveToNewIkeSa(ctx, created.ctx);
+    ctx.deleteIkeSa(); // RFC 7296 §2.18: the rekey's initiator deletes the old IKE SA
+  }
+
+  /** Drops the bookkeeping of an exchange in flight (secrets wiped, rekey marks cleared). */
+  #release(): void {
+    this.#ke?.dispose();
+    this.#ke = undefined;
+    this.#rounds?.dispose();
+    wipe(...this.#secrets);
+    this.#secrets = [];
+    const sa = this.#ctx?.sa;
+    if (!sa || this.#stage === 'queued' || this.#stage === 'done' || this.#stage === 'failed') return;
+    const state = rekeyStateOf(sa);
+    if (this.request.kind === 'rekey-ike') {
+      if (state.ikeRekey === this) state.ikeRekey = undefined;
+    } else {
+      state.ownChildExchanges--;
+    }
+    if (this.#old && state.childRekeys.get(this.#old.inboundSpi.toString('hex')) === this) {
+      state.childRekeys.delete(this.#old.inboundSpi.toString('hex'));
+    }
+  }
+
+  /** The exchange ends without an SA of ours: SPI released, the old SA usable again. */
+  failed(): void {
+    if (this.#stage === 'done' || this.#stage === 'failed') return;
+    const ctx = this.#ctx;
+    this.#release();
+    this.#stage = 'failed';
+    if (this.#offer && ctx) ctx.releaseChildSpi(this.#offer.inboundSpi);
+    if (this.#peerNonces) {
+      if (ctx) this.#followPeer(ctx);
+      return; // the peer's rekey replaces the SA
+    }
+    if (this.#old?.state === 'rekeying') this.#old.state = 'installed';
+  }
+
+  dispose(): void {
+    this.failed();
+  }
+}
+
+// --- responder ----------------------------------------------------------------------------
+
+interface ParsedRequest {
+  readonly sa: SaPayload;
+  readonly ni: Buffer;
+  readonly ke: KePayload | undefined;
+  readonly rekeySa: NotifyPayload | undefined;
+  readonly ike: boolean;
+}
+
+function parseRequest(p: readonly Payload[]): ParsedRequest {
+  const sa = required<SaPayload>(p, PayloadType.SA, 'SA');
+  const ni = required<NoncePayload>(p, PayloadType.NONCE, 'Ni').nonce;
+  const ke = single<KePayload>(p, PayloadType.KE);
+  const rekeySa = findNotify(p, NotifyType.REKEY_SA);
+  const protocols = new Set(sa.proposals.map((x) => x.protocolId));
+  if (protocols.size !== 1) throw new GkmError('GKM_IKE_INVALID_SYNTAX', { field: 'SA', detail: 'proposals of several protocols' });
+  const ike = protocols.has(ProtocolId.IKE);
+  if (ike && (rekeySa || childRequestParts(p))) throw new GkmError('GKM_IKE_INVALID_SYNTAX', { field: 'SA', detail: 'IKE SA rekey with REKEY_SA or TS' });
+  return { sa, ni, ke, rekeySa, ike };
+}
+
+/** Type-4 KE of the chosen proposal against KEi (RFC 7296 §1.3: INVALID_KE_PAYLOAD names the method). */
+function checkKe(methods: readonly number[], ke: KePayload | undefined): void {
+  const m = methods[0];
+  if (m === undefined) return; // no PFS chosen: a KEi sent anyway is not used
+  if (!ke || ke.method !== m) {
+    throw new GkmError('GKM_IKE_INVALID_KE', { field: 'KE', detail: `got ${ke?.method}, want ${m}`, notifyData: Buffer.of(m >> 8, m & 0xff) });
+  }
+}
+
+/** The responder's view of an accepted request, before the key exchange. */
+interface Accepted {
+  readonly outcome: Outcome;
+  /** Response payloads; Nr, KEr (and the link) are inserted after SA. */
+  readonly payloads: Payload[];
+  /** Undo: release the SPI we allocated. */
+  readonly release: () => void;
+}
+
+function acceptIkeRekey(ctx: TaskContext, req: ParsedRequest): Accepted {
+  const current = ctx.sa.requireCrypto().suite;
+  const ours = ikeRekeyProposals(ctx.sa.config?.proposals ?? ctx.sa.initConfig.proposals, current);
+  const prefer = req.ke ? new Map([[TransformType.KE, req.ke.method]]) : undefined;
+  const chosen = selectProposal(req.sa.proposals, ours, { protocolId: ProtocolId.IKE, ...(prefer ? { prefer } : {}) });
+  if (chosen.spi.length !== IKE_SPI_SIZE || chosen.spi.equals(Buffer.alloc(IKE_SPI_SIZE))) {
+    throw new GkmError('GKM_IKE_INVALID_SYNTAX', { field: 'SA.spi', detail: 'an IKE SA rekey needs a non-zero 8-octet SPI' });
+  }
+  const suite = ikeSuiteOf(chosen);
+  checkKe([suite.keMethod], req.ke);
+  const spiR = ctx.allocateIkeSpi();
+  return {
+    outcome: { kind: 'ike', suite, spiI: Buffer.from(chosen.spi), spiR },
+    payloads: [{ type: PayloadType.SA, proposals: [{ ...chosen, spi: spiR }] } satisfies SaPayload],
+    release: () => undefined,
+  };
+}
+
+function acceptChildSa(ctx: TaskContext, req: ParsedRequest, p: readonly Payload[], old: ChildSa | undefined): Accepted {
+  const sa = ctx.sa;
+  const named = old ? childConfigNamed(sa, old.name) ?? configOfChild(old) : undefined;
+  const configs = named ? [named] : sa.config?.children ?? [];
+  const accepted = acceptChild(configs, p, () => ctx.allocateChildSpi(), { withKe: true, ...(req.ke ? { preferKe: req.ke.method } : {}) });
+  const release = (): void => ctx.releaseChildSpi(accepted.child.inboundSpi);
+  try {
+    checkKe(keMethodsOf(accepted.child.proposal), req.ke);
+  } catch (e) {
+    release();
+    throw e;
+  }
+  return { outcome: { kind: 'child', child: accepted.child, replaces: old }, payloads: accepted.payloads, release };
+}
+
+/** TEMPORARY_FAILURE / CHILD_SA_NOT_FOUND / NO_ADDITIONAL_SAS checks; the old SA for a rekey. */
+function admit(ctx: TaskContext, req: ParsedRequest): ChildSa | undefined {
+  const sa = ctx.sa;
+  const state = rekeyStateOf(sa);
+  if (sa.phase !== 'established' || sa.supersededBy !== undefined) throw temporaryFailure('the IKE SA is being deleted');
+  if (req.ike) {
+    if (state.childExchangesInProgress) throw temporaryFailure('Child SA exchanges in progress');
+    if (state.ikeRekeyInProgress && !state.ikeRekey) throw temporaryFailure('an IKE SA rekey is already in progress');
+    return undefined;
+  }
+  if (state.ikeRekeyInProgress) throw temporaryFailure('the IKE SA is being rekeyed');
+  if (!req.rekeySa) {
+    if (sa.children.size >= ctx.options.maxChildSas) throw new Refusal(NotifyData.NO_ADDITIONAL_SAS.build(), 'Child SA limit reached');
+    return undefined;
+  }
+  const ref = NotifyData.REKEY_SA.parse(req.rekeySa);
+  const old = childByOutbound(sa, ref.protocolId, ref.spi); // the peer names its inbound SPI, our outbound
+  if (!old) throw new Refusal(NotifyData.CHILD_SA_NOT_FOUND.build(ref), `no Child SA with SPI ${ref.spi.toString('hex')}`);
+  if (old.state === 'deleting' || old.state === 'rekeyed') throw temporaryFailure(`Child SA ${spiHex(old.inboundSpi)} is ${old.state}`);
+  return old;
+}
+
+/** The peer's exchange is complete on our side (after its last round). */
+function completeAsResponder(ctx: TaskContext, o: Outcome, nonces: ExchangeNonces, secrets: readonly Buffer[]): void {
+  const state = rekeyStateOf(ctx.sa);
+  const created = createFromOutcome(ctx, 'responder', o, nonces, secrets);
+  if (created.kind === 'child') {
+    const old = o.kind === 'child' ? o.replaces : undefined;
+    if (!old) return;
+    const own = state.childRekeys.get(old.inboundSpi.toString('hex'));
+    if (own) return own.peerRekeyCompleted(created);
+    if (old.state === 'installed') old.state = 'rekeyed'; // the peer deletes it (§2.8)
+    emitChildRekeyed(ctx, old, created.child);
+    return;
+  }
+  if (state.ikeRekey) return state.ikeRekey.peerRekeyCompleted(created);
+  moveToNewIkeSa(ctx, created.ctx);
+  awaitPeerDelete(ctx);
+}
+
+/** Responder state between CREATE_CHILD_SA and the last IKE_FOLLOWUP_KE (RFC 9370 §2.2.4). */
+function pendingFollowup(ctx: TaskContext, a: Accepted, nonces: ExchangeNonces, sk0: Buffer, methods: readonly number[], link: string): PendingFollowup {
+  const rounds = new ResponderKeRounds(methods);
+  const secrets = [sk0];
+  let open = true;
+  const expiry = ctx.setTimer(retransmitSpanMs(ctx), () => {
+    const followups = rekeyStateOf(ctx.sa).followups;
+    followups.get(link)?.abort();
+    followups.delete(link);
+  });
+  const end = (): void => {
+    open = false;
+    expiry.cancel();
+    rounds.dispose();
+    wipe(...secrets);
+  };
+  return {
+    ikeRekey: a.outcome.kind === 'ike',
+    get nextMethod() {
+      return rounds.nextMethod;
+    },
+    answer(_method, initiatorData) {
+      const data = rounds.answer(initiatorData);
+      if (!rounds.done) return { data, complete: undefined };
+      const all = [...secrets, ...rounds.secrets].map((s) => Buffer.from(s));
+      return {
+        data,
+        complete: () => {
+          end();
+          completeAsResponder(ctx, a.outcome, nonces, all);
+        },
+      };
+    },
+    abort() {
+      if (!open) return;
+      end();
+      a.release();
+    },
+  };
+}
+
+export const createChildSaResponder: ResponderHandler = {
+  exchangeType: ExchangeType.CREATE_CHILD_SA,
+  phases: ['established', 'deleting'],
+  handle(ctx: TaskContext, request: InboundMessage): ResponseSpec {
+    const p = request.payloads;
+    const req = parseRequest(p); // INVALID_SYNTAX before anything else
+    let accepted: Accepted;
+    let old: ChildSa | undefined;
+    try {
+      old = admit(ctx, req);
+      accepted = req.ike ? acceptIkeRekey(ctx, req) : acceptChildSa(ctx, req, p, old);
+    } catch (e) {
+      if (!(e instanceof Refusal)) throw e; // GkmErrors: NO_PROPOSAL_CHOSEN, TS_UNACCEPTABLE, INVALID_KE_PAYLOAD, ...
+      ctx.emit({ type: 'error', ikeSaId: ctx.sa.id, code: 'GKM_IKE_INVALID_STATE', notify: e.notify.notifyType, notifyName: nameOf(NotifyType, e.notify.notifyType), message: e.message });
+      return { payloads: [e.notify] };
+    }
+    const methods = methodsOf(accepted.outcome);
+    let sk0: Buffer | undefined;
+    let ker: KePayload | undefined;
+    if (methods[0] !== undefined && req.ke) {
+      let reply: ReturnType<typeof respondKe>;
+      try {
+        reply = respondKe(methods[0], req.ke.data); // GKM_CRYPTO_INVALID_KE -> INVALID_SYNTAX
+      } catch (e) {
+        accepted.release();
+        throw e;
+      }
+      sk0 = reply.sharedSecret;
+      ker = { type: PayloadType.KE, method: methods[0], data: reply.publicData };
+    }
+    const nonces: ExchangeNonces = { ni: Buffer.from(req.ni), nr: ctx.random(ctx.options.nonceLength) };
+    const extra: Payload[] = [{ type: PayloadType.NONCE, nonce: nonces.nr } satisfies NoncePayload];
+    if (ker) extra.push(ker);
+    const at = accepted.payloads.findIndex((x) => x.type === PayloadType.SA) + 1;
+    const payloads = [...accepted.payloads.slice(0, at), ...extra, ...accepted.payloads.slice(at)];
+    // A rekey of an SA we are rekeying ourselves: a collision, decided by the nonces (§2.8.1).
+    const state = rekeyStateOf(ctx.sa);
+    const own = req.ike ? state.ikeRekey : old ? state.childRekeys.get(old.inboundSpi.toString('hex')) : undefined;
+    own?.peerRekeyStarted(nonces);
+    if (methods.length > 1 && sk0) {
+      const link = ctx.random(8);
+      state.followups.set(link.toString('hex'), pendingFollowup(ctx, accepted, nonces, sk0, methods.slice(1), link.toString('hex')));
+      payloads.push(NotifyData.ADDITIONAL_KEY_EXCHANGE.build(link));
+      return { payloads };
+    }
+    if (req.ike) return { payloads, afterSend: () => completeAsResponder(ctx, accepted.outcome, nonces, sk0 ? [sk0] : []) };
+    completeAsResponder(ctx, accepted.outcome, nonces, sk0 ? [sk0] : []);
+    return { payloads };
+  },
+};
+
+// --- lifetimes ------------------------------------------------------------------------------
+
+const childDeadlines = new WeakMap<ChildSa, LifetimeDeadlines>();
+
+/**
+ * Soft lifetime: rekey the Child SA; hard lifetime: delete it (RFC 7296 §2.8). The deadlines
+ * are fixed at installation and survive a move to a rekeyed IKE SA (timers are re-armed).
+ */
+export function armChildLifetime(ctx: TaskContext, child: ChildSa): void {
+  let d = childDeadlines.get(child);
+  if (!d) {
+    const l = childConfigNamed(ctx.sa, child.name)?.lifetime;
+    if (!l) return;
+    d = lifetimeDeadlines(l, ctx.now(), ctx.random);
+    childDeadlines.set(child, d);
+  }
+  const key = child.inboundSpi.toString('hex');
+  const live = (): boolean => ctx.sa.phase === 'established' && ctx.sa.children.get(key) === child;
+  ctx.setTimer(Math.max(0, d.rekeyAt - ctx.now()), () => {
+    if (live() && child.state === 'installed') ctx.queue(new CreateChildSaTask({ kind: 'rekey-child', inboundSpi: child.inboundSpi }));
+  });
+  ctx.setTimer(Math.max(0, d.expireAt - ctx.now()), () => {
+    if (!live() || child.state === 'deleting') return;
+    child.state = 'deleting';
+    ctx.queue(new DeleteChildSasTask([child], [], 'expired'));
+  });
+}
+
+/** Soft lifetime: rekey the IKE SA (§2.18); hard lifetime: delete it with its Child SAs. */
+export function armIkeLifetime(ctx: TaskContext): void {
+  const l = ctx.sa.config?.ikeLifetime;
+  if (!l) return;
+  const d = lifetimeDeadlines(l, ctx.now(), ctx.random);
+  const live = (): boolean => ctx.sa.phase === 'established' && ctx.sa.supersededBy === undefined;
+  ctx.setTimer(d.rekeyAt - ctx.now(), () => {
+    if (live()) ctx.queue(new CreateChildSaTask({ kind: 'rekey-ike' }));
+  });
+  ctx.setTimer(d.expireAt - ctx.now(), () => {
+    if (live()) ctx.deleteIkeSa();
+  });
+}
