@@ -56,7 +56,15 @@ export interface PendingFollowup {
   abort(): void;
 }
 
+/** An exchange to start again later (after TEMPORARY_FAILURE), at scheduler time `at`. */
+export interface PendingRetry<T> {
+  readonly request: T;
+  readonly at: number;
+}
+
 export class RekeyState {
+  /** Retries waiting for their time; they follow the Child SAs to a rekeyed IKE SA. */
+  readonly retries = new Set<PendingRetry<unknown>>();
   /** Our IKE SA rekey, from its request until it completes or fails. */
   ikeRekey: OwnRekey | undefined;
   /** Our Child SA rekeys in flight, by the old SA's inbound SPI (hex). */

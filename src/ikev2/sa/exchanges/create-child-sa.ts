@@ -33,7 +33,7 @@ import { TransformType } from '../../registry/transform.ts';
 import type { Payload } from '../../wire/payload.ts';
 import type { KePayload, NoncePayload, NotifyPayload, Proposal, ProposalSpec, SaPayload } from '../../wire/payloads/index.ts';
 import { NotifyData } from '../../wire/payloads/index.ts';
-import { acceptChild, childRequestParts, completeChild, offerChild, type ChildOffer } from '../child-negotiation.ts';
+import { acceptChild, completeChild, offerChild, type ChildOffer } from '../child-negotiation.ts';
 import { childSummary, keMethodsOf, spiHex, type ChildSa, type NegotiatedChild } from '../child-sa.ts';
 import type { ChildConfig } from '../config.ts';
 import type { IkeSa, IkeSuite, Role } from '../ike-sa.ts';
@@ -41,7 +41,7 @@ import { ikeRekeyProposals, rekeyedIkeCrypto } from '../ike-rekey.ts';
 import { lifetimeDeadlines, randomDelay, type LifetimeDeadlines } from '../lifetimes.ts';
 import { findNotify, firstErrorNotify, PeerNotifyError, required, single } from '../messages.ts';
 import { checkChosenProposal, offeredKeMethods, selectProposal } from '../proposals.ts';
-import { ourRekeyWins, rekeyStateOf, type ExchangeNonces, type OwnRekey, type PeerCreated, type PendingFollowup } from '../rekey-state.ts';
+import { ourRekeyWins, rekeyStateOf, type ExchangeNonces, type OwnRekey, type PeerCreated, type PendingFollowup, type PendingRetry } from '../rekey-state.ts';
 import type { InboundMessage, InitiatorTask, ResponderHandler, ResponseSpec, TaskContext, TaskResult } from '../task.ts';
 import { ikeSuiteOf } from './ike-sa-init.ts';
 import { DeleteChildSasTask } from './informational.ts';
@@ -89,6 +89,8 @@ function configOfChild(child: ChildSa): ChildConfig {
   };
 }
 
+const hasTs = (p: readonly Payload[]): boolean => p.some((x) => x.type === PayloadType.TSi || x.type === PayloadType.TSr);
+
 const childByInbound = (sa: IkeSa, spi: Buffer): ChildSa | undefined => sa.children.get(spi.toString('hex'));
 
 function childByOutbound(sa: IkeSa, protocolId: number, spi: Buffer): ChildSa | undefined {
@@ -132,12 +134,27 @@ function moveToNewIkeSa(oldCtx: TaskContext, next: TaskContext): void {
   }
   old.children.clear();
   old.supersededBy = next.sa.id;
-  rekeyStateOf(old).abortFollowups();
+  const state = rekeyStateOf(old);
+  state.abortFollowups();
+  for (const retry of state.retries as Set<PendingRetry<CreateChildSaRequest>>) {
+    if (retry.request.kind !== 'rekey-ike') scheduleRetry(next, retry.request, Math.max(0, retry.at - oldCtx.now()));
+  }
+  state.retries.clear();
   for (const task of old.tasks.splice(0)) {
     if (task instanceof CreateChildSaTask && task.request.kind === 'rekey-ike') task.dispose();
     else next.queue(task);
   }
   oldCtx.emit({ type: 'rekeyed', ikeSaId: next.sa.id, what: 'ike', old: old.id, new: next.sa.id });
+}
+
+/** Starts the exchange again after `delayMs` (TEMPORARY_FAILURE, RFC 7296 §2.25). */
+function scheduleRetry(ctx: TaskContext, request: CreateChildSaRequest, delayMs: number): void {
+  const retries = rekeyStateOf(ctx.sa).retries;
+  const entry: PendingRetry<CreateChildSaRequest> = { request, at: ctx.now() + delayMs };
+  retries.add(entry);
+  ctx.setTimer(delayMs, () => {
+    if (retries.delete(entry) && ctx.sa.phase === 'established') ctx.queue(new CreateChildSaTask(request));
+  });
 }
 
 /** The old IKE SA now waits for the peer's Delete; if none comes, it goes quietly. */
@@ -318,7 +335,7 @@ export class CreateChildSaTask implements InitiatorTask, FollowupFlow, OwnRekey 
   #negotiated(ctx: TaskContext, p: readonly Payload[]): Outcome {
     if (this.#offer) return { kind: 'child', child: completeChild(this.#offer, p, { withKe: true }), replaces: this.#old };
     const saP = required<SaPayload>(p, PayloadType.SA, 'SA');
-    if (childRequestParts(p)) throw new GkmError('GKM_IKE_BAD_RESPONSE', { field: 'TSi/TSr', detail: 'in an IKE SA rekey' });
+    if (hasTs(p)) throw new GkmError('GKM_IKE_BAD_RESPONSE', { field: 'TSi/TSr', detail: 'in an IKE SA rekey' });
     const chosen = checkChosenProposal(saP.proposals, this.#ikeProposals!, IKE_SPI_SIZE);
     if (chosen.spi.equals(Buffer.alloc(IKE_SPI_SIZE))) throw new GkmError('GKM_IKE_BAD_RESPONSE', { field: 'SA.spi', detail: 'zero IKE SPI' });
     const suite = ikeSuiteOf(chosen);
@@ -340,9 +357,7 @@ export class CreateChildSaTask implements InitiatorTask, FollowupFlow, OwnRekey 
     }
     if (n === NotifyType.TEMPORARY_FAILURE) {
       this.failed();
-      ctx.setTimer(randomDelay(RETRY_MIN_MS, RETRY_SPREAD_MS, ctx.random), () => {
-        if (ctx.sa.phase === 'established') ctx.queue(new CreateChildSaTask(this.request));
-      });
+      scheduleRetry(ctx, this.request, randomDelay(RETRY_MIN_MS, RETRY_SPREAD_MS, ctx.random));
       return 'done';
     }
     const old = this.#old;
@@ -377,7 +392,7 @@ export class CreateChildSaTask implements InitiatorTask, FollowupFlow, OwnRekey 
     if (!created || this.#followedPeer) return;
     this.#followedPeer = true;
     if (created.kind === 'child') {
-      if (old && ctx.sa.children.get(old.inboundSpi.toString('hex')) === old) emitChildRekeyed(ctx, old, created.child);
+      if (old) emitChildRekeyed(ctx, old, created.child);
       return;
     }
     if (!ctx.sa.isOpen || ctx.sa.supersededBy !== undefined) return;
@@ -475,7 +490,7 @@ function parseRequest(p: readonly Payload[]): ParsedRequest {
   const protocols = new Set(sa.proposals.map((x) => x.protocolId));
   if (protocols.size !== 1) throw new GkmError('GKM_IKE_INVALID_SYNTAX', { field: 'SA', detail: 'proposals of several protocols' });
   const ike = protocols.has(ProtocolId.IKE);
-  if (ike && (rekeySa || childRequestParts(p))) throw new GkmError('GKM_IKE_INVALID_SYNTAX', { field: 'SA', detail: 'IKE SA rekey with REKEY_SA or TS' });
+  if (ike && (rekeySa || hasTs(p))) throw new GkmError('GKM_IKE_INVALID_SYNTAX', { field: 'SA', detail: 'IKE SA rekey with REKEY_SA or TS' });
   return { sa, ni, ke, rekeySa, ike };
 }
 
