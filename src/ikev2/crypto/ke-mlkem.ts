@@ -3,12 +3,13 @@
  * (draft-ietf-ipsecme-ikev2-mlkem): the initiator sends the encapsulation key ek, the
  * responder answers with the ciphertext c, both end with the 32-byte shared key K.
  *
- * The arithmetic is @noble/post-quantum; this module adds the responder's FIPS 203 §7.2
- * modulus check with an IKE error (noble checks too, but only throws a generic Error),
- * copies results into Buffers we own, and wipes the library's secret arrays.
+ * The arithmetic is ml-kem-native.ts (FIPS 203 on OpenSSL's SHA3/SHAKE, checked against
+ * @noble/post-quantum and the ACVP/Wycheproof vectors); this module draws the randomness and
+ * adds the responder's FIPS 203 §7.2 modulus check with an IKE error.
  */
-import { ml_kem512, ml_kem768, ml_kem1024 } from '@noble/post-quantum/ml-kem.js';
+import { randomBytes } from 'node:crypto';
 import { GkmError } from '../errors.ts';
+import { nativeMlKem, type NativeMlKem } from './ml-kem-native.ts';
 import { wipe } from './zeroize.ts';
 
 const Q = 3329;
@@ -28,17 +29,6 @@ export interface MlKemDecapsulator {
   dispose(): void;
 }
 
-type NobleKem = typeof ml_kem768;
-
-const asBuffer = (u: Uint8Array): Buffer => Buffer.from(u.buffer, u.byteOffset, u.byteLength);
-
-/** Copies a library-owned secret into a Buffer and wipes the original. */
-function takeSecret(u: Uint8Array): Buffer {
-  const out = Buffer.from(u);
-  wipe(u);
-  return out;
-}
-
 /**
  * FIPS 203 §7.2 modulus check: ek[0 : 384k] must equal ByteEncode12(ByteDecode12(...)),
  * i.e. no 12-bit coefficient of the vector t may be >= q. Two coefficients per 3 bytes.
@@ -56,32 +46,32 @@ export function encapsulationKeyModulusOk(ek: Buffer, k: number): boolean {
 
 export class MlKem {
   readonly params: MlKemParameterSet;
-  readonly #kem: NobleKem;
+  readonly #kem: NativeMlKem;
 
-  constructor(kem: NobleKem, k: number) {
+  constructor(kem: NativeMlKem) {
     this.#kem = kem;
     this.params = {
-      k,
-      encapsulationKeyLength: kem.lengths.publicKey!,
-      ciphertextLength: kem.lengths.cipherText!,
+      k: kem.params.k,
+      encapsulationKeyLength: kem.encapsulationKeyLength,
+      ciphertextLength: kem.ciphertextLength,
       sharedKeyLength: 32,
     };
   }
 
   /** Fresh key pair, or (known-answer tests only) the one from the 64-byte seed d || z. */
   keygen(seed?: Buffer): MlKemDecapsulator {
-    const kem = this.#kem;
-    const { publicKey, secretKey } = kem.keygen(seed);
-    let dk: Uint8Array | undefined = secretKey;
+    const fresh = seed ?? randomBytes(64);
+    let pair: ReturnType<NativeMlKem['keygen']> | undefined = this.#kem.keygen(fresh);
+    if (!seed) wipe(fresh);
     return {
-      encapsulationKey: asBuffer(publicKey),
+      encapsulationKey: pair.encapsulationKey,
       decapsulate(ciphertext) {
-        if (!dk) throw new GkmError('GKM_CRYPTO_INTERNAL', { detail: 'ML-KEM key already used' });
-        return takeSecret(kem.decapsulate(ciphertext, dk));
+        if (!pair) throw new GkmError('GKM_CRYPTO_INTERNAL', { detail: 'ML-KEM key already used' });
+        return pair.decapsulate(ciphertext);
       },
       dispose() {
-        wipe(dk);
-        dk = undefined;
+        pair?.dispose();
+        pair = undefined;
       },
     };
   }
@@ -98,13 +88,17 @@ export class MlKem {
         detail: 'ML-KEM encapsulation key fails the FIPS 203 modulus check',
       });
     }
-    const { cipherText, sharedSecret } = this.#kem.encapsulate(ek, message);
-    return { ciphertext: asBuffer(cipherText), sharedKey: takeSecret(sharedSecret) };
+    const m = message ?? randomBytes(32);
+    try {
+      return this.#kem.encapsulate(ek, m);
+    } finally {
+      if (!message) wipe(m);
+    }
   }
 }
 
 export const mlKem = {
-  512: new MlKem(ml_kem512, 2),
-  768: new MlKem(ml_kem768, 3),
-  1024: new MlKem(ml_kem1024, 4),
+  512: new MlKem(nativeMlKem[512]),
+  768: new MlKem(nativeMlKem[768]),
+  1024: new MlKem(nativeMlKem[1024]),
 } as const;
