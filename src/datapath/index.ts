@@ -25,3 +25,4 @@ export type { AddressRange, Flow, TrafficSelector } from './selector.ts';
 export * from './esp/index.ts';
 export { createMode } from './modes/index.ts';
 export type { EspFrame, EspMode, ModeConfig, ModeHandler, OuterView } from './modes/index.ts';
+export * from './io/index.ts';
