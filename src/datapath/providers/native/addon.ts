@@ -1,0 +1,106 @@
+/**
+ * Loads the native addon (native/esp-burst, N-API) and types its functions. Built offline by
+ * `node scripts/build-native.mjs`; GKM_NATIVE_ADDON may point at a prebuilt .node file.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import { ProviderUnavailableError } from '../errors.ts';
+
+/** An opaque per-SA handle (one EVP_CIPHER_CTX); freed by destroySa or when collected. */
+export interface NativeSaHandle {
+  readonly __nativeSa: unique symbol;
+}
+
+/** Packets as one buffer with offset/length arrays, or as separate buffers. */
+export type BurstInput = readonly Buffer[] | SlabBurst;
+
+export interface SlabBurst {
+  readonly buffer: Buffer;
+  readonly offsets: Uint32Array;
+  readonly lengths: Uint32Array;
+}
+
+export interface NativeAddon {
+  /** params = [spi, sn, ivMode, senderIdBits, senderId, tfcPadTo, icvLength, gmac]. Throws TypeError. */
+  createSa(cipher: string, key: Uint8Array, params: Uint32Array, encrypt: boolean): NativeSaHandle;
+  destroySa(sa: NativeSaHandle): void;
+  /**
+   * Builds `count` ESP packets: payload i from the input, next header nh[i], written at
+   * out[outOff[i]..). state = [last seq, next IV counter, flags] is read and updated.
+   * res[i] = wire length, or a negative NativeStatus. Returns how many were built.
+   */
+  encap(
+    sa: NativeSaHandle,
+    state: BigUint64Array,
+    input: readonly Buffer[] | Buffer,
+    inOff: Uint32Array | null,
+    inLen: Uint32Array | null,
+    nh: Uint8Array,
+    out: Uint8Array,
+    outOff: Uint32Array,
+    res: Int32Array,
+    count: number,
+  ): number;
+  /**
+   * Verifies and decrypts `count` packets (SPI first). res has 3 slots per packet; a nonzero
+   * res[3i] on entry skips packet i. On return res[3i..3i+2] = [status, payload length, next
+   * header] and the payload is at out[outOff[i]..). seqHi: per-packet ESN high half, or null.
+   */
+  decap(
+    sa: NativeSaHandle,
+    input: readonly Buffer[] | Buffer,
+    inOff: Uint32Array | null,
+    inLen: Uint32Array | null,
+    seqHi: Uint32Array | null,
+    out: Uint8Array,
+    outOff: Uint32Array,
+    res: Int32Array,
+    count: number,
+  ): number;
+  /**
+   * Sends complete netlink messages on a NETLINK_XFRM socket (opened in the namespace at
+   * nsPath, e.g. /run/netns/NAME) and returns the replies up to each ack. Throws an Error with
+   * code ERR_GKM_NETLINK, errno and syscall on a socket failure.
+   */
+  xfrmRequest(nsPath: string | null, message: Uint8Array, timeoutMs: number): Buffer;
+  info(): { openssl: string; maxBurst: number; maxPacket: number; status: Record<string, number> };
+}
+
+/** Where the build puts the addon (repo-relative: native/esp-burst/build/Release). */
+export const ADDON_PATH = fileURLToPath(
+  new URL('../../../../native/esp-burst/build/Release/gkm_native.node', import.meta.url),
+);
+
+export const BUILD_HINT =
+  'Build it with `node scripts/build-native.mjs` (offline: g++, make, python3 and Node\'s headers in /usr/include/node)';
+
+let cached: { addon: NativeAddon } | { error: ProviderUnavailableError } | undefined;
+
+/** The addon, or throws ProviderUnavailableError saying how to build it. */
+export function loadNativeAddon(provider = 'native'): NativeAddon {
+  cached ??= tryLoad();
+  if ('error' in cached) {
+    const e = cached.error;
+    throw new ProviderUnavailableError(provider, e.reason, e.remedy, e.cause);
+  }
+  return cached.addon;
+}
+
+/** Whether the addon loads; never throws. */
+export function nativeAddonAvailable(): boolean {
+  cached ??= tryLoad();
+  return 'addon' in cached;
+}
+
+function tryLoad(): { addon: NativeAddon } | { error: ProviderUnavailableError } {
+  const path = process.env['GKM_NATIVE_ADDON'] ?? ADDON_PATH;
+  if (!existsSync(path)) {
+    return { error: new ProviderUnavailableError('native', `addon not built (${path} is missing)`, BUILD_HINT) };
+  }
+  try {
+    return { addon: createRequire(import.meta.url)(path) as NativeAddon };
+  } catch (cause) {
+    return { error: new ProviderUnavailableError('native', `addon failed to load (${String(cause)})`, BUILD_HINT, cause) };
+  }
+}
