@@ -10,9 +10,9 @@ import { createInitiatorKe } from '../../../src/ikev2/crypto/ke.ts';
 import { protectMessage, unprotectMessage } from '../../../src/ikev2/crypto/encrypted-message.ts';
 import { ExchangeType, HeaderFlag, IdType, KeId, NotifyType, PayloadType, ProtocolId } from '../../../src/ikev2/registry/index.ts';
 import { decodeMessage, encodeMessage, notify, type IkeHeader, type Payload } from '../../../src/ikev2/wire/index.ts';
-import { buildProposal, natDetectionHash } from '../../../src/ikev2/wire/payloads/index.ts';
+import { buildProposal, natDetectionHash, NotifyData, type ProposalSpec } from '../../../src/ikev2/wire/payloads/index.ts';
 import type { IkeSa } from '../../../src/ikev2/sa/ike-sa.ts';
-import { AES128GCM, ep, eventsOf, pair, type Packet } from './support/harness.ts';
+import { AES128GCM, child, ep, esp, eventsOf, mirror, pair, range, type Packet } from './support/harness.ts';
 
 type Stage = 'fresh' | 'keyed' | 'established';
 type Expect = { readonly notify: number; readonly data?: Buffer } | 'silent';
@@ -174,7 +174,78 @@ const cases: Case[] = [
     expect: 'silent-protected' as never,
     after: 'same',
   },
+  // --- established: CREATE_CHILD_SA and IKE_FOLLOWUP_KE (RFC 7296 §1.3, §2.25; RFC 9370 §2.2.4) ---
+  { name: 'CREATE_CHILD_SA far above the window', stage: 'established', craft: (c) => c.protect(ExchangeType.CREATE_CHILD_SA, c.nextMid + 5, newChild()), expect: 'silent', after: 'same' },
+  {
+    name: 'CREATE_CHILD_SA rekey of an unknown Child SA (REKEY_SA)',
+    stage: 'established',
+    craft: (c) => c.protect(ExchangeType.CREATE_CHILD_SA, c.nextMid, [NotifyData.REKEY_SA.build({ protocolId: ProtocolId.ESP, spi: Buffer.from('0badc0de', 'hex') }), ...newChild()]),
+    expect: { notify: NotifyType.CHILD_SA_NOT_FOUND },
+    after: 'same',
+  },
+  { name: 'CREATE_CHILD_SA without a nonce', stage: 'established', craft: (c) => c.protect(ExchangeType.CREATE_CHILD_SA, c.nextMid, newChild().filter((p) => p.type !== PayloadType.NONCE)), expect: { notify: NotifyType.INVALID_SYNTAX }, after: 'same' },
+  { name: 'CREATE_CHILD_SA with SA but no TS', stage: 'established', craft: (c) => c.protect(ExchangeType.CREATE_CHILD_SA, c.nextMid, newChild().slice(0, 2)), expect: { notify: NotifyType.INVALID_SYNTAX }, after: 'same' },
+  {
+    name: 'CREATE_CHILD_SA with selectors the responder does not accept',
+    stage: 'established',
+    craft: (c) => c.protect(ExchangeType.CREATE_CHILD_SA, c.nextMid, newChild(undefined, [range('192.168.0.0', '192.168.0.255')])),
+    expect: { notify: NotifyType.TS_UNACCEPTABLE },
+    after: 'same',
+  },
+  {
+    name: 'CREATE_CHILD_SA with a KE group other than the chosen one (PFS)',
+    stage: 'established',
+    options: { responder: { children: [mirror(child({ proposals: [esp(undefined, { ke: KeId.CURVE25519 })] }))] } },
+    craft: (c) => c.protect(ExchangeType.CREATE_CHILD_SA, c.nextMid, newChild({ ke: [KeId.CURVE25519, KeId.ECP256] }, undefined, KeId.ECP256)),
+    expect: { notify: NotifyType.INVALID_KE_PAYLOAD, data: Buffer.of(0, KeId.CURVE25519) },
+    after: 'same',
+  },
+  {
+    name: 'CREATE_CHILD_SA with X25519 KE data of the wrong length',
+    stage: 'established',
+    options: { responder: { children: [mirror(child({ proposals: [esp(undefined, { ke: KeId.CURVE25519 })] }))] } },
+    craft: (c) => c.protect(ExchangeType.CREATE_CHILD_SA, c.nextMid, newChild({ ke: KeId.CURVE25519 }, undefined, KeId.CURVE25519, randomBytes(31))),
+    expect: { notify: NotifyType.INVALID_SYNTAX },
+    after: 'same',
+  },
+  { name: 'IKE SA rekey without KE', stage: 'established', craft: (c) => c.protect(ExchangeType.CREATE_CHILD_SA, c.nextMid, ikeRekey().filter((p) => p.type !== PayloadType.KE)), expect: { notify: NotifyType.INVALID_KE_PAYLOAD, data: Buffer.of(0, KeId.CURVE25519) }, after: 'same' },
+  { name: 'IKE SA rekey with a zero SPI', stage: 'established', craft: (c) => c.protect(ExchangeType.CREATE_CHILD_SA, c.nextMid, ikeRekey(Buffer.alloc(8))), expect: { notify: NotifyType.INVALID_SYNTAX }, after: 'same' },
+  { name: 'IKE SA rekey carrying TS', stage: 'established', craft: (c) => c.protect(ExchangeType.CREATE_CHILD_SA, c.nextMid, [...ikeRekey(), ...newChild().slice(-2)]), expect: { notify: NotifyType.INVALID_SYNTAX }, after: 'same' },
+  {
+    name: 'IKE_FOLLOWUP_KE for no pending exchange (STATE_NOT_FOUND)',
+    stage: 'established',
+    craft: (c) => c.protect(ExchangeType.IKE_FOLLOWUP_KE, c.nextMid, [{ type: PayloadType.KE, method: KeId.ML_KEM_768, data: randomBytes(1184) }, NotifyData.ADDITIONAL_KEY_EXCHANGE.build(Buffer.of(1))]),
+    expect: { notify: NotifyType.STATE_NOT_FOUND },
+    after: 'same',
+  },
+  {
+    name: 'IKE_FOLLOWUP_KE without N(ADDITIONAL_KEY_EXCHANGE)',
+    stage: 'established',
+    craft: (c) => c.protect(ExchangeType.IKE_FOLLOWUP_KE, c.nextMid, [{ type: PayloadType.KE, method: KeId.CURVE25519, data: createInitiatorKe(KeId.CURVE25519).publicData() }]),
+    expect: { notify: NotifyType.INVALID_SYNTAX },
+    after: 'same',
+  },
 ];
+
+/** A CREATE_CHILD_SA request for a new Child SA: {SA, Ni, [KEi], TSi, TSr}. */
+function newChild(extra: Partial<ProposalSpec> = {}, tsi = [range('10.1.0.0', '10.1.255.255')], keMethod?: number, keData?: Buffer): Payload[] {
+  const payloads: Payload[] = [
+    { type: PayloadType.SA, proposals: [buildProposal({ ...esp(), ...extra, number: 1, spi: Buffer.from('0000a001', 'hex') })] },
+    { type: PayloadType.NONCE, nonce: randomBytes(32) },
+  ];
+  if (keMethod !== undefined) payloads.push({ type: PayloadType.KE, method: keMethod, data: keData ?? createInitiatorKe(keMethod).publicData() });
+  payloads.push({ type: PayloadType.TSi, selectors: tsi }, { type: PayloadType.TSr, selectors: [range('10.2.0.0', '10.2.255.255')] });
+  return payloads;
+}
+
+/** An IKE SA rekey request: {SA(IKE, new SPIi), Ni, KEi}. */
+function ikeRekey(spi = randomBytes(8)): Payload[] {
+  return [
+    { type: PayloadType.SA, proposals: [buildProposal({ ...AES128GCM, number: 1, spi })] },
+    { type: PayloadType.NONCE, nonce: randomBytes(32) },
+    { type: PayloadType.KE, method: KeId.CURVE25519, data: createInitiatorKe(KeId.CURVE25519).publicData() },
+  ];
+}
 
 function shrinkNonce(c: Ctx): Buffer {
   // Nonce payloads shorter than 16 octets do not even decode (RFC 7296 §3.9).
