@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { EncrId, ExchangeType, KeId, NotifyType, PayloadType } from '../../../src/ikev2/registry/index.ts';
 import type { KePayload, NotifyPayload } from '../../../src/ikev2/wire/index.ts';
 import { NotifyData } from '../../../src/ikev2/wire/payloads/index.ts';
-import { child, esp, eventsOf, ike, mirror, PSK } from './support/harness.ts';
+import { child, esp, eventsOf, ike, mirror } from './support/harness.ts';
 import { assertChildrenAgree, assertKeysMatch, establishedPair, liveSa, openPacket } from './support/rekey.ts';
 
 const HYBRID_ESP = esp({ id: EncrId.AES_GCM_16, keyLength: 256 }, { ke: KeId.CURVE25519, addke: [KeId.ML_KEM_768] });
@@ -123,7 +123,7 @@ test('INVALID_KE_PAYLOAD in CREATE_CHILD_SA: retried with the requested group in
 });
 
 test('CHILD_SA_NOT_FOUND: the peer has no such Child SA; ours is dropped locally', async () => {
-  const { world, i, r, isa, rsa } = await establishedPair();
+  const { world, i, isa, rsa } = await establishedPair();
   const ro = rsa();
   const rChild = [...ro.children.values()][0]!;
   // The responder silently lost the Child SA (e.g. the datapath expired it).
@@ -133,7 +133,6 @@ test('CHILD_SA_NOT_FOUND: the peer has no such Child SA; ours is dropped locally
   assert.ok(eventsOf(i, 'error').some((e) => e.notify === NotifyType.CHILD_SA_NOT_FOUND));
   assert.equal(isa.children.size, 0);
   assert.equal(eventsOf(i, 'deleted').at(-1)?.reason, 'peer');
-  void r;
 });
 
 test('NO_ADDITIONAL_SAS above the responder\'s Child SA limit', async () => {
@@ -188,5 +187,4 @@ test('lifetimes: the IKE SA is rekeyed at its soft lifetime; Child SAs follow', 
   await world.advance(80_000);
   assert.equal(inew.phase, 'closed', 'the new SA has its own lifetime');
   assertChildrenAgree(i, r);
-  void PSK;
 });
