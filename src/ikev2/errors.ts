@@ -76,6 +76,15 @@ export const ErrorCodes = {
   GKM_IKE_SA_CLOSED: def(null, 410, 'IKE SA is closed'),
   GKM_IKE_CONFIG: def(null, 400, 'invalid IKE configuration'),
 
+  // --- group key material (src/gcks/keys/, src/member/keys/; RFC 9838 §2.5, §3) ---
+  GKM_KEYS_BAD_KEY_LENGTH: def(null, 400, 'unwrapped key does not have the expected length'), // §4.5.4: path unusable
+  GKM_KEYS_KWA_MISMATCH: def(NotifyType.NO_PROPOSAL_CHOSEN, 400, 'key wrap algorithm of the IKE SA differs from the group key tree'),
+  GKM_KEYS_SPI_EXHAUSTED: def(NotifyType.REGISTRATION_FAILED, 503, 'no free SPI for the group'),
+  GKM_KEYS_KEY_ID_EXHAUSTED: def(NotifyType.REGISTRATION_FAILED, 503, 'Key ID space of the group is exhausted'),
+  GKM_KEYS_UNKNOWN_MEMBER: def(null, 404, 'member has no leaf in the group key tree'),
+  GKM_KEYS_TREE_STATE: def(null, 409, 'key tree operation not allowed in its current state'),
+  GKM_KEYS_BAD_INPUT: def(null, 500, 'invalid argument for a key operation'),
+
   // --- store (src/store/): start-up and persistence errors, nothing is sent ---
   GKM_STORE_OPEN: def(null, 500, 'cannot open the GCKS database'),
   GKM_STORE_MIGRATION: def(null, 500, 'database migration failed'),
