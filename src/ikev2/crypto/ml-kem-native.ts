@@ -33,13 +33,16 @@ export const ML_KEM_PARAMS = {
 
 // --- hashes (FIPS 203 §4.1) ----------------------------------------------------------------
 
+// Fresh hash objects are copied from these: createHash fetches the algorithm from OpenSSL's
+// provider every time (several microseconds in OpenSSL 3.0), copy() does not.
+const BASE = { 'sha3-256': createHash('sha3-256'), 'sha3-512': createHash('sha3-512'), shake128: createHash('shake128'), shake256: createHash('shake256') };
 const sha3 = (bits: 256 | 512, ...parts: Uint8Array[]): Buffer => {
-  const h = createHash(`sha3-${bits}`);
+  const h = BASE[`sha3-${bits}`].copy();
   for (const p of parts) h.update(p);
   return h.digest();
 };
 const shake = (bits: 128 | 256, length: number, ...parts: Uint8Array[]): Buffer => {
-  const h = createHash(`shake${bits}`, { outputLength: length });
+  const h = BASE[`shake${bits}`].copy({ outputLength: length });
   for (const p of parts) h.update(p);
   return h.digest();
 };
@@ -135,20 +138,24 @@ function sampleNtt(rho: Uint8Array, j: number, i: number): Uint16Array {
   }
 }
 
-/** SamplePolyCBD_η(B), B of 64η octets. */
+/** SamplePolyCBD_η(B), B of 64η octets: coefficient i uses bits 2iη … 2iη+2η-1 (LSB first). */
 function sampleCbd(b: Uint8Array, eta: number): Uint16Array {
   const f = new Uint16Array(N);
-  let bit = 0;
-  const next = (): number => {
-    const v = (b[bit >> 3]! >> (bit & 7)) & 1;
-    bit++;
-    return v;
-  };
+  const mask = (1 << eta) - 1;
+  let acc = 0;
+  let bits = 0;
+  let at = 0;
   for (let i = 0; i < N; i++) {
-    let x = 0;
-    let y = 0;
-    for (let j = 0; j < eta; j++) x += next();
-    for (let j = 0; j < eta; j++) y += next();
+    while (bits < 2 * eta) {
+      acc |= b[at++]! << bits;
+      bits += 8;
+    }
+    let x = acc & mask;
+    let y = (acc >> eta) & mask;
+    acc >>>= 2 * eta;
+    bits -= 2 * eta;
+    x = (x & 1) + ((x >> 1) & 1) + ((x >> 2) & 1); // popcounts of η ≤ 3 bits
+    y = (y & 1) + ((y >> 1) & 1) + ((y >> 2) & 1);
     f[i] = x >= y ? x - y : x - y + Q;
   }
   return f;
