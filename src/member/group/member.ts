@@ -94,6 +94,8 @@ export class GroupMember {
   readonly #groups: Group[] = [];
   readonly #gcksText: string;
   #ikeSaId: string | undefined;
+  /** The engine's last error on our IKE SA, to explain a registration the SA took down. */
+  #lastIkeError: string | undefined;
   #stopping = false;
   readonly #unsubscribe: (() => void)[] = [];
 
@@ -105,6 +107,9 @@ export class GroupMember {
     this.#unsubscribe.push(
       o.engine.events.on('deleted', (e) => {
         if (e.what === 'ike' && e.ikeSaId === this.#ikeSaId) this.#onIkeSaGone();
+      }),
+      o.engine.events.on('error', (e) => {
+        if (e.ikeSaId !== undefined && e.ikeSaId === this.#ikeSaId) this.#lastIkeError = `${e.code}${e.notifyName ? ` (${e.notifyName})` : ''}: ${e.message}`;
       }),
       o.engine.events.on('rekeyed', (e) => {
         if (e.what === 'ike' && e.old === this.#ikeSaId) this.#ikeSaId = e.new;
@@ -187,7 +192,8 @@ export class GroupMember {
     g.status = 'registering';
     const sink: RegistrationSink = {
       reply: (sa, payloads) => this.#onReply(g, sa, payloads),
-      failed: (e) => this.#onFailure(g, e),
+      // After the engine has finished with the SA (its error event comes after the task's dispose).
+      failed: (e) => queueMicrotask(() => this.#onFailure(g, e)),
     };
     const sa = this.#usableIkeSa();
     const request = this.#request(g);
@@ -199,6 +205,7 @@ export class GroupMember {
     const peer = this.#o.peer;
     const config: PeerConfig = { ...peer, children: [], authTask: () => new GsaAuthTask(peer, request, sink) };
     try {
+      this.#lastIkeError = undefined;
       this.#ikeSaId = this.#o.engine.initiate(config, this.#o.gcks, this.#o.local).id;
     } catch (e) {
       this.#onFailure(g, new GroupRegistrationError('GKM_GROUP_IKE_SA', `cannot start an IKE SA: ${(e as Error).message}`, { cause: e }));
@@ -238,8 +245,9 @@ export class GroupMember {
     }
   }
 
-  #onFailure(g: Group, e: GroupRegistrationError): void {
+  #onFailure(g: Group, error: GroupRegistrationError): void {
     if (g.status !== 'registering') return;
+    const e = error.code === 'GKM_GROUP_IKE_SA' && this.#lastIkeError ? new GroupRegistrationError(error.code, `${error.message} (${this.#lastIkeError})`, { ...(error.notify !== undefined ? { notify: error.notify } : {}), cause: error }) : error;
     // A group that still holds a registration keeps it (until its lifetimes run out).
     g.status = g.state.registration ? 'registered' : 'idle';
     const base = { event: 'error' as const, group: g.name, gcks: this.#gcksText, code: e.code, ...(e.notify !== undefined ? { notify: e.notify, notifyName: e.notifyName! } : {}), message: e.message };
