@@ -9,4 +9,5 @@ export type { Authorization, MemberCredential, MemberRecord, MemberRepository, M
 export type { NewRegistration, RegistrationRecord, RegistrationRepository } from './repositories/registrations.ts';
 export type { KeyKind, KeyMaterial, KeyMaterialRecord, KeyMaterialRepository, NewKeyMaterial } from './repositories/keys.ts';
 export type { SenderIdRepository } from './repositories/sender-ids.ts';
+export type { GroupKeyStateRepository } from './repositories/group-key-state.ts';
 export { SECRET_FIELD_NAMES, type AuditEntry, type AuditRepository, type NewAuditEntry } from './repositories/audit.ts';

@@ -13,6 +13,7 @@ import { applyMigrations, loadMigrations, schemaVersion } from './migrations.ts'
 import { auditRepository, type AuditRepository } from './repositories/audit.ts';
 import type { RepositoryContext } from './repositories/context.ts';
 import { groupRepository, policyRepository, type GroupRepository, type PolicyRepository } from './repositories/groups.ts';
+import { groupKeyStateRepository, type GroupKeyStateRepository } from './repositories/group-key-state.ts';
 import { KEY_SECRET_COLUMN, keyMaterialRepository, type KeyMaterialRepository } from './repositories/keys.ts';
 import { MEMBER_PSK_COLUMN, memberRepository, type MemberRepository } from './repositories/members.ts';
 import { registrationRepository, type RegistrationRepository } from './repositories/registrations.ts';
@@ -42,6 +43,8 @@ export interface Store {
   readonly registrations: RegistrationRepository;
   readonly keys: KeyMaterialRepository;
   readonly senderIds: SenderIdRepository;
+  /** Key engine state per group (current/pending Rekey SA rows, Key ID counter, open batch). */
+  readonly groupKeyState: GroupKeyStateRepository;
   readonly audit: AuditRepository;
   transaction<T>(fn: () => T): T;
   /** Re-encrypt every secret under `newMasterKey` in one transaction; afterwards only it opens the store. */
@@ -111,6 +114,7 @@ export function openStore(opts: StoreOptions): Store {
     registrations: registrationRepository(ctx),
     keys: keyMaterialRepository(ctx),
     senderIds: senderIdRepository(ctx),
+    groupKeyState: groupKeyStateRepository(ctx),
     audit: auditRepository(ctx),
     transaction: (fn) => db.transaction(fn)(),
     rotateMasterKey(newMasterKey) {

@@ -162,7 +162,8 @@ function parseGroupWide(r: InputReader, v: unknown, field: string): GroupWidePol
   return {
     activationTimeDelay: delay(o.activationTimeDelay, 'activationTimeDelay'),
     deactivationTimeDelay: delay(o.deactivationTimeDelay, 'deactivationTimeDelay'),
-    senderIdBits: r.optional(o.senderIdBits, (x) => r.integer(x, `${field}.senderIdBits`, 1, MAX_SENDER_ID_BITS), null),
+    // null is the stored (normalized) form of "none": a stored policy must parse again.
+    senderIdBits: r.optional(o.senderIdBits, (x) => (x === null ? null : r.integer(x, `${field}.senderIdBits`, 1, MAX_SENDER_ID_BITS)), null),
   };
 }
 

@@ -1,0 +1,308 @@
+/**
+ * A group's key engine (src/gcks/keys GroupKeys) kept in the store, so that a GCKS restart
+ * hands out the same group keys (RFC 9838 §3: TEKs, the Rekey SA's KEYMAT, LKH node keys).
+ *
+ *   key_material  tek rows (Data-Security SAs), kek rows (current and pending Rekey SA),
+ *                 lkh-node rows (Key ID, heap position, leaf member); all sealed
+ *   group_key_state  which rows are in use, the Key ID counter, the open LKH batch
+ *
+ * `GroupKeyStore.record()` runs inside the caller's store transaction after each key
+ * operation and writes only what changed: new SA rows (old ones retired), the tree's
+ * takeChanges(), and the small state document. The open batch (joins not yet committed by
+ * a GSA_REKEY) is rebuilt on load from Key IDs and row ids, which only grow: nodes keyed
+ * since the batch opened are its dirty nodes and joiners' leaves; leaves re-stored since
+ * then with an older Key ID were moved by a split. Which members saw pending keys is not
+ * kept: after a restart every member counts as having seen them, so an eviction commits
+ * the batch first (the safe side of the keys module's rule).
+ */
+import { getKeyWrap } from '../../ikev2/crypto/keywrap.ts';
+import { GkmError } from '../../ikev2/errors.ts';
+import { GsaAttr } from '../../ikev2/registry/group.ts';
+import { ProtocolId } from '../../ikev2/registry/misc.ts';
+import { nameOf } from '../../ikev2/registry/names.ts';
+import { KwaId } from '../../ikev2/registry/transform.ts';
+import { tlvAttr } from '../../ikev2/wire/attributes.ts';
+import type { GsaPolicy } from '../../ikev2/wire/payloads/gsa.ts';
+import {
+  GroupKeys,
+  KeyIdAllocator,
+  KeyTree,
+  rekeySaKeys,
+  SpiAllocator,
+  type DataSecuritySaKeys,
+  type GsaPolicyTemplate,
+  type KeyTreeNodeRecord,
+  type RekeySaKeys,
+  type SpiRecord,
+} from '../keys/index.ts';
+import type { KeyMaterialRecord, Store } from '../../store/index.ts';
+
+/** One SA's row and the SPI announced for its successor (GSA_NEXT_SPI). */
+interface SaRef {
+  readonly row: number;
+  readonly nextSpi?: string;
+}
+
+/** The open LKH batch: everything keyed from `firstKeyId` / stored from `firstRow` on. */
+interface BatchState {
+  readonly firstKeyId: number;
+  readonly firstRow: number;
+  readonly joined: number;
+  readonly evicted: number;
+}
+
+/** group_key_state.state, version 1. */
+interface GroupKeyStateV1 {
+  readonly v: 1;
+  readonly keyIdsNext: number;
+  readonly treeDegree: number | null;
+  readonly kek: SaRef | null;
+  readonly pendingKek: SaRef | null;
+  readonly teks: readonly SaRef[];
+  readonly batch: BatchState | null;
+  /** Next GSA_REKEY Message ID on the current Rekey SA (advanced by the rekey sender). */
+  readonly rekeyMessageId: number;
+}
+
+export interface GroupKeyTemplates {
+  readonly rekeySa?: GsaPolicyTemplate;
+  /** In policy order; TEK rows carry the SA's name. */
+  readonly dataSecurity: readonly (GsaPolicyTemplate & { readonly name: string })[];
+}
+
+const KEK_SA_NAME = 'rekey';
+const hex = (b: Buffer | undefined): string | undefined => b?.toString('hex');
+
+/** The policy with its SPI and GSA_NEXT_SPI, as createRekeySa/createDataSecuritySa build it. */
+function policyOf(template: GsaPolicyTemplate, spi: Buffer, nextSpi: string | undefined): GsaPolicy {
+  const attributes = template.attributes.filter((a) => a.type !== GsaAttr.GSA_NEXT_SPI);
+  if (nextSpi) attributes.push(tlvAttr(GsaAttr.GSA_NEXT_SPI, Buffer.from(nextSpi, 'hex')));
+  return { ...template, spi, attributes };
+}
+
+const corrupt = (groupId: number, detail: string): GkmError => new GkmError('GKM_STORE_SECRET_CORRUPT', { field: `group ${groupId} key state`, detail });
+
+export class GroupKeyStore {
+  readonly keys: GroupKeys;
+  readonly #store: Store;
+  readonly #groupId: number;
+  readonly #templates: GroupKeyTemplates;
+  #state: GroupKeyStateV1;
+  /** The SA objects the state's rows hold (identity tells what an operation replaced). */
+  #kek: RekeySaKeys | undefined;
+  #pendingKek: RekeySaKeys | undefined;
+  #teks: readonly DataSecuritySaKeys[];
+  #kwaName: string | null;
+
+  private constructor(store: Store, groupId: number, templates: GroupKeyTemplates, keys: GroupKeys, state: GroupKeyStateV1) {
+    this.#store = store;
+    this.#groupId = groupId;
+    this.#templates = templates;
+    this.keys = keys;
+    this.#state = state;
+    this.#kek = keys.rekeySa;
+    this.#pendingKek = keys.pendingRekeySa;
+    this.#teks = keys.dataSecurity;
+    this.#kwaName = keys.tree ? nameOf(KwaId, keys.tree.kwaId) : null;
+  }
+
+  /** The group's keys from the store, or fresh ones (stored at once) on its first registration. */
+  static open(store: Store, groupId: number, templates: GroupKeyTemplates, opts: { readonly treeDegree?: number } = {}): GroupKeyStore {
+    return store.transaction(() => {
+      const saved = store.groupKeyState.get(groupId) as GroupKeyStateV1 | undefined;
+      if (saved) return GroupKeyStore.#restore(store, groupId, templates, saved);
+      const keys = new GroupKeys({ ...(templates.rekeySa ? { rekeySa: templates.rekeySa } : {}), dataSecurity: templates.dataSecurity, ...(opts.treeDegree ? { treeDegree: opts.treeDegree } : {}) });
+      const state: GroupKeyStateV1 = { v: 1, keyIdsNext: keys.keyIds.snapshot().next, treeDegree: keys.tree?.degree ?? null, kek: null, pendingKek: null, teks: [], batch: null, rekeyMessageId: 0 };
+      const created = new GroupKeyStore(store, groupId, templates, keys, state);
+      created.#kek = undefined;
+      created.#teks = [];
+      created.#state = created.#persistSas(state);
+      store.groupKeyState.put(groupId, created.#state);
+      return created;
+    });
+  }
+
+  /** Next GSA_REKEY Message ID on the current Rekey SA: GSA_INITIAL_MESSAGE_ID for joiners of it. */
+  get rekeyMessageId(): number {
+    return this.#state.rekeyMessageId;
+  }
+
+  /**
+   * Store what the last key operation changed. Call inside the transaction of the
+   * operation's other writes; if it throws, drop this object and open() again.
+   */
+  record(delta: { readonly joined?: number; readonly evicted?: number } = {}): void {
+    const committed = this.keys.rekeySa !== this.#kek; // a commit (or rekey) replaced the Rekey SA
+    let state = this.#persistSas(this.#state);
+    const tree = this.keys.tree;
+    let firstRow: number | undefined;
+    if (tree) {
+      const changes = tree.takeChanges();
+      for (const keyId of changes.retiredKeyIds) this.#retireNode(keyId);
+      for (const n of changes.upserts) {
+        this.#retireNode(n.keyId); // moved: the same Key ID at a new position
+        const row = this.#store.keys.add({
+          groupId: this.#groupId,
+          kind: 'lkh-node',
+          secret: n.key,
+          keyId: n.keyId,
+          treeNode: n.position,
+          memberId: n.member === undefined ? null : Number(n.member),
+          algorithm: this.#kwaName,
+        });
+        firstRow ??= row.id;
+        n.key.fill(0);
+      }
+      const previous = committed ? null : state.batch;
+      state = {
+        ...state,
+        batch: !tree.hasPendingChanges
+          ? null
+          : {
+              firstKeyId: previous?.firstKeyId ?? this.#state.keyIdsNext,
+              firstRow: previous?.firstRow ?? firstRow ?? Number.MAX_SAFE_INTEGER,
+              joined: (previous?.joined ?? 0) + (delta.joined ?? 0),
+              evicted: (previous?.evicted ?? 0) + (delta.evicted ?? 0),
+            },
+      };
+    }
+    state = { ...state, keyIdsNext: this.keys.keyIds.snapshot().next };
+    this.#store.groupKeyState.put(this.#groupId, state);
+    this.#state = state;
+  }
+
+  /** The rekey sender moved the Message ID counter of the current Rekey SA on. */
+  setRekeyMessageId(next: number): void {
+    this.#state = { ...this.#state, rekeyMessageId: next };
+    this.#store.groupKeyState.put(this.#groupId, this.#state);
+  }
+
+  // --- internals ------------------------------------------------------------------------
+
+  #retireNode(keyId: number): void {
+    const live = this.#store.keys.findByKeyId(this.#groupId, keyId);
+    if (live) this.#store.keys.retire(live.id);
+  }
+
+  #addSa(kind: 'tek' | 'kek', sa: { readonly policy: GsaPolicy; readonly keymat: Buffer; readonly nextSpi?: Buffer }, saName: string): SaRef {
+    const lifetime = sa.policy.attributes.find((a) => a.type === GsaAttr.GSA_KEY_LIFETIME);
+    const seconds = lifetime && !lifetime.tv ? lifetime.data.readUInt32BE(0) : undefined;
+    const row = this.#store.keys.add({
+      groupId: this.#groupId,
+      kind,
+      secret: sa.keymat,
+      spi: sa.policy.spi,
+      saName,
+      ...(seconds ? { expiresAt: Date.now() + seconds * 1000 } : {}),
+    });
+    const nextSpi = hex(sa.nextSpi);
+    return { row: row.id, ...(nextSpi ? { nextSpi } : {}) };
+  }
+
+  /** New SA rows for SAs the last operation created; rows of SAs it replaced are retired. */
+  #persistSas(state: GroupKeyStateV1): GroupKeyStateV1 {
+    const keys = this.keys;
+    let { kek, pendingKek, teks } = state;
+    const retire = (ref: SaRef | null): void => {
+      if (ref) this.#store.keys.retire(ref.row);
+    };
+    if (keys.pendingRekeySa !== this.#pendingKek) {
+      if (pendingKek && keys.rekeySa !== this.#pendingKek) retire(pendingKek); // dropped, not promoted
+      pendingKek = keys.pendingRekeySa ? this.#addSa('kek', keys.pendingRekeySa, KEK_SA_NAME) : null;
+    }
+    if (keys.rekeySa !== this.#kek) {
+      retire(kek);
+      kek = keys.rekeySa === this.#pendingKek && state.pendingKek ? state.pendingKek : keys.rekeySa ? this.#addSa('kek', keys.rekeySa, KEK_SA_NAME) : null;
+    }
+    if (keys.dataSecurity !== this.#teks) {
+      const before = new Map(this.#teks.map((s, i) => [s, teks[i]!]));
+      teks = keys.dataSecurity.map((s, i) => before.get(s) ?? this.#addSa('tek', s, this.#templates.dataSecurity[i]?.name ?? `sa-${i}`));
+      for (const [s, ref] of before) if (!keys.dataSecurity.includes(s)) retire(ref);
+    }
+    this.#kek = keys.rekeySa;
+    this.#pendingKek = keys.pendingRekeySa;
+    this.#teks = keys.dataSecurity;
+    const changed = kek !== state.kek || pendingKek !== state.pendingKek || teks !== state.teks;
+    return changed ? { ...state, kek, pendingKek, teks } : state;
+  }
+
+  static #restore(store: Store, groupId: number, templates: GroupKeyTemplates, s: GroupKeyStateV1): GroupKeyStore {
+    if (s.v !== 1) throw corrupt(groupId, `state version ${String(s.v)}`);
+    const open = (ref: SaRef, what: string): { record: KeyMaterialRecord; secret: Buffer } => {
+      const m = store.keys.open(ref.row);
+      if (m.groupId !== groupId || m.retiredAt !== null || !m.spi) throw corrupt(groupId, `${what} row ${ref.row}`);
+      return { record: m, secret: m.secret };
+    };
+    const reserved: SpiRecord[] = [];
+    const inUse: SpiRecord[] = [];
+    const note = (policy: GsaPolicy, nextSpi: string | undefined): void => {
+      inUse.push({ protocolId: policy.protocolId, spi: policy.spi });
+      if (nextSpi) reserved.push({ protocolId: policy.protocolId, spi: Buffer.from(nextSpi, 'hex') });
+    };
+    const kekOf = (ref: SaRef | null): RekeySaKeys | undefined => {
+      if (!ref) return undefined;
+      if (!templates.rekeySa) throw corrupt(groupId, 'a Rekey SA row for a group without a Rekey SA');
+      const { record, secret } = open(ref, 'kek');
+      const policy = policyOf(templates.rekeySa, record.spi!, ref.nextSpi);
+      note(policy, ref.nextSpi);
+      return { ...rekeySaKeys(policy, secret), ...(ref.nextSpi ? { nextSpi: Buffer.from(ref.nextSpi, 'hex') } : {}) };
+    };
+    const rekeySa = kekOf(s.kek);
+    const pendingRekeySa = kekOf(s.pendingKek);
+    if (s.teks.length !== templates.dataSecurity.length) throw corrupt(groupId, `${s.teks.length} TEK rows for ${templates.dataSecurity.length} Data-Security SAs`);
+    const dataSecurity = s.teks.map((ref, i): DataSecuritySaKeys => {
+      const { record, secret } = open(ref, 'tek');
+      const policy = policyOf(templates.dataSecurity[i]!, record.spi!, ref.nextSpi);
+      note(policy, ref.nextSpi);
+      return { policy, keymat: secret, ...(ref.nextSpi ? { nextSpi: Buffer.from(ref.nextSpi, 'hex') } : {}) };
+    });
+    const keyIds = new KeyIdAllocator({ next: s.keyIdsNext });
+    const tree = rekeySa && s.treeDegree !== null ? restoreTree(store, groupId, rekeySa.kwaId, s, keyIds) : undefined;
+    const spis = new SpiAllocator({ state: { inUse, reserved } });
+    const keys = new GroupKeys({
+      ...(templates.rekeySa ? { rekeySa: templates.rekeySa } : {}),
+      dataSecurity: templates.dataSecurity,
+      spis,
+      keyIds,
+      ...(s.treeDegree === null ? { treeDegree: false as const } : {}),
+      restored: { ...(rekeySa ? { rekeySa } : {}), ...(pendingRekeySa ? { pendingRekeySa } : {}), dataSecurity, ...(tree ? { tree } : {}) },
+    });
+    return new GroupKeyStore(store, groupId, templates, keys, s);
+  }
+}
+
+/** The LKH tree from its live lkh-node rows and the open batch (see the module comment). */
+function restoreTree(store: Store, groupId: number, kwaId: number, s: GroupKeyStateV1, keyIds: KeyIdAllocator): KeyTree {
+  const rows = store.keys.list(groupId, { kind: 'lkh-node' }).sort((a, b) => (a.treeNode ?? 0) - (b.treeNode ?? 0));
+  const keyLength = getKeyWrap(kwaId).keyLength;
+  const nodes: KeyTreeNodeRecord[] = rows.map((r) => {
+    if (r.keyId === null || r.treeNode === null) throw corrupt(groupId, `lkh-node row ${r.id}`);
+    const key = store.keys.open(r.id).secret;
+    if (key.length !== keyLength) throw corrupt(groupId, `lkh-node row ${r.id}: ${key.length}-octet key`);
+    return { position: r.treeNode, keyId: r.keyId, key, ...(r.memberId !== null ? { member: r.memberId } : {}) };
+  });
+  const b = s.batch;
+  const inBatch = (r: KeyMaterialRecord): boolean => b !== null && r.keyId! >= b.firstKeyId;
+  const leafRows = rows.filter((r) => r.memberId !== null);
+  const tree = KeyTree.restore(
+    {
+      version: 1,
+      degree: s.treeDegree!,
+      kwaId,
+      nodes,
+      pending: {
+        dirty: rows.filter((r) => r.memberId === null && inBatch(r)).map((r) => r.treeNode!),
+        fresh: leafRows.filter(inBatch).map((r) => r.memberId!),
+        exposed: b ? leafRows.map((r) => r.memberId!) : [],
+        moved: b ? leafRows.filter((r) => !inBatch(r) && r.id >= b.firstRow).map((r) => r.memberId!) : [],
+        membershipChanged: b !== null,
+        joined: b?.joined ?? 0,
+        evicted: b?.evicted ?? 0,
+      },
+    },
+    { keyIds },
+  );
+  for (const n of nodes) n.key.fill(0);
+  tree.takeChanges(); // what was restored is stored already
+  return tree;
+}
