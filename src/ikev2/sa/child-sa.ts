@@ -7,7 +7,7 @@ import { EncrId, IntegId, TransformType } from '../registry/transform.ts';
 import type { Proposal } from '../wire/payloads/index.ts';
 import { keyLengthOf } from '../wire/payloads/index.ts';
 import type { AddressRangeSelector } from '../wire/sub/traffic-selector.ts';
-import type { ChildMode } from './config.ts';
+import type { ChildConfig, ChildMode } from './config.ts';
 import type { ChildSaSummary } from './events.ts';
 import { chosenAdditionalKes, chosenId } from './proposals.ts';
 import type { Endpoint } from './types.ts';
@@ -42,6 +42,16 @@ export interface NegotiatedChild {
   readonly outboundSpi: Buffer;
   readonly localTs: readonly AddressRangeSelector[];
   readonly remoteTs: readonly AddressRangeSelector[];
+  /**
+   * RFC 9611: our (local-meaning) resource id; empty = the group's fallback SA, absent = not
+   * per-resource. Rekeys inherit it.
+   */
+  readonly resourceId?: Buffer | undefined;
+  /**
+   * Created in IKE_AUTH: no KE method was agreed for it, so its first rekey is a regular one
+   * (sa-ts-payloads-opt §5.1).
+   */
+  readonly initial?: boolean | undefined;
 }
 
 /**
@@ -57,6 +67,25 @@ export interface ChildSa extends Omit<NegotiatedChild, 'proposal'> {
   /** KE methods of the creating exchange (type 4, then ADDKE1..7); empty without PFS. */
   readonly keMethods: readonly number[];
   state: ChildSaState;
+}
+
+/** A Child SA's own parameters as a configuration, when its configuration is gone. */
+export function configOfChild(child: ChildSa): ChildConfig {
+  const s = child.suite;
+  const [ke, ...addke] = child.keMethods;
+  return {
+    name: child.name,
+    proposals: [{
+      protocolId: child.protocolId,
+      encr: s.keyLengthBits ? { id: s.encrId, keyLength: s.keyLengthBits } : s.encrId,
+      ...(s.integId !== undefined ? { integ: s.integId } : {}),
+      sn: s.esn ? 1 : 0,
+      ...(ke !== undefined ? { ke, addke } : {}),
+    }],
+    localTs: child.localTs,
+    remoteTs: child.remoteTs,
+    mode: child.mode,
+  };
 }
 
 /** KE and ADDKE methods a chosen proposal negotiated, in round order (RFC 9370). */
@@ -87,6 +116,8 @@ export interface InstalledChildSa {
   readonly remoteTs: readonly AddressRangeSelector[];
   readonly inbound: DirectionKeys;
   readonly outbound: DirectionKeys;
+  /** RFC 9611 resource id (e.g. a CPU index, 4 octets); empty for the fallback SA. */
+  readonly resourceId?: Buffer;
 }
 
 /** Implemented by the datapath's SA database; the engine never keeps Child SA keys. */
@@ -113,5 +144,6 @@ export function childSummary(c: ChildSa): ChildSaSummary {
     outboundSpi: spiHex(c.outboundSpi),
     encapsulated: c.encapsulated,
     suite: suiteNames(c.suite),
+    ...(c.resourceId ? { resourceId: c.resourceId.toString('hex') } : {}),
   };
 }

@@ -6,6 +6,7 @@
 import type { KeyObject, X509Certificate } from 'node:crypto';
 import type { SignatureScheme } from '../crypto/sig.ts';
 import { HashAlgorithm } from '../registry/misc.ts';
+import { NotifyType } from '../registry/notify.ts';
 import type { ProposalSpec } from '../wire/payloads/index.ts';
 import type { AddressRangeSelector } from '../wire/sub/traffic-selector.ts';
 import type { Identity } from './identity.ts';
@@ -59,6 +60,15 @@ export interface ChildConfig {
   readonly remoteTs: readonly AddressRangeSelector[];
   readonly mode?: ChildMode;
   readonly lifetime?: LifetimeConfig;
+  /**
+   * RFC 9611 per-resource Child SAs (digest §C). Initiator: one fallback SA with
+   * N(SA_RESOURCE_INFO) without data, then this many SAs with the same TS, each with
+   * N(SA_RESOURCE_INFO, resource id 0..n-1 as 4 octets). Responder: setting it (or
+   * `perResourceCap`) turns RFC 9611 support on for this child (the notify is echoed).
+   */
+  readonly perResource?: number;
+  /** Responder: per-resource SAs accepted per TS set (the fallback not counted); one more gets TS_MAX_QUEUE. */
+  readonly perResourceCap?: number;
 }
 
 /** What IKE_SA_INIT offers or accepts (both roles). */
@@ -93,6 +103,8 @@ export interface PeerConfig extends IkeSaInitConfig {
   readonly natTraversal?: 'on-nat' | 'always';
   /** IKE SA rekey (RFC 7296 §2.18) and expiry; both roles schedule their own. */
   readonly ikeLifetime?: LifetimeConfig;
+  /** Optimized rekey (digest §D) with this peer; default `EngineOptions.optimizedRekey`. */
+  readonly optimizedRekey?: boolean;
 }
 
 /** The responder's side: IKE_SA_INIT policy, then the peer's config by identity. */
@@ -130,6 +142,18 @@ export interface EngineOptions {
   readonly nonceLength: number;
   /** Child SAs per IKE SA a responder accepts; more are refused with NO_ADDITIONAL_SAS. */
   readonly maxChildSas: number;
+  /**
+   * Optimized rekey (draft-ietf-ipsecme-ikev2-sa-ts-payloads-opt, digest §D): announce
+   * N(OPTIMIZED_REKEY_SUPPORTED) in IKE_AUTH and rekey without SA/TS when both did.
+   */
+  readonly optimizedRekey: boolean;
+  /** Its notify types: unassigned (TBD1/TBD2), private-use values; strongSwan's branch uses 50400/50401. */
+  readonly optimizedRekeyNotifies: OptimizedRekeyNotifyTypes;
+}
+
+export interface OptimizedRekeyNotifyTypes {
+  readonly supported: number;
+  readonly rekey: number;
 }
 
 export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
@@ -144,6 +168,8 @@ export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   maxInitRetries: 3,
   nonceLength: 32,
   maxChildSas: 1024,
+  optimizedRekey: false,
+  optimizedRekeyNotifies: { supported: NotifyType.OPTIMIZED_REKEY_SUPPORTED, rekey: NotifyType.OPTIMIZED_REKEY },
 };
 
 export const DEFAULT_SIGNATURE_HASHES: readonly number[] = [

@@ -39,6 +39,7 @@ import { DeleteChildSasTask, DeleteIkeSaTask, informationalResponder, LivenessTa
 import { identityText, sameIdentity, type Identity } from './identity.ts';
 import { IkeSa, type PendingRequest, type PhaseKind } from './ike-sa.ts';
 import { errorNotifyFor, PeerNotifyError } from './messages.ts';
+import { optimizedRekeyNotifies } from './optimized-rekey.ts';
 import type { EstablishInput, InboundMessage, InitiatorTask, RekeyedIkeSaSpec, ResponderHandler, ResponseSpec, SentRequest, TaskContext } from './task.ts';
 import { realScheduler, type DatagramSender, type Endpoint, type RandomSource, type Scheduler, type Timer } from './types.ts';
 import { datagramDigest } from './windows.ts';
@@ -89,6 +90,7 @@ export class IkeEngine {
 
   constructor(deps: EngineDeps) {
     this.options = { ...DEFAULT_ENGINE_OPTIONS, ...deps.options };
+    optimizedRekeyNotifies(this.options); // GKM_IKE_CONFIG now rather than at the first IKE_AUTH
     this.#sender = deps.sender;
     this.#scheduler = deps.scheduler ?? realScheduler;
     this.#random = deps.random ?? randomBytes;
@@ -665,6 +667,7 @@ export class IkeEngine {
       remoteTs: child.remoteTs,
       inbound: { spi: child.inboundSpi.readUInt32BE(), encKey: inn[0]!, integKey: inn[1]! },
       outbound: { spi: child.outboundSpi.readUInt32BE(), encKey: out[0]!, integKey: out[1]! },
+      ...(child.resourceId ? { resourceId: Buffer.from(child.resourceId) } : {}),
     };
     this.#sink?.install(installed);
     this.#recordEspKeys(sa, installed);

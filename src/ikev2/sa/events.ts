@@ -30,6 +30,8 @@ export interface ChildSaSummary {
   readonly outboundSpi: string;
   readonly encapsulated: boolean;
   readonly suite: Readonly<Record<string, string>>;
+  /** RFC 9611 per-resource SA: its resource id (hex), '' for the fallback SA. */
+  readonly resourceId?: string;
 }
 
 /** 'rekeyed': replaced by a rekey (RFC 7296 §2.8, §2.18); 'expired': hard lifetime reached. */

@@ -77,6 +77,8 @@ export interface Extensions {
   /** RFC 9242, both sides announced it. */
   intermediate: boolean;
   nat: NatState | undefined;
+  /** Optimized rekey: both sides sent OPTIMIZED_REKEY_SUPPORTED in IKE_AUTH (digest §D). */
+  optimizedRekey: boolean;
 }
 
 /** RFC 9242 §3.3.2 chaining state, filled by IKE_INTERMEDIATE tasks. */
@@ -112,7 +114,7 @@ export class IkeSa {
   #phase: PhaseKind;
   #init: InitRecord | undefined;
   #crypto: IkeCrypto | undefined;
-  readonly extensions: Extensions = { fragmentation: false, childless: false, peerSignatureHashes: undefined, intermediate: false, nat: undefined };
+  readonly extensions: Extensions = { fragmentation: false, childless: false, peerSignatureHashes: undefined, intermediate: false, nat: undefined, optimizedRekey: false };
   intAuth: IntAuthState | undefined;
   /** Id of the IKE SA that took over our Child SAs after a rekey (RFC 7296 §2.18). */
   supersededBy: string | undefined;

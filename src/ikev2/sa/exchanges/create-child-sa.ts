@@ -34,13 +34,15 @@ import type { Payload } from '../../wire/payload.ts';
 import type { KePayload, NoncePayload, NotifyPayload, Proposal, ProposalSpec, SaPayload } from '../../wire/payloads/index.ts';
 import { NotifyData } from '../../wire/payloads/index.ts';
 import { acceptChild, completeChild, offerChild, type ChildOffer } from '../child-negotiation.ts';
-import { childSummary, keMethodsOf, spiHex, type ChildSa, type NegotiatedChild } from '../child-sa.ts';
+import { childSummary, configOfChild, keMethodsOf, spiHex, type ChildSa, type NegotiatedChild } from '../child-sa.ts';
 import type { ChildConfig } from '../config.ts';
 import type { IkeSa, IkeSuite, Role } from '../ike-sa.ts';
 import { ikeRekeyProposals, rekeyedIkeCrypto } from '../ike-rekey.ts';
 import { lifetimeDeadlines, randomDelay, type LifetimeDeadlines } from '../lifetimes.ts';
 import { findNotify, firstErrorNotify, PeerNotifyError, required, single } from '../messages.ts';
 import { checkChosenProposal, offeredKeMethods, selectProposal } from '../proposals.ts';
+import { acceptOptimizedChild, acceptOptimizedIke, canOptimizeChildRekey, canOptimizeIkeRekey, checkNotMixed, fallsBackToRegular, inheritedChild, isOptimizedRequest, optimizedRekeyNotifies, optimizedResponseSpi } from '../optimized-rekey.ts';
+import { FALLBACK_RESOURCE, groupCapped, noteTsMaxQueue, perResourceCount, resourceIdOf, resourceInfoNotify, resourceInfoOf, responderResource, type ResponderResource } from '../per-resource.ts';
 import { ourRekeyWins, rekeyStateOf, type ExchangeNonces, type OwnRekey, type PeerCreated, type PendingFollowup, type PendingRetry } from '../rekey-state.ts';
 import type { InboundMessage, InitiatorTask, ResponderHandler, ResponseSpec, TaskContext, TaskResult } from '../task.ts';
 import { ikeSuiteOf } from './ike-sa-init.ts';
@@ -56,7 +58,8 @@ const RETRY_SPREAD_MS = 3000;
 
 /** What an exchange is for, as queued by the API or a lifetime. */
 export type CreateChildSaRequest =
-  | { readonly kind: 'new-child'; readonly config: ChildConfig }
+  /** `resource`: RFC 9611 resource id (empty: the fallback SA); default per `config.perResource`. */
+  | { readonly kind: 'new-child'; readonly config: ChildConfig; readonly resource?: Buffer }
   | { readonly kind: 'rekey-child'; readonly inboundSpi: Buffer }
   | { readonly kind: 'rekey-ike'; readonly proposals?: readonly ProposalSpec[] };
 
@@ -69,25 +72,6 @@ const methodsOf = (o: Outcome): number[] => (o.kind === 'child' ? keMethodsOf(o.
 
 /** The local Child SA configuration of that name (the responder's own, not the peer's). */
 const childConfigNamed = (sa: IkeSa, name: string): ChildConfig | undefined => sa.config?.children?.find((c) => c.name === name);
-
-/** A Child SA's own parameters as a configuration, when its configuration is gone. */
-function configOfChild(child: ChildSa): ChildConfig {
-  const s = child.suite;
-  const [ke, ...addke] = child.keMethods;
-  return {
-    name: child.name,
-    proposals: [{
-      protocolId: child.protocolId,
-      encr: s.keyLengthBits ? { id: s.encrId, keyLength: s.keyLengthBits } : s.encrId,
-      ...(s.integId !== undefined ? { integ: s.integId } : {}),
-      sn: s.esn ? 1 : 0,
-      ...(ke !== undefined ? { ke, addke } : {}),
-    }],
-    localTs: child.localTs,
-    remoteTs: child.remoteTs,
-    mode: child.mode,
-  };
-}
 
 const hasTs = (p: readonly Payload[]): boolean => p.some((x) => x.type === PayloadType.TSi || x.type === PayloadType.TSr);
 
@@ -180,6 +164,13 @@ const temporaryFailure = (why: string): Refusal => new Refusal(NotifyData.TEMPOR
 
 type Stage = 'queued' | 'sent' | 'followups' | 'done' | 'failed';
 
+/** A request's payloads around Ni/KEi, and the KE method to run. */
+interface RequestParts {
+  readonly head: Payload[];
+  readonly tail: Payload[];
+  readonly keMethod: number | undefined;
+}
+
 /**
  * One CREATE_CHILD_SA we start, from its request through its IKE_FOLLOWUP_KE rounds to the
  * installed SA (or its failure). It is also the "own rekey" a colliding peer rekey reports to.
@@ -190,6 +181,8 @@ export class CreateChildSaTask implements InitiatorTask, FollowupFlow, OwnRekey 
   readonly critical = false;
   readonly request: CreateChildSaRequest;
   readonly #preferredKe: number | undefined;
+  /** A regular rekey even where an optimized one is possible (fallback, digest §D). */
+  readonly #regular: boolean;
   #stage: Stage = 'queued';
   #ctx: TaskContext | undefined;
   // set while the request is out
@@ -197,6 +190,10 @@ export class CreateChildSaTask implements InitiatorTask, FollowupFlow, OwnRekey 
   #offer: ChildOffer | undefined;
   #ikeSpi: Buffer | undefined;
   #ikeProposals: Proposal[] | undefined;
+  /** Optimized rekey: our new SPI (Child: inbound ESP SPI; IKE: the new IKE SPI). */
+  #optimizedSpi: Buffer | undefined;
+  /** RFC 9611 resource id of a new Child SA (empty: fallback). */
+  #resource: Buffer | undefined;
   #ni: Buffer | undefined;
   #ke: KeInitiator | undefined;
   // set once the response arrived
@@ -211,9 +208,10 @@ export class CreateChildSaTask implements InitiatorTask, FollowupFlow, OwnRekey 
   #decision: 'won' | 'lost' | undefined;
   #followedPeer = false;
 
-  constructor(request: CreateChildSaRequest, opts: { readonly keMethod?: number } = {}) {
+  constructor(request: CreateChildSaRequest, opts: { readonly keMethod?: number; readonly regular?: boolean } = {}) {
     this.request = request;
     this.#preferredKe = opts.keMethod;
+    this.#regular = opts.regular ?? false;
   }
 
   get name(): string {
@@ -233,7 +231,8 @@ export class CreateChildSaTask implements InitiatorTask, FollowupFlow, OwnRekey 
     const r = this.request;
     if (r.kind === 'rekey-child') return childByInbound(ctx.sa, r.inboundSpi)?.state !== 'installed';
     if (r.kind === 'rekey-ike') return ctx.sa.supersededBy !== undefined || rekeyStateOf(ctx.sa).ikeRekey !== undefined;
-    return false;
+    // RFC 9611: after TS_MAX_QUEUE, no more per-resource SAs until the group shrinks.
+    return (r.resource?.length ?? 0) > 0 && groupCapped(ctx.sa, r.config.name);
   }
 
   buildRequest(ctx: TaskContext): Payload[] {
@@ -242,48 +241,13 @@ export class CreateChildSaTask implements InitiatorTask, FollowupFlow, OwnRekey 
     const state = rekeyStateOf(sa);
     const r = this.request;
     const ni = ctx.random(ctx.options.nonceLength);
-    const payloads: Payload[] = [];
-    let proposals: readonly Proposal[];
-    let inheritedKe: number | undefined;
-    if (r.kind === 'rekey-ike') {
-      const current = sa.requireCrypto().suite;
-      this.#ikeSpi = ctx.allocateIkeSpi();
-      this.#ikeProposals = ikeRekeyProposals(r.proposals ?? sa.config?.proposals ?? sa.initConfig.proposals, current, this.#ikeSpi);
-      proposals = this.#ikeProposals;
-      inheritedKe = current.keMethod;
-      payloads.push({ type: PayloadType.SA, proposals } satisfies SaPayload);
-    } else {
-      let config: ChildConfig;
-      if (r.kind === 'rekey-child') {
-        const old = childByInbound(sa, r.inboundSpi);
-        if (!old || old.state !== 'installed') throw new GkmError('GKM_IKE_INVALID_STATE', { detail: `Child SA ${r.inboundSpi.toString('hex')} cannot be rekeyed` });
-        this.#old = old;
-        config = childConfigNamed(sa, old.name) ?? configOfChild(old);
-        // RFC 7296 §2.8: TS and algorithms of the old SA (SHOULD NOT change).
-        config = { ...config, localTs: old.localTs, remoteTs: old.remoteTs, mode: old.mode };
-        inheritedKe = old.keMethods[0];
-        payloads.push(NotifyData.REKEY_SA.build({ protocolId: old.protocolId, spi: old.inboundSpi }));
-      } else {
-        config = r.config;
-      }
-      this.#offer = offerChild(config, ctx.allocateChildSpi(), { withKe: true });
-      proposals = this.#offer.proposals;
-    }
-    const offered = offeredKeMethods(proposals);
-    const keMethod = [this.#preferredKe, inheritedKe].find((m) => m !== undefined && offered.includes(m)) ?? offered[0];
-    if (r.kind === 'rekey-ike' && keMethod === undefined) throw new GkmError('GKM_IKE_CONFIG', { field: 'proposals', detail: 'an IKE SA rekey needs a key exchange' });
-    this.#ke = keMethod === undefined ? undefined : createInitiatorKe(keMethod);
+    const parts = r.kind === 'rekey-ike' ? this.#ikeRekeyParts(ctx, r) : this.#childParts(ctx, r);
+    if (r.kind === 'rekey-ike' && parts.keMethod === undefined) throw new GkmError('GKM_IKE_CONFIG', { field: 'proposals', detail: 'an IKE SA rekey needs a key exchange' });
+    this.#ke = parts.keMethod === undefined ? undefined : createInitiatorKe(parts.keMethod);
     this.#ni = ni;
-    const nonceAndKe: Payload[] = [{ type: PayloadType.NONCE, nonce: ni } satisfies NoncePayload];
-    if (this.#ke) nonceAndKe.push({ type: PayloadType.KE, method: this.#ke.method, data: this.#ke.publicData() } satisfies KePayload);
-    if (this.#offer) {
-      // {[N(REKEY_SA)], [N(USE_TRANSPORT_MODE)], SA, Ni, [KEi], TSi, TSr}
-      const offerPayloads = this.#offer.payloads;
-      const at = offerPayloads.findIndex((p) => p.type === PayloadType.SA) + 1;
-      payloads.push(...offerPayloads.slice(0, at), ...nonceAndKe, ...offerPayloads.slice(at));
-    } else {
-      payloads.push(...nonceAndKe);
-    }
+    const payloads: Payload[] = [...parts.head, { type: PayloadType.NONCE, nonce: ni } satisfies NoncePayload];
+    if (this.#ke) payloads.push({ type: PayloadType.KE, method: this.#ke.method, data: this.#ke.publicData() } satisfies KePayload);
+    payloads.push(...parts.tail);
     // From here on the SA counts as being rekeyed (collision detection, §2.8.1).
     if (r.kind === 'rekey-ike') state.ikeRekey = this;
     else state.ownChildExchanges++;
@@ -293,6 +257,58 @@ export class CreateChildSaTask implements InitiatorTask, FollowupFlow, OwnRekey 
     }
     this.#stage = 'sent';
     return payloads;
+  }
+
+  /** {SA(IKE, new SPIi)} (RFC 7296 §1.3.2), or {N(OPTIMIZED_REKEY, new SPIi)} (digest §D). */
+  #ikeRekeyParts(ctx: TaskContext, r: Extract<CreateChildSaRequest, { kind: 'rekey-ike' }>): RequestParts {
+    const sa = ctx.sa;
+    const current = sa.requireCrypto().suite;
+    this.#ikeSpi = ctx.allocateIkeSpi();
+    if (!this.#regular && !r.proposals && canOptimizeIkeRekey(sa)) {
+      this.#optimizedSpi = this.#ikeSpi;
+      return { head: [optimizedRekeyNotifies(ctx.options).rekey.build(this.#ikeSpi)], tail: [], keMethod: current.keMethod };
+    }
+    this.#ikeProposals = ikeRekeyProposals(r.proposals ?? sa.config?.proposals ?? sa.initConfig.proposals, current, this.#ikeSpi);
+    return { head: [{ type: PayloadType.SA, proposals: this.#ikeProposals } satisfies SaPayload], tail: [], keMethod: this.#pickKe(this.#ikeProposals, current.keMethod) };
+  }
+
+  /**
+   * New Child SA {SA, Ni, [KEi], TSi, TSr, [N(SA_RESOURCE_INFO)]}; Child SA rekey
+   * {N(REKEY_SA), SA, Ni, [KEi], TSi, TSr}, or optimized {N(REKEY_SA), N(OPTIMIZED_REKEY), Ni, [KEi]}.
+   */
+  #childParts(ctx: TaskContext, r: Exclude<CreateChildSaRequest, { kind: 'rekey-ike' }>): RequestParts {
+    const sa = ctx.sa;
+    if (r.kind === 'new-child') {
+      this.#resource = r.resource ?? (perResourceCount(r.config) > 0 ? FALLBACK_RESOURCE : undefined);
+      return this.#offerParts(ctx, r.config, [], undefined, this.#resource ? [resourceInfoNotify(this.#resource)] : []);
+    }
+    const old = childByInbound(sa, r.inboundSpi);
+    if (!old || old.state !== 'installed') throw new GkmError('GKM_IKE_INVALID_STATE', { detail: `Child SA ${r.inboundSpi.toString('hex')} cannot be rekeyed` });
+    this.#old = old;
+    const named = childConfigNamed(sa, old.name);
+    // The rekey inherits the resource binding: no SA_RESOURCE_INFO (RFC 9611).
+    const rekeySa = NotifyData.REKEY_SA.build({ protocolId: old.protocolId, spi: old.inboundSpi });
+    if (!this.#regular && canOptimizeChildRekey(sa, old, named)) {
+      this.#optimizedSpi = ctx.allocateChildSpi();
+      return { head: [rekeySa, optimizedRekeyNotifies(ctx.options).rekey.build(this.#optimizedSpi)], tail: [], keMethod: old.keMethods[0] };
+    }
+    // RFC 7296 §2.8: TS and algorithms of the old SA (SHOULD NOT change).
+    const config = { ...(named ?? configOfChild(old)), localTs: old.localTs, remoteTs: old.remoteTs, mode: old.mode };
+    return this.#offerParts(ctx, config, [rekeySa], old.keMethods[0], []);
+  }
+
+  /** {head, [N(USE_TRANSPORT_MODE)], SA} Ni [KEi] {TSi, TSr, extra}. */
+  #offerParts(ctx: TaskContext, config: ChildConfig, head: Payload[], inheritedKe: number | undefined, extra: Payload[]): RequestParts {
+    this.#offer = offerChild(config, ctx.allocateChildSpi(), { withKe: true });
+    const offered = this.#offer.payloads;
+    const at = offered.findIndex((p) => p.type === PayloadType.SA) + 1;
+    return { head: [...head, ...offered.slice(0, at)], tail: [...offered.slice(at), ...extra], keMethod: this.#pickKe(this.#offer.proposals, inheritedKe) };
+  }
+
+  /** The KE method for KEi: the one asked for (INVALID_KE_PAYLOAD), the old SA's, or the first offered. */
+  #pickKe(proposals: readonly Proposal[], inherited: number | undefined): number | undefined {
+    const offered = offeredKeMethods(proposals);
+    return [this.#preferredKe, inherited].find((m) => m !== undefined && offered.includes(m)) ?? offered[0];
   }
 
   processResponse(ctx: TaskContext, res: InboundMessage): TaskResult {
@@ -333,7 +349,11 @@ export class CreateChildSaTask implements InitiatorTask, FollowupFlow, OwnRekey 
 
   /** Our offer against the response: the Child SA or the new IKE SA's suite and SPIs. */
   #negotiated(ctx: TaskContext, p: readonly Payload[]): Outcome {
-    if (this.#offer) return { kind: 'child', child: completeChild(this.#offer, p, { withKe: true }), replaces: this.#old };
+    if (this.#optimizedSpi) return this.#optimizedOutcome(ctx, p);
+    if (this.#offer) {
+      const child = completeChild(this.#offer, p, { withKe: true });
+      return { kind: 'child', child: { ...child, resourceId: this.#old ? this.#old.resourceId : this.#resource }, replaces: this.#old };
+    }
     const saP = required<SaPayload>(p, PayloadType.SA, 'SA');
     if (hasTs(p)) throw new GkmError('GKM_IKE_BAD_RESPONSE', { field: 'TSi/TSr', detail: 'in an IKE SA rekey' });
     const chosen = checkChosenProposal(saP.proposals, this.#ikeProposals!, IKE_SPI_SIZE);
@@ -343,9 +363,25 @@ export class CreateChildSaTask implements InitiatorTask, FollowupFlow, OwnRekey 
     return { kind: 'ike', suite, spiI: this.#ikeSpi!, spiR: Buffer.from(chosen.spi) };
   }
 
+  /** Optimized rekey: the old SA (or the IKE SA) with the responder's new SPI; everything else inherited. */
+  #optimizedOutcome(ctx: TaskContext, p: readonly Payload[]): Outcome {
+    const codecs = optimizedRekeyNotifies(ctx.options);
+    const old = this.#old;
+    if (old) return { kind: 'child', child: inheritedChild(old, this.#optimizedSpi!, optimizedResponseSpi(p, codecs, 'child', old.keMethods[0])), replaces: old };
+    const suite = ctx.sa.requireCrypto().suite;
+    return { kind: 'ike', suite, spiI: this.#ikeSpi!, spiR: optimizedResponseSpi(p, codecs, 'ike', suite.keMethod) };
+  }
+
   /** An error notify instead of the SA (RFC 7296 §1.3, §2.25, RFC 9370 §2.2.4). */
   #refused(ctx: TaskContext, error: NotifyPayload): TaskResult {
     const n = error.notifyType;
+    if (this.#optimizedSpi && fallsBackToRegular(error)) {
+      this.failed();
+      ctx.queue(new CreateChildSaTask(this.request, { regular: true }), { front: true }); // digest §D: retry as a regular rekey
+      return 'done';
+    }
+    // RFC 9611: the peer takes no more SAs for this TS set; stop asking (obsolete()).
+    if (n === NotifyType.TS_MAX_QUEUE && this.request.kind === 'new-child') noteTsMaxQueue(ctx.sa, this.request.config.name);
     if (n === NotifyType.INVALID_KE_PAYLOAD) {
       const wanted = NotifyData.INVALID_KE_PAYLOAD.parse(error);
       const offered = offeredKeMethods(this.#offer?.proposals ?? this.#ikeProposals ?? []);
@@ -413,6 +449,8 @@ export class CreateChildSaTask implements InitiatorTask, FollowupFlow, OwnRekey 
     const lost = this.#decision === 'lost';
     if (created.kind === 'child') {
       const old = this.#old;
+      // RFC 9611: the fallback SA is up; now one SA per resource.
+      if (!old && this.#resource?.length === 0 && this.request.kind === 'new-child') queuePerResourceSas(ctx, this.request.config);
       if (lost) {
         created.child.state = 'deleting'; // the redundant SA (§2.8.1); the peer deletes the old one
         ctx.queue(new DeleteChildSasTask([created.child], [], 'rekeyed'));
@@ -460,6 +498,7 @@ export class CreateChildSaTask implements InitiatorTask, FollowupFlow, OwnRekey 
     this.#release();
     this.#stage = 'failed';
     if (this.#offer && ctx) ctx.releaseChildSpi(this.#offer.inboundSpi);
+    if (this.#optimizedSpi && this.#old && ctx) ctx.releaseChildSpi(this.#optimizedSpi);
     if (this.#peerNonces) {
       if (ctx) this.#followPeer(ctx);
       return; // the peer's rekey replaces the SA
@@ -475,18 +514,24 @@ export class CreateChildSaTask implements InitiatorTask, FollowupFlow, OwnRekey 
 // --- responder ----------------------------------------------------------------------------
 
 interface ParsedRequest {
-  readonly sa: SaPayload;
+  /** Absent in an optimized rekey (digest §D). */
+  readonly sa: SaPayload | undefined;
   readonly ni: Buffer;
   readonly ke: KePayload | undefined;
   readonly rekeySa: NotifyPayload | undefined;
   readonly ike: boolean;
 }
 
-function parseRequest(p: readonly Payload[]): ParsedRequest {
-  const sa = required<SaPayload>(p, PayloadType.SA, 'SA');
+function parseRequest(ctx: TaskContext, p: readonly Payload[]): ParsedRequest {
+  const codecs = optimizedRekeyNotifies(ctx.options);
+  const optimized = isOptimizedRequest(p, codecs);
+  const sa = optimized ? undefined : required<SaPayload>(p, PayloadType.SA, 'SA');
   const ni = required<NoncePayload>(p, PayloadType.NONCE, 'Ni').nonce;
   const ke = single<KePayload>(p, PayloadType.KE);
   const rekeySa = findNotify(p, NotifyType.REKEY_SA);
+  // Optimized: REKEY_SA names the Child SA; without it the IKE SA is rekeyed.
+  if (!sa) return { sa, ni, ke, rekeySa, ike: !rekeySa };
+  checkNotMixed(ctx.sa, p, codecs);
   const protocols = new Set(sa.proposals.map((x) => x.protocolId));
   if (protocols.size !== 1) throw new GkmError('GKM_IKE_INVALID_SYNTAX', { field: 'SA', detail: 'proposals of several protocols' });
   const ike = protocols.has(ProtocolId.IKE);
@@ -506,17 +551,21 @@ function checkKe(methods: readonly number[], ke: KePayload | undefined): void {
 /** The responder's view of an accepted request, before the key exchange. */
 interface Accepted {
   readonly outcome: Outcome;
-  /** Response payloads; Nr, KEr (and the link) are inserted after SA. */
+  /** Response payloads; Nr, KEr (and the link) are inserted at `nonceAt`. */
   readonly payloads: Payload[];
+  /** After SA; after N(OPTIMIZED_REKEY) in an optimized rekey. */
+  readonly nonceAt: number;
   /** Undo: release the SPI we allocated. */
   readonly release: () => void;
 }
 
-function acceptIkeRekey(ctx: TaskContext, req: ParsedRequest): Accepted {
+const afterSa = (payloads: readonly Payload[]): number => payloads.findIndex((x) => x.type === PayloadType.SA) + 1;
+
+function acceptIkeRekey(ctx: TaskContext, req: ParsedRequest, offer: SaPayload): Accepted {
   const current = ctx.sa.requireCrypto().suite;
   const ours = ikeRekeyProposals(ctx.sa.config?.proposals ?? ctx.sa.initConfig.proposals, current);
   const prefer = req.ke ? new Map([[TransformType.KE, req.ke.method]]) : undefined;
-  const chosen = selectProposal(req.sa.proposals, ours, { protocolId: ProtocolId.IKE, ...(prefer ? { prefer } : {}) });
+  const chosen = selectProposal(offer.proposals, ours, { protocolId: ProtocolId.IKE, ...(prefer ? { prefer } : {}) });
   if (chosen.spi.length !== IKE_SPI_SIZE || chosen.spi.equals(Buffer.alloc(IKE_SPI_SIZE))) {
     throw new GkmError('GKM_IKE_INVALID_SYNTAX', { field: 'SA.spi', detail: 'an IKE SA rekey needs a non-zero 8-octet SPI' });
   }
@@ -526,6 +575,7 @@ function acceptIkeRekey(ctx: TaskContext, req: ParsedRequest): Accepted {
   return {
     outcome: { kind: 'ike', suite, spiI: Buffer.from(chosen.spi), spiR },
     payloads: [{ type: PayloadType.SA, proposals: [{ ...chosen, spi: spiR }] } satisfies SaPayload],
+    nonceAt: 1,
     release: () => undefined,
   };
 }
@@ -536,13 +586,39 @@ function acceptChildSa(ctx: TaskContext, req: ParsedRequest, p: readonly Payload
   const configs = named ? [named] : sa.config?.children ?? [];
   const accepted = acceptChild(configs, p, () => ctx.allocateChildSpi(), { withKe: true, ...(req.ke ? { preferKe: req.ke.method } : {}) });
   const release = (): void => ctx.releaseChildSpi(accepted.child.inboundSpi);
+  let resource: ResponderResource = { kind: 'none' };
   try {
     checkKe(keMethodsOf(accepted.child.proposal), req.ke);
+    // RFC 9611: a new SA may join a per-resource group; a rekey inherits the old SA's binding.
+    const config = configs.find((c) => c.name === accepted.child.name);
+    if (!old && config) resource = responderResource(sa, config, accepted.child, resourceInfoOf(p));
+    if (resource.kind === 'full') throw new Refusal(NotifyData.TS_MAX_QUEUE.build(), `per-resource Child SA limit of ${accepted.child.name} reached`);
   } catch (e) {
     release();
     throw e;
   }
-  return { outcome: { kind: 'child', child: accepted.child, replaces: old }, payloads: accepted.payloads, release };
+  const resourceId = resource.kind === 'accept' ? resource.resourceId : old?.resourceId;
+  const payloads = resource.kind === 'accept' ? [...accepted.payloads, resourceInfoNotify(resource.resourceId)] : accepted.payloads;
+  return { outcome: { kind: 'child', child: { ...accepted.child, resourceId }, replaces: old }, payloads, nonceAt: afterSa(payloads), release };
+}
+
+/** Optimized Child SA rekey (digest §D): {N(OPTIMIZED_REKEY, new SPIr)}, the rest inherited. */
+function acceptOptimizedChildRekey(ctx: TaskContext, p: readonly Payload[], old: ChildSa): Accepted {
+  const a = acceptOptimizedChild(ctx.sa, old, p, optimizedRekeyNotifies(ctx.options), childConfigNamed(ctx.sa, old.name), () => ctx.allocateChildSpi());
+  return { outcome: { kind: 'child', child: a.child, replaces: old }, payloads: a.payloads, nonceAt: a.payloads.length, release: () => ctx.releaseChildSpi(a.child.inboundSpi) };
+}
+
+/** Optimized IKE SA rekey (digest §D): {N(OPTIMIZED_REKEY, new SPIr)}, suite inherited. */
+function acceptOptimizedIkeRekey(ctx: TaskContext, p: readonly Payload[]): Accepted {
+  const a = acceptOptimizedIke(ctx.sa, p, optimizedRekeyNotifies(ctx.options), () => ctx.allocateIkeSpi());
+  return { outcome: { kind: 'ike', suite: a.suite, spiI: a.spiI, spiR: a.spiR }, payloads: a.payloads, nonceAt: a.payloads.length, release: () => undefined };
+}
+
+function accept(ctx: TaskContext, req: ParsedRequest, p: readonly Payload[], old: ChildSa | undefined): Accepted {
+  if (req.sa) return req.ike ? acceptIkeRekey(ctx, req, req.sa) : acceptChildSa(ctx, req, p, old);
+  if (req.ike) return acceptOptimizedIkeRekey(ctx, p);
+  if (!old) throw new GkmError('GKM_IKE_INVALID_STATE', { detail: 'optimized Child SA rekey without the old SA' }); // admit() found it
+  return acceptOptimizedChildRekey(ctx, p, old);
 }
 
 /** TEMPORARY_FAILURE / CHILD_SA_NOT_FOUND / NO_ADDITIONAL_SAS checks; the old SA for a rekey. */
@@ -631,12 +707,12 @@ export const createChildSaResponder: ResponderHandler = {
   phases: ['established', 'deleting'],
   handle(ctx: TaskContext, request: InboundMessage): ResponseSpec {
     const p = request.payloads;
-    const req = parseRequest(p); // INVALID_SYNTAX before anything else
+    const req = parseRequest(ctx, p); // INVALID_SYNTAX before anything else
     let accepted: Accepted;
     let old: ChildSa | undefined;
     try {
       old = admit(ctx, req);
-      accepted = req.ike ? acceptIkeRekey(ctx, req) : acceptChildSa(ctx, req, p, old);
+      accepted = accept(ctx, req, p, old);
     } catch (e) {
       if (!(e instanceof Refusal)) throw e; // GkmErrors: NO_PROPOSAL_CHOSEN, TS_UNACCEPTABLE, INVALID_KE_PAYLOAD, ...
       ctx.emit({ type: 'error', ikeSaId: ctx.sa.id, code: 'GKM_IKE_INVALID_STATE', notify: e.notify.notifyType, notifyName: nameOf(NotifyType, e.notify.notifyType), message: e.message });
@@ -659,7 +735,7 @@ export const createChildSaResponder: ResponderHandler = {
     const nonces: ExchangeNonces = { ni: Buffer.from(req.ni), nr: ctx.random(ctx.options.nonceLength) };
     const extra: Payload[] = [{ type: PayloadType.NONCE, nonce: nonces.nr } satisfies NoncePayload];
     if (ker) extra.push(ker);
-    const at = accepted.payloads.findIndex((x) => x.type === PayloadType.SA) + 1;
+    const at = accepted.nonceAt;
     const payloads = [...accepted.payloads.slice(0, at), ...extra, ...accepted.payloads.slice(at)];
     // A rekey of an SA we are rekeying ourselves: a collision, decided by the nonces (§2.8.1).
     const state = rekeyStateOf(ctx.sa);
@@ -676,6 +752,13 @@ export const createChildSaResponder: ResponderHandler = {
     return { payloads };
   },
 };
+
+// --- RFC 9611 -------------------------------------------------------------------------------
+
+/** After the fallback SA: one CREATE_CHILD_SA per resource, ids 0..n-1 (digest §C). */
+export function queuePerResourceSas(ctx: TaskContext, config: ChildConfig): void {
+  for (let i = 0; i < perResourceCount(config); i++) ctx.queue(new CreateChildSaTask({ kind: 'new-child', config, resource: resourceIdOf(i) }));
+}
 
 // --- lifetimes ------------------------------------------------------------------------------
 

@@ -8,6 +8,10 @@
  * N(AUTHENTICATION_FAILED) alone and the IKE SA is gone. A Child SA failure (NO_PROPOSAL_CHOSEN,
  * TS_UNACCEPTABLE) leaves the IKE SA up (§2.21.2). An initiator that cannot verify the
  * responder sends an INFORMATIONAL N(AUTHENTICATION_FAILED) and deletes the SA.
+ *
+ * Extensions here: N(OPTIMIZED_REKEY_SUPPORTED) in request and response (digest §D), and
+ * N(SA_RESOURCE_INFO) without data for the fallback SA of a per-resource child (RFC 9611),
+ * whose per-resource SAs follow in CREATE_CHILD_SA.
  */
 import { GkmError, isGkmError } from '../../errors.ts';
 import { ExchangeType } from '../../registry/exchange.ts';
@@ -23,7 +27,10 @@ import { acceptChild, childErrorNotify, childRequestParts, completeChild, offerC
 import { DEFAULT_SIGNATURE_HASHES, type PeerConfig } from '../config.ts';
 import { idPayload, identityOf, sameIdentity } from '../identity.ts';
 import { errorNotifyFor, firstErrorNotify, hasNotify, PeerNotifyError, required, single } from '../messages.ts';
+import { optimizedRekeyNotifies, optimizedRekeyWanted } from '../optimized-rekey.ts';
+import { FALLBACK_RESOURCE, perResourceCount, resourceInfoNotify, resourceInfoOf, responderResource } from '../per-resource.ts';
 import type { InboundMessage, InitiatorTask, ResponderHandler, ResponseSpec, TaskContext, TaskResult } from '../task.ts';
+import { queuePerResourceSas } from './create-child-sa.ts';
 
 const certsOf = (payloads: readonly Payload[]): CertPayload[] => payloads.filter((p): p is CertPayload => p.type === PayloadType.CERT);
 
@@ -62,9 +69,11 @@ export class IkeAuthTask implements InitiatorTask {
     if (child) {
       this.#offer = offerChild(child, ctx.allocateChildSpi());
       payloads.push(...this.#offer.payloads);
+      if (perResourceCount(child) > 0) payloads.push(resourceInfoNotify(FALLBACK_RESOURCE));
     } else if (!ctx.sa.extensions.childless) {
       throw new GkmError('GKM_IKE_CONFIG', { field: 'children', detail: 'no Child SA configured and the peer does not support childless IKE SAs (RFC 6023)' });
     }
+    if (optimizedRekeyWanted(ctx.options, config)) payloads.push(optimizedRekeyNotifies(ctx.options).supported.build());
     return payloads;
   }
 
@@ -91,6 +100,7 @@ export class IkeAuthTask implements InitiatorTask {
       return 'done';
     }
     ctx.establish({ config, localId: config.localId, remoteId: identityOf(idr) });
+    ctx.sa.extensions.optimizedRekey = optimizedRekeyWanted(ctx.options, config) && hasNotify(p, optimizedRekeyNotifies(ctx.options).supported.notifyType);
     this.#completeChild(ctx, p);
     return 'done';
   }
@@ -105,12 +115,17 @@ export class IkeAuthTask implements InitiatorTask {
       ctx.emit({ type: 'error', ikeSaId: ctx.sa.id, code: 'GKM_IKE_PEER_ERROR', notify: childError.notifyType, notifyName: nameOf(NotifyType, childError.notifyType), message: `Child SA ${offer.config.name} not created` });
       return;
     }
+    const perResource = perResourceCount(offer.config) > 0;
     try {
-      ctx.installChild(completeChild(offer, p), ctx.sa.requireInit().ni, ctx.sa.requireInit().nr);
+      const child = { ...completeChild(offer, p), initial: true, ...(perResource ? { resourceId: FALLBACK_RESOURCE } : {}) };
+      ctx.installChild(child, ctx.sa.requireInit().ni, ctx.sa.requireInit().nr);
     } catch (e) {
       ctx.releaseChildSpi(offer.inboundSpi);
       ctx.emit({ type: 'error', ikeSaId: ctx.sa.id, code: isGkmError(e) ? e.code : 'GKM_IKE_BAD_RESPONSE', message: `Child SA ${offer.config.name} refused: ${(e as Error).message}` });
+      return;
     }
+    // RFC 9611: with or without the peer's SA_RESOURCE_INFO (no support: plain duplicate-TS SAs).
+    if (perResource) queuePerResourceSas(ctx, offer.config);
   }
 
   dispose(): void {
@@ -158,9 +173,19 @@ export const ikeAuthResponder: ResponderHandler = {
     if (childParts) {
       try {
         const accepted = acceptChild(config.children ?? [], p, () => ctx.allocateChildSpi());
-        payloads.push(...accepted.payloads);
-        const init = sa.requireInit();
-        ctx.installChild(accepted.child, init.ni, init.nr);
+        const childConfig = config.children?.find((c) => c.name === accepted.child.name);
+        const resource = childConfig ? responderResource(sa, childConfig, accepted.child, resourceInfoOf(p)) : undefined;
+        if (resource?.kind === 'full') {
+          // RFC 9611: no more SAs for this TS set (only a resource-bound first SA can get here).
+          ctx.releaseChildSpi(accepted.child.inboundSpi);
+          payloads.push(NotifyData.TS_MAX_QUEUE.build());
+          ctx.emit({ type: 'error', ikeSaId: sa.id, code: 'GKM_IKE_INVALID_STATE', notify: NotifyType.TS_MAX_QUEUE, notifyName: 'TS_MAX_QUEUE', message: 'Child SA not created: per-resource limit reached' });
+        } else {
+          const resourceId = resource?.kind === 'accept' ? resource.resourceId : undefined;
+          payloads.push(...accepted.payloads, ...(resourceId ? [resourceInfoNotify(resourceId)] : []));
+          const init = sa.requireInit();
+          ctx.installChild({ ...accepted.child, initial: true, resourceId }, init.ni, init.nr);
+        }
       } catch (e) {
         const n = errorNotifyFor(e);
         if (!n) throw e;
@@ -168,6 +193,9 @@ export const ikeAuthResponder: ResponderHandler = {
         ctx.emit({ type: 'error', ikeSaId: sa.id, code: isGkmError(e) ? e.code : 'GKM_IKE_NO_PROPOSAL_CHOSEN', notify: n.notifyType, notifyName: nameOf(NotifyType, n.notifyType), message: 'Child SA not created' });
       }
     }
+    const optimized = optimizedRekeyWanted(ctx.options, config) && hasNotify(p, optimizedRekeyNotifies(ctx.options).supported.notifyType);
+    sa.extensions.optimizedRekey = optimized;
+    if (optimized) payloads.push(optimizedRekeyNotifies(ctx.options).supported.build());
     return { payloads };
   },
 };

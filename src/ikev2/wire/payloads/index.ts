@@ -77,7 +77,7 @@ export type { CpAttribute } from './cp.ts';
 export { CpAttrType } from './cp.ts';
 export { CA_HASH_SIZE, caHashesOf, certReqPayload } from './cert.ts';
 export { buildProposal, chosenTransform, keyLengthAttr, keyLengthOf, transformsOfType, type EncrChoice, type ProposalSpec } from './proposal.ts';
-export { checkNotifyData, natDetectionHash, notifyDataCodec, NotifyData, COOKIE_MAX, NAT_DETECTION_HASH_SIZE, type ChildSaRef, type IpcompSupported, type NotifyDataCodec } from './notify-data.ts';
+export { checkNotifyData, natDetectionHash, notifyDataCodec, NotifyData, optimizedRekeyCodecs, COOKIE_MAX, NAT_DETECTION_HASH_SIZE, type ChildSaRef, type IpcompSupported, type NotifyDataCodec, type OptimizedRekeyTypes } from './notify-data.ts';
 export type { GsaPayload, KdPayload };
 export type { GroupPolicy, GroupWidePolicy, GsaPolicy } from './gsa.ts';
 export type { GroupKeyBag, KeyBag, MemberKeyBag } from './kd.ts';

@@ -170,6 +170,26 @@ export const COOKIE_MAX = 64;
 
 const N = NotifyType;
 
+/** Notify types of optimized rekey: unassigned (TBD1/TBD2), so configurable private-use values. */
+export interface OptimizedRekeyTypes {
+  readonly supported: number;
+  readonly rekey: number;
+}
+
+/**
+ * The optimized-rekey notifies under the given types (draft-ietf-ipsecme-ikev2-sa-ts-payloads-opt
+ * §3, §6): OPTIMIZED_REKEY_SUPPORTED without data; OPTIMIZED_REKEY with the new SPI as data
+ * (8 octets for an IKE SA, 4 for a Child SA), Protocol ID 0 and SPI size 0 in both.
+ */
+export function optimizedRekeyCodecs(types: OptimizedRekeyTypes): { readonly supported: NotifyDataCodec<void>; readonly rekey: NotifyDataCodec<Buffer> } {
+  return {
+    supported: flag(types.supported, 'OPTIMIZED_REKEY_SUPPORTED'),
+    rekey: octets(types.rekey, 'OPTIMIZED_REKEY', [4, 8]),
+  };
+}
+
+const optimizedDefaults = optimizedRekeyCodecs({ supported: N.OPTIMIZED_REKEY_SUPPORTED, rekey: N.OPTIMIZED_REKEY });
+
 export const NotifyData = {
   COOKIE: octets(N.COOKIE, 'COOKIE', { min: 1, max: COOKIE_MAX }),
   NAT_DETECTION_SOURCE_IP: octets(N.NAT_DETECTION_SOURCE_IP, 'NAT_DETECTION_SOURCE_IP', [NAT_DETECTION_HASH_SIZE]),
@@ -189,8 +209,8 @@ export const NotifyData = {
   ADDITIONAL_KEY_EXCHANGE: octets(N.ADDITIONAL_KEY_EXCHANGE, 'ADDITIONAL_KEY_EXCHANGE', { min: 0, max: Infinity }),
   /** Optional opaque resource identifier; empty for the fallback SA (RFC 9611). */
   SA_RESOURCE_INFO: octets(N.SA_RESOURCE_INFO, 'SA_RESOURCE_INFO', { min: 0, max: Infinity }),
-  /** The new SPI as data: 8 octets for an IKE SA, 4 for a Child SA (sa-ts-payloads-opt §3). */
-  OPTIMIZED_REKEY: octets(N.OPTIMIZED_REKEY, 'OPTIMIZED_REKEY', [4, 8]),
+  /** The new SPI as data: 8 octets for an IKE SA, 4 for a Child SA; default type, see optimizedRekeyCodecs. */
+  OPTIMIZED_REKEY: optimizedDefaults.rekey,
   IPCOMP_SUPPORTED: dataCodec<IpcompSupported>(
     N.IPCOMP_SUPPORTED,
     'IPCOMP_SUPPORTED',
@@ -213,7 +233,7 @@ export const NotifyData = {
   USE_PPK: flag(N.USE_PPK, 'USE_PPK'),
   IKE_SA_INIT_FULL_TRANSCRIPT_AUTH: flag(N.IKE_SA_INIT_FULL_TRANSCRIPT_AUTH, 'IKE_SA_INIT_FULL_TRANSCRIPT_AUTH'),
   USE_BEET_MODE: flag(N.USE_BEET_MODE, 'USE_BEET_MODE'),
-  OPTIMIZED_REKEY_SUPPORTED: flag(N.OPTIMIZED_REKEY_SUPPORTED, 'OPTIMIZED_REKEY_SUPPORTED'),
+  OPTIMIZED_REKEY_SUPPORTED: optimizedDefaults.supported,
   INVALID_SYNTAX: flag(N.INVALID_SYNTAX, 'INVALID_SYNTAX'),
   NO_PROPOSAL_CHOSEN: flag(N.NO_PROPOSAL_CHOSEN, 'NO_PROPOSAL_CHOSEN'),
   AUTHENTICATION_FAILED: flag(N.AUTHENTICATION_FAILED, 'AUTHENTICATION_FAILED'),

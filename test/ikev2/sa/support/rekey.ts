@@ -56,7 +56,7 @@ export function liveSa(p: Peer): IkeSa {
 }
 
 /** Inner payloads of a protected packet, opened with whichever SA of `peers` can. */
-export function openPacket(p: Packet, sas: readonly IkeSa[]): { exchangeType: number; response: boolean; messageId: number; payloads: readonly Payload[] } | undefined {
+export function openPacket(p: Packet, sas: readonly IkeSa[]): { exchangeType: number; response: boolean; messageId: number; payloads: readonly Payload[]; innerBytes?: Buffer } | undefined {
   const m = decodeMessage(p.datagram);
   const h = m.header;
   const response = (h.flags & HeaderFlag.RESPONSE) !== 0;
@@ -66,7 +66,7 @@ export function openPacket(p: Packet, sas: readonly IkeSa[]): { exchangeType: nu
     const fromUs = (h.flags & HeaderFlag.INITIATOR) !== 0 === (sa.role === 'initiator');
     try {
       const opened = unprotectMessage(m, fromUs ? sa.crypto.outbound : sa.crypto.inbound);
-      return { exchangeType: h.exchangeType, response, messageId: h.messageId, payloads: opened.inner };
+      return { exchangeType: h.exchangeType, response, messageId: h.messageId, payloads: opened.inner, innerBytes: opened.innerBytes };
     } catch {
       // other direction / other keys
     }
