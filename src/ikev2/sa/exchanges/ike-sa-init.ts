@@ -14,7 +14,7 @@ import { deriveInitialIkeKeys, ikeKeySizes } from '../../crypto/keys.ts';
 import { getPrf } from '../../crypto/prf.ts';
 import { wipe } from '../../crypto/zeroize.ts';
 import { ExchangeType } from '../../registry/exchange.ts';
-import { ProtocolId } from '../../registry/misc.ts';
+import { Port, ProtocolId } from '../../registry/misc.ts';
 import { NotifyType } from '../../registry/notify.ts';
 import { PayloadType } from '../../registry/payload.ts';
 import { IntegId, TransformType } from '../../registry/transform.ts';
@@ -195,9 +195,10 @@ export class IkeSaInitTask implements InitiatorTask {
     sa.extensions.nat = nat;
     // RFC 7296 §2.23: after a NAT is detected, move to 4500 (non-ESP marker from then on).
     const float = nat !== undefined && (nat.local || nat.remote || this.#config.natTraversal === 'always');
-    if (float && sa.remote.port === 500) {
-      sa.remote = { ip: sa.remote.ip, port: 4500 };
-      sa.local = { ip: sa.local.ip, port: 4500 };
+    // From 500, and from 848 too (RFC 9838 §2.1.1: registration moves to 4500 also when it started on 848).
+    if (float && (sa.remote.port === Port.IKE || sa.remote.port === Port.GDOI)) {
+      sa.remote = { ip: sa.remote.ip, port: Port.NAT_T };
+      sa.local = { ip: sa.local.ip, port: Port.NAT_T };
     }
     ctx.queue(nextInitiatorStep(this.#config, sa), { front: true }); // IKE_INTERMEDIATE rounds, then IKE_AUTH
   }
