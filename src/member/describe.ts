@@ -16,7 +16,8 @@ export function describeEvent(e: MemberEvent): string {
     }
     case 'child_up': {
       const c = e.child;
-      return `Child SA ${e.conn ? `${e.conn}/` : ''}${c.name} up on ${e.ikeSaId}: SPIs ${c.inboundSpi}_i ${c.outboundSpi}_o, ${c.mode}${c.encapsulated ? ' UDP-encapsulated' : ''}, ${suiteText(c.suite)}, ${c.localTs.join(',')} === ${c.remoteTs.join(',')}`;
+      const resource = c.resourceId === undefined ? '' : `, resource ${c.resourceId || 'fallback'}`;
+      return `Child SA ${e.conn ? `${e.conn}/` : ''}${c.name} up on ${e.ikeSaId}: SPIs ${c.inboundSpi}_i ${c.outboundSpi}_o, ${c.mode}${c.encapsulated ? ' UDP-encapsulated' : ''}, ${suiteText(c.suite)}, ${c.localTs.join(',')} === ${c.remoteTs.join(',')}${resource}`;
     }
     case 'rekeyed':
       return `${e.what === 'ike' ? 'IKE' : 'Child'} SA ${e.old} rekeyed to ${e.new}${e.conn ? ` (${e.conn})` : ''}`;

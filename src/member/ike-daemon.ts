@@ -2,8 +2,7 @@
  * The member's unicast IKE daemon: one UDP transport, one IKE engine, the connections of a
  * configuration file, and what runs around them.
  *
- *   transport ──datagram──▶ SocketPaths (real local address) ──▶ engine.receive
- *   engine.sender ──(local endpoint → bound socket)──▶ transport.send
+ *   IkeNode (src/ikev2/node.ts): transport ⇄ engine, with the real local address of each datagram
  *   engine events ──▶ MemberEvent stream, initiation retries, follow-up Child SAs, log
  *   control socket ──▶ list / initiate / rekey / terminate
  *
@@ -19,11 +18,12 @@ import { KeyLogWriter } from '../ikev2/keylog/writer.ts';
 import type { ChildSa } from '../ikev2/sa/child-sa.ts';
 import { childSummary } from '../ikev2/sa/child-sa.ts';
 import type { EngineOptions } from '../ikev2/sa/config.ts';
-import { IkeEngine } from '../ikev2/sa/engine.ts';
+import type { IkeEngine } from '../ikev2/sa/engine.ts';
 import type { IkeEvent } from '../ikev2/sa/events.ts';
 import type { IkeSa } from '../ikev2/sa/ike-sa.ts';
 import { endpointText, realScheduler, type Endpoint, type Scheduler } from '../ikev2/sa/types.ts';
-import { IkeTransport, endpointKey, type AddressPort } from '../ikev2/transport/index.ts';
+import { IkeNode, type SocketPaths } from '../ikev2/node.ts';
+import { endpointKey, type AddressPort, type IkeTransport } from '../ikev2/transport/index.ts';
 import type { LoadedConfig, LoadedConnection } from './config/load.ts';
 import type { ChildSaSettings } from './config/model.ts';
 import { ControlError, type ControlCommand, type SaKind } from './control/protocol.ts';
@@ -32,7 +32,7 @@ import { DatapathSink } from './datapath-sink.ts';
 import { memberEvent, selectorText, stamp, type MemberEvent } from './events.ts';
 import { silentLogger, type Logger } from './logger.ts';
 import { describeEvent } from './describe.ts';
-import { initiationPorts, planSockets, SocketPaths } from './paths.ts';
+import { initiationPorts, planSockets } from './paths.ts';
 import { childConfig, peerConfig, responderPolicy } from './peers.ts';
 
 export interface IkeDaemonOptions {
@@ -93,50 +93,50 @@ export class IkeDaemon {
   #control: ControlServer | undefined;
   #stopping = false;
 
-  private constructor(o: IkeDaemonOptions, transport: IkeTransport, paths: SocketPaths) {
+  private constructor(o: IkeDaemonOptions, node: IkeNode, sink: DatapathSink | undefined) {
     this.#log = o.logger ?? silentLogger;
     this.#scheduler = o.scheduler ?? realScheduler;
-    this.#transport = transport;
-    this.#paths = paths;
+    this.engine = node.engine;
+    this.#transport = node.transport;
+    this.#paths = node.paths;
     this.#conns = new Map(o.config.connections.map((c) => [c.name, c]));
-    this.#sink = o.datapath && new DatapathSink(o.datapath);
+    this.#sink = sink;
     if (o.onEvent) this.events.on('event', o.onEvent);
-    const keyLog = o.keyLogDir === undefined ? undefined : new KeyLogWriter(o.keyLogDir, (m) => this.#log.warn({ dir: o.keyLogDir }, m));
-    this.engine = new IkeEngine({
-      sender: { send: (datagram, remote, local) => this.#send(datagram, remote, local) },
-      scheduler: this.#scheduler,
-      ...(this.#sink ? { childSaSink: this.#sink } : {}),
-      ...(keyLog ? { keyLog } : {}),
-      responder: responderPolicy(o.config.connections),
-      options: { livenessIntervalMs: livenessInterval(o.config.connections, this.#log), ...o.engineOptions },
-    });
     this.engine.events.on('*', (e) => this.#onEngineEvent(e));
-    transport.setIkeHandler(async (d) => {
-      const { remote, local } = await this.#paths.endpoints(d.remote, d.local);
-      await this.engine.receive(d.data, remote, local);
-    });
     const datapath = o.datapath;
     if (datapath) {
-      transport.setEspHandler((packet, remote, local) => {
+      node.transport.setEspHandler((packet, remote, local) => {
         this.#onEsp(datapath, o.onInnerPacket, packet, remote, local).catch((e: unknown) => this.#log.debug({ error: (e as Error).message }, 'ESP packet dropped'));
       });
     }
-    transport.on('error', (e) => this.#log.warn({ operation: e.operation, local: endpointKey(e.local), error: String(e.error) }, 'transport error'));
   }
 
   /** Binds the sockets, starts the engine, the control socket and the `start` connections. */
   static async start(o: IkeDaemonOptions): Promise<IkeDaemon> {
     const log = o.logger ?? silentLogger;
     for (const w of o.config.warnings) log.warn({}, w);
-    const transport = await IkeTransport.open({ sockets: planSockets(o.config.connections) });
-    const daemon = new IkeDaemon(o, transport, new SocketPaths(transport.sockets()));
+    const sink = o.datapath && new DatapathSink(o.datapath);
+    const keyLog = o.keyLogDir === undefined ? undefined : new KeyLogWriter(o.keyLogDir, (m) => log.warn({ dir: o.keyLogDir }, m));
+    const node = await IkeNode.open({
+      transport: { sockets: planSockets(o.config.connections) },
+      engine: {
+        ...(o.scheduler ? { scheduler: o.scheduler } : {}),
+        ...(sink ? { childSaSink: sink } : {}),
+        ...(keyLog ? { keyLog } : {}),
+        responder: responderPolicy(o.config.connections),
+        options: { livenessIntervalMs: livenessInterval(o.config.connections, log), ...o.engineOptions },
+      },
+      onUnroutable: (remote, local) => log.error({ local: endpointText(local), remote: endpointText(remote) }, 'no socket bound for the local endpoint; datagram dropped'),
+      onTransportError: (e) => log.warn({ operation: e.operation, local: endpointKey(e.local), error: String(e.error) }, 'transport error'),
+    });
+    const daemon = new IkeDaemon(o, node, sink);
     try {
       if (o.controlPath !== undefined) daemon.#control = await ControlServer.listen(o.controlPath, (c) => daemon.handle(c));
     } catch (e) {
-      await transport.close();
+      await node.close();
       throw e;
     }
-    const sockets = transport.sockets().map((s) => `${s.kind}@${endpointKey(s.local)}`);
+    const sockets = daemon.sockets;
     daemon.#emit(stamp({ event: 'ready' as const, sockets, ...(o.controlPath ? { control: o.controlPath } : {}), connections: [...daemon.#conns.keys()] }));
     log.info({ sockets, control: o.controlPath }, `ready: ${daemon.#conns.size} connection(s)`);
     if (o.autoStart ?? true) daemon.#startConnections();
@@ -289,15 +289,6 @@ export class IkeDaemon {
     return sa.id;
   }
 
-  #send(datagram: Buffer, remote: Endpoint, local: Endpoint): void {
-    const via = this.#paths.via(local);
-    if (!via) {
-      this.#log.error({ local: endpointText(local), remote: endpointText(remote) }, 'no socket bound for the local endpoint; datagram dropped');
-      return;
-    }
-    void this.#transport.send(datagram, { address: remote.ip, port: remote.port }, via);
-  }
-
   async #onEsp(provider: OffloadProvider, deliver: ((p: Buffer) => void) | undefined, packet: Buffer, remote: AddressPort, local: AddressPort): Promise<void> {
     const ends = await this.#paths.endpoints(remote, local);
     const [out] = provider.decryptBurst([frameFromUdp(packet, parseAddress(ends.remote.ip), parseAddress(ends.local.ip))]);
@@ -378,20 +369,14 @@ export class IkeDaemon {
     });
   }
 
-  /**
-   * After IKE_AUTH: the other `start` children and, for per_resource = N, the remaining
-   * N-1 Child SAs (RFC 9611), all by CREATE_CHILD_SA.
-   */
+  /** After IKE_AUTH: the other `start` children, by CREATE_CHILD_SA (per-resource SAs are the engine's). */
   #createFollowUpChildren(ikeSaId: string, i: Initiation): void {
     const sa = this.engine.get(ikeSaId);
     if (!sa) return;
-    const wanted: ChildSaSettings[] = [];
-    for (const c of i.conn.children) {
-      const inAuth = c === i.firstChild ? 1 : 0;
-      if (c.startAction === 'start' || c === i.firstChild) for (let n = inAuth; n < c.perResource; n++) wanted.push(c);
-    }
     try {
-      for (const c of wanted) this.engine.createChildSa(ikeSaId, childConfig(c, sa.local, sa.remote));
+      for (const c of i.conn.children) {
+        if (c.startAction === 'start' && c !== i.firstChild) this.engine.createChildSa(ikeSaId, childConfig(c, sa.local, sa.remote));
+      }
     } catch (e) {
       // We run inside the engine's event dispatch, which swallows listener errors: log them.
       this.#log.error({ conn: i.conn.name, ike: ikeSaId, error: (e as Error).message }, 'further Child SAs not requested');

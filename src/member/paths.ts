@@ -12,11 +12,9 @@
  * the local address of a datagram is then the kernel's source address towards its sender
  * (a connected UDP socket tells it; dgram cannot read the destination of a datagram).
  */
-import { createSocket } from 'node:dgram';
 import { isIP } from 'node:net';
 import { Port } from '../ikev2/registry/misc.ts';
-import type { Endpoint } from '../ikev2/sa/types.ts';
-import { DEFAULT_PLAIN_PORTS, endpointKey, initialSocketKind, type AddressPort, type BoundSocket, type SocketConfig } from '../ikev2/transport/index.ts';
+import { DEFAULT_PLAIN_PORTS, endpointKey, initialSocketKind, type SocketConfig } from '../ikev2/transport/index.ts';
 import type { ConnectionSettings } from './config/model.ts';
 import { initiationTarget } from './config/addresses.ts';
 
@@ -53,50 +51,5 @@ export function initiationPorts(c: ConnectionSettings): { localPort: number; rem
   return { localPort: natt ? Port.NAT_T : c.localPort, remote: initiationTarget(c.remoteAddrs) };
 }
 
-/** The kernel's source address towards `remote` (no packet is sent). */
-export function routeSource(remote: string): Promise<string> {
-  const socket = createSocket(familyOf(remote) === 6 ? 'udp6' : 'udp4');
-  return new Promise<string>((resolve, reject) => {
-    socket.once('error', reject);
-    socket.connect(9, remote, () => resolve(socket.address().address));
-  }).finally(() => socket.close());
-}
-
-/** Engine endpoints ⇄ transport sockets. */
-export class SocketPaths {
-  readonly #sockets: readonly BoundSocket[];
-  readonly #sources = new Map<string, Promise<string>>();
-
-  constructor(sockets: readonly BoundSocket[]) {
-    this.#sockets = sockets;
-  }
-
-  /** The socket to send from for the engine's local endpoint: exact, else the wildcard on that port. */
-  via(local: Endpoint): AddressPort | undefined {
-    const exact = this.#sockets.find((s) => s.local.address === local.ip && s.local.port === local.port);
-    const b = exact ?? this.#sockets.find((s) => isWildcard(s.local.address) && s.local.port === local.port && familyOf(s.local.address) === familyOf(local.ip));
-    return b && { address: b.local.address, port: b.local.port };
-  }
-
-  /** The engine's view of a received datagram's ends: the real local address, even on a wildcard socket. */
-  async endpoints(remote: AddressPort, local: AddressPort): Promise<{ remote: Endpoint; local: Endpoint }> {
-    const ip = isWildcard(local.address) ? await this.sourceFor(remote.address) : local.address;
-    return { remote: { ip: remote.address, port: remote.port }, local: { ip, port: local.port } };
-  }
-
-  /** Our address for talking to `remote` (cached per peer address). */
-  sourceFor(remote: string): Promise<string> {
-    let p = this.#sources.get(remote);
-    if (!p) {
-      p = routeSource(remote);
-      this.#sources.set(remote, p);
-      p.catch(() => this.#sources.delete(remote));
-    }
-    return p;
-  }
-
-  /** Our address for an initiation to `remote` from a connection's `local_addrs`. */
-  async localFor(localAddrs: readonly string[], remote: string): Promise<string> {
-    return localAddrs.find((a) => familyOf(a) === familyOf(remote)) ?? (await this.sourceFor(remote));
-  }
-}
+// Engine endpoints ⇄ transport sockets: shared with the GCKS, so it lives in src/ikev2/node.ts.
+export { routeSource, SocketPaths } from '../ikev2/node.ts';

@@ -33,7 +33,8 @@ function ikeLifetime(c: ConnectionSettings): { ikeLifetime?: LifetimeConfig } {
 
 /**
  * A Child SA's configuration. Its ESP proposals keep their KE (PFS for CREATE_CHILD_SA); the
- * engine leaves KE out in IKE_AUTH (RFC 7296 §1.2).
+ * engine leaves KE out in IKE_AUTH (RFC 7296 §1.2). With `per_resource = N` the engine makes
+ * the fallback SA and N per-resource SAs (RFC 9611), and accepts at most N from a peer.
  */
 export function childConfig(child: ChildSaSettings, local: Endpoint, remote: Endpoint): ChildConfig {
   return {
@@ -43,6 +44,7 @@ export function childConfig(child: ChildSaSettings, local: Endpoint, remote: End
     remoteTs: child.remoteTs.map((ts) => resolveTrafficSelector(ts, remote.ip)),
     mode: child.mode,
     ...childLifetime(child),
+    ...(child.perResource > 0 ? { perResource: child.perResource, perResourceCap: child.perResource } : {}),
   };
 }
 
@@ -61,6 +63,7 @@ export function peerConfig(conn: LoadedConnection, local: Endpoint, remote: Endp
     localAuth: conn.localAuth,
     remoteAuth: conn.remoteAuth,
     children: ordered.map((c) => childConfig(c, local, remote)),
+    optimizedRekey: conn.optimizedRekey,
     ...ikeLifetime(conn),
   };
 }

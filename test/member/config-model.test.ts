@@ -47,7 +47,8 @@ test('defaults follow swanctl.conf: ports 500, lifetimes, dynamic selectors, aut
   assert.deepEqual(c.children, []);
   assert.deepEqual(warnings, ['x.conf:9:22: secrets.ike-any.secret: secret written inline in the configuration; prefer file = PATH readable only by the daemon']);
   const child = buildSettings(MINIMAL.replace('remote { auth = psk }', 'remote { auth = psk }\n    children {\n      net {\n      }\n    }'), 'x.conf').settings.connections[0]!.children[0]!;
-  assert.deepEqual([child.mode, child.rekeyTime, child.lifeTime, child.randTime, child.startAction, child.perResource], ['tunnel', 3600, 3960, 360, 'none', 1]);
+  assert.deepEqual([child.mode, child.rekeyTime, child.lifeTime, child.randTime, child.startAction, child.perResource], ['tunnel', 3600, 3960, 360, 'none', 0]);
+  assert.equal(c.optimizedRekey, false);
   assert.deepEqual(child.localTs.map((t) => t.range), ['dynamic']);
   assert.equal(child.espProposals.length, 2, 'the default ESP proposals');
 });
@@ -68,6 +69,7 @@ test('a complete connection: addresses, ports, proposals, identities, children, 
     rand_time = 60
     dpd_delay = 30s
     fragmentation = no
+    optimized_rekey = yes
     keyingtries = 0
     mobike = no
     reauth_time = 0
@@ -108,7 +110,7 @@ secrets {
   assert.deepEqual(loaded.warnings, []);
   const c = loaded.connections[0]!;
   assert.deepEqual([c.localAddrs, c.remoteAddrs, c.localPort, c.remotePort], [['127.0.0.1'], ['10.0.0.0/8', '192.0.2.1-192.0.2.9', '198.51.100.7'], 4501, 4502]);
-  assert.deepEqual([c.rekeyTime, c.overTime, c.randTime, c.dpdDelay, c.fragmentation, c.keyingtries], [7200, 300, 60, 30, false, 0]);
+  assert.deepEqual([c.rekeyTime, c.overTime, c.randTime, c.dpdDelay, c.fragmentation, c.optimizedRekey, c.keyingtries], [7200, 300, 60, 30, false, true, 0]);
   assert.deepEqual(c.proposals[0]!.addke, [[KeId.ML_KEM_768]]);
   assert.equal(identityText(c.localIdentity!), 'member.example');
   assert.equal(c.remote.id!.type, IdType.ID_RFC822_ADDR);
@@ -121,12 +123,13 @@ secrets {
 
   // The engine's view, for an IKE SA between two addresses.
   const peer = peerConfig(c, { ip: '127.0.0.1', port: 4501 }, { ip: '198.51.100.7', port: 4502 });
-  assert.equal(peer.name, 'site');
+  assert.deepEqual([peer.name, peer.optimizedRekey], ['site', true]);
   assert.deepEqual(peer.ikeLifetime, { lifetimeMs: 7_500_000, rekeyMarginMs: 300_000, jitterMs: 60_000 });
   const child = peer.children![0]!;
   assert.deepEqual(child.lifetime, { lifetimeMs: 1_800_000, rekeyMarginMs: 600_000, jitterMs: 60_000 });
   assert.deepEqual(child.remoteTs, [{ tsType: TsType.TS_IPV4_ADDR_RANGE, ipProtocol: 17, startPort: 500, endPort: 600, startAddress: Buffer.from([198, 51, 100, 7]), endAddress: Buffer.from([198, 51, 100, 7]) }]);
   assert.equal(child.mode, 'transport');
+  assert.deepEqual([child.perResource, child.perResourceCap], [4, 4]);
 });
 
 test('identities in swanctl syntax', () => {

@@ -226,15 +226,17 @@ test('keyingtries: an initiation that times out is retried, then given up', asyn
   }
 });
 
-test('per_resource = 3: the first Child SA in IKE_AUTH, two more with the same selectors by CREATE_CHILD_SA', async () => {
-  const p = await pair({ i: { childExtra: '        per_resource = 3' } });
+test('per_resource = 3 (RFC 9611): a fallback Child SA in IKE_AUTH, then three per-resource SAs with the same selectors', async () => {
+  const extra = '        per_resource = 3';
+  const p = await pair({ i: { childExtra: extra }, r: { childExtra: extra } });
   try {
-    await p.i.log.waitFor('child_up', () => p.i.log.of('child_up').length >= 3);
-    await p.r.log.waitFor('child_up', () => p.r.log.of('child_up').length >= 3);
-    const spis = p.i.log.of('child_up').map((e) => e.child.inboundSpi);
-    assert.equal(new Set(spis).size, 3);
-    assert.ok(p.i.log.of('child_up').every((e) => e.child.name === 'net' && e.child.localTs[0] === '10.1.0.0/16' && e.child.remoteTs[0] === '10.2.0.0/16'));
-    assert.equal(childSas(p.r.daemon).length, 3);
+    await p.i.log.waitFor('child_up', () => p.i.log.of('child_up').length >= 4);
+    await p.r.log.waitFor('child_up', () => p.r.log.of('child_up').length >= 4);
+    const ups = p.i.log.of('child_up');
+    assert.deepEqual(ups.map((e) => e.child.resourceId), ['', '00000000', '00000001', '00000002']);
+    assert.equal(new Set(ups.map((e) => e.child.inboundSpi)).size, 4);
+    assert.ok(ups.every((e) => e.child.name === 'net' && e.child.localTs[0] === '10.1.0.0/16' && e.child.remoteTs[0] === '10.2.0.0/16'));
+    assert.equal(childSas(p.r.daemon).length, 4);
   } finally {
     await p.stop();
   }

@@ -60,6 +60,11 @@ test('engine events become JSON lines with time, connection and selectors; descr
       { event: 'child_up', ikeSaId: ike.id, conn: 'gw', child: { ...child, localTs: ['10.1.0.0/16'], remoteTs: ['10.2.0.0/16'] } },
       /^Child SA gw\/net up on 0102030405060708: SPIs c0ffee01_i c0ffee02_o, tunnel UDP-encapsulated, AES_GCM_16\/128 SEQ32, 10\.1\.0\.0\/16 === 10\.2\.0\.0\/16$/,
     ],
+    [
+      { type: 'child_up', ikeSaId: ike.id, child: { ...child, resourceId: '' } },
+      { event: 'child_up', ikeSaId: ike.id, conn: 'gw', child: { ...child, resourceId: '', localTs: ['10.1.0.0/16'], remoteTs: ['10.2.0.0/16'] } },
+      /, resource fallback$/,
+    ],
     [{ type: 'rekeyed', ikeSaId: ike.id, what: 'child', old: 'c0ffee01', new: 'c0ffee03' }, { event: 'rekeyed', ikeSaId: ike.id, conn: 'gw', what: 'child', old: 'c0ffee01', new: 'c0ffee03' }, /^Child SA c0ffee01 rekeyed to c0ffee03 \(gw\)$/],
     [{ type: 'deleted', ikeSaId: ike.id, what: 'child', reason: 'peer', child }, { event: 'deleted', ikeSaId: ike.id, conn: 'gw', what: 'child', reason: 'peer', child }, /^Child SA net c0ffee01_i of 0102030405060708 deleted \(peer\)$/],
     [{ type: 'deleted', ikeSaId: ike.id, what: 'ike', reason: 'timeout' }, { event: 'deleted', ikeSaId: ike.id, conn: 'gw', what: 'ike', reason: 'timeout' }, /^IKE SA gw\[0102030405060708\] deleted \(timeout\)$/],

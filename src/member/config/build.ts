@@ -110,6 +110,7 @@ function connection(r: SectionReader, ctx: Ctx): ConnectionSettings {
     randTime: r.duration('rand_time', overTime),
     dpdDelay: r.duration('dpd_delay', 0),
     fragmentation: fragmentation !== 'no',
+    optimizedRekey: r.bool('optimized_rekey', false),
     keyingtries: r.int('keyingtries', { min: 0, max: 1_000_000 }, 1),
   };
   r.ignored('mobike', ['no'], 'MOBIKE (RFC 4555) is not implemented');
@@ -201,15 +202,15 @@ function child(r: SectionReader, ctx: Ctx): ChildSaSettings {
   return settings;
 }
 
-/** `per_resource = N` or `cpus` (one per available CPU). */
+/** `per_resource = N` or `cpus` (one per available CPU); absent = off. */
 function perResource(r: SectionReader, ctx: Ctx): number {
   const v = r.string('per_resource');
-  if (!v) return 1;
+  if (!v) return 0;
   if (v.value === 'cpus') return availableParallelism();
   const n = /^\d+$/.test(v.value) ? Number(v.value) : NaN;
   if (n >= 1 && n <= MAX_PER_RESOURCE) return n;
   ctx.issues.error(v.pos, `${r.path}.per_resource must be cpus or an integer in 1..${MAX_PER_RESOURCE}; found ${JSON.stringify(v.value)}`);
-  return 1;
+  return 0;
 }
 
 function secretSource(r: SectionReader, ctx: Ctx, key: string): SecretSource | undefined {

@@ -48,7 +48,10 @@ export interface ChildSaSettings {
   readonly lifeTime: number;
   readonly randTime: number;
   readonly startAction: StartAction;
-  /** RFC 9611: Child SAs with these selectors, one per resource (CPU, queue). */
+  /**
+   * RFC 9611: Child SAs with these selectors, one per resource (CPU, queue), besides the
+   * fallback SA; as responder, the most we accept. 0 = off.
+   */
   readonly perResource: number;
 }
 
@@ -72,6 +75,8 @@ export interface ConnectionSettings {
   /** Liveness check interval in seconds; 0 = off. */
   readonly dpdDelay: number;
   readonly fragmentation: boolean;
+  /** Optimized rekey (draft-ietf-ipsecme-ikev2-sa-ts-payloads-opt) offered and accepted. */
+  readonly optimizedRekey: boolean;
   /** Initiation attempts; 0 = forever. */
   readonly keyingtries: number;
 }
