@@ -1,23 +1,26 @@
 /**
  * `gkm-member`: the member agent's command line. Subcommands:
  *   ike    unicast IKEv2 connections from a swanctl-like file (member-ike.ts)
- * (`join`, the G-IKEv2 registration, plugs in here with the same --json/--keylog/--log-* flags.)
+ *   join   G-IKEv2 group registration with a GCKS (member-join.ts)
  */
 import { isGkmError } from '../ikev2/errors.ts';
 import { ConfigError } from '../member/config/errors.ts';
 import { EXIT, processIo, UsageError, type CliIo } from './io.ts';
 import { IKE_USAGE, runIke } from './member-ike.ts';
+import { JOIN_USAGE, runJoin } from './member-join.ts';
 
 type Subcommand = (args: readonly string[], io: CliIo) => Promise<number>;
 
 const SUBCOMMANDS: Readonly<Record<string, { readonly run: Subcommand; readonly usage: string }>> = {
   ike: { run: runIke, usage: IKE_USAGE },
+  join: { run: runJoin, usage: JOIN_USAGE },
 };
 
 const USAGE = `usage: gkm-member <command> [options]
 
 commands:
   ike     run unicast IKEv2 connections (gkm-member ike --help)
+  join    register with a G-IKEv2 GCKS for groups (gkm-member join --help)
 `;
 
 export async function main(argv: readonly string[], io: CliIo = processIo): Promise<number> {
