@@ -35,6 +35,10 @@ interface Case {
   /** 'same': the SA (if any) is unchanged and the real exchange completes; 'closed': no SA left. */
   readonly after: 'same' | 'closed';
   readonly options?: Parameters<typeof pair>[0];
+  /** Runs once the SA is established, before the crafted message (e.g. a first rekey). */
+  readonly prepare?: (p: ReturnType<typeof pair>, isa: IkeSa) => Promise<void>;
+  /** The responder's error event must match: the refusal has the intended reason. */
+  readonly reason?: RegExp;
 }
 
 const I = '10.0.0.1';
@@ -63,6 +67,11 @@ function patch(d: Buffer, fn: (b: Buffer) => void): Buffer {
   fn(b);
   return b;
 }
+
+const randomSpi = (): Buffer => Buffer.concat([Buffer.of(0x10), randomBytes(3)]);
+
+/** Established with optimized rekey negotiated and the Child SA rekeyed once. */
+const OPTIMIZED = { stage: 'established', options: { options: { optimizedRekey: true } }, prepare: rekeyFirstChild, after: 'same' } as const;
 
 const cases: Case[] = [
   // --- no SA yet: IKE_SA_INIT and stray messages ---
@@ -225,7 +234,86 @@ const cases: Case[] = [
     expect: { notify: NotifyType.INVALID_SYNTAX },
     after: 'same',
   },
+  // --- optimized rekey (digest §D) and RFC 9611 (digest §C) ---
+  { name: 'optimized rekey: OPTIMIZED_REKEY with a 5-octet SPI', ...OPTIMIZED, craft: (c) => c.protect(ExchangeType.CREATE_CHILD_SA, c.nextMid, optimizedChild(c, { notify: notify(NotifyType.OPTIMIZED_REKEY, randomBytes(5)) })), expect: { notify: NotifyType.NO_PROPOSAL_CHOSEN }, reason: /5 octet/ },
+  { name: 'optimized rekey: a Child SA SPI of 8 octets', ...OPTIMIZED, craft: (c) => c.protect(ExchangeType.CREATE_CHILD_SA, c.nextMid, optimizedChild(c, { data: randomBytes(8) })), expect: { notify: NotifyType.NO_PROPOSAL_CHOSEN }, reason: /expected 4/ },
+  { name: 'optimized rekey: reserved Child SA SPI 255', ...OPTIMIZED, craft: (c) => c.protect(ExchangeType.CREATE_CHILD_SA, c.nextMid, optimizedChild(c, { data: Buffer.from('000000ff', 'hex') })), expect: { notify: NotifyType.NO_PROPOSAL_CHOSEN }, reason: /reserved SPI/ },
+  {
+    name: 'optimized rekey when it was not negotiated',
+    stage: 'established',
+    prepare: rekeyFirstChild,
+    craft: (c) => c.protect(ExchangeType.CREATE_CHILD_SA, c.nextMid, optimizedChild(c)),
+    expect: { notify: NotifyType.NO_PROPOSAL_CHOSEN },
+    after: 'same',
+    reason: /not negotiated/,
+  },
+  {
+    name: 'optimized rekey as the first rekey of the IKE_AUTH Child SA',
+    stage: 'established',
+    options: { options: { optimizedRekey: true } },
+    craft: (c) => c.protect(ExchangeType.CREATE_CHILD_SA, c.nextMid, optimizedChild(c)),
+    expect: { notify: NotifyType.NO_PROPOSAL_CHOSEN },
+    after: 'same',
+    reason: /first rekey/,
+  },
+  { name: 'optimized rekey with an SA payload as well', ...OPTIMIZED, craft: (c) => c.protect(ExchangeType.CREATE_CHILD_SA, c.nextMid, [...optimizedChild(c), ...newChild().filter((p) => p.type === PayloadType.SA)]), expect: { notify: NotifyType.NO_PROPOSAL_CHOSEN }, reason: /together with an SA/ },
+  { name: 'optimized rekey carrying TSi/TSr', ...OPTIMIZED, craft: (c) => c.protect(ExchangeType.CREATE_CHILD_SA, c.nextMid, [...optimizedChild(c), ...newChild().slice(-2)]), expect: { notify: NotifyType.NO_PROPOSAL_CHOSEN }, reason: /SA or TS payloads/ },
+  { name: 'optimized rekey with USE_TRANSPORT_MODE', ...OPTIMIZED, craft: (c) => c.protect(ExchangeType.CREATE_CHILD_SA, c.nextMid, optimizedChild(c, { extra: [NotifyData.USE_TRANSPORT_MODE.build()] })), expect: { notify: NotifyType.NO_PROPOSAL_CHOSEN }, reason: /notify 16391/ },
+  { name: 'optimized rekey with SA_RESOURCE_INFO', ...OPTIMIZED, craft: (c) => c.protect(ExchangeType.CREATE_CHILD_SA, c.nextMid, optimizedChild(c, { extra: [NotifyData.SA_RESOURCE_INFO.build(Buffer.of(0, 0, 0, 1))] })), expect: { notify: NotifyType.NO_PROPOSAL_CHOSEN }, reason: /notify 16444/ },
+  { name: 'optimized rekey with KEi for a Child SA without PFS', ...OPTIMIZED, craft: (c) => c.protect(ExchangeType.CREATE_CHILD_SA, c.nextMid, optimizedChild(c, { ke: true })), expect: { notify: NotifyType.NO_PROPOSAL_CHOSEN }, reason: /no PFS/ },
+  { name: 'optimized rekey with two OPTIMIZED_REKEY notifies', ...OPTIMIZED, craft: (c) => c.protect(ExchangeType.CREATE_CHILD_SA, c.nextMid, optimizedChild(c, { extra: [NotifyData.OPTIMIZED_REKEY.build(randomSpi())] })), expect: { notify: NotifyType.NO_PROPOSAL_CHOSEN }, reason: /2 OPTIMIZED_REKEY/ },
+  {
+    name: 'optimized rekey with the new SPI in the SPI field (Protocol ESP, SPI size 4)',
+    ...OPTIMIZED,
+    craft: (c) => c.protect(ExchangeType.CREATE_CHILD_SA, c.nextMid, optimizedChild(c, { notify: notify(NotifyType.OPTIMIZED_REKEY, Buffer.alloc(0), ProtocolId.ESP, randomSpi()) })),
+    expect: { notify: NotifyType.NO_PROPOSAL_CHOSEN },
+  },
+  {
+    name: 'optimized rekey of an unknown Child SA',
+    ...OPTIMIZED,
+    craft: (c) => c.protect(ExchangeType.CREATE_CHILD_SA, c.nextMid, optimizedChild(c, { rekeySpi: Buffer.from('0badc0de', 'hex') })),
+    expect: { notify: NotifyType.CHILD_SA_NOT_FOUND },
+  },
+  { name: 'optimized rekey without a nonce', ...OPTIMIZED, craft: (c) => c.protect(ExchangeType.CREATE_CHILD_SA, c.nextMid, optimizedChild(c).filter((p) => p.type !== PayloadType.NONCE)), expect: { notify: NotifyType.INVALID_SYNTAX } },
+  { name: 'optimized IKE SA rekey with a 4-octet SPI', ...OPTIMIZED, craft: (c) => c.protect(ExchangeType.CREATE_CHILD_SA, c.nextMid, optimizedIke(randomSpi())), expect: { notify: NotifyType.NO_PROPOSAL_CHOSEN }, reason: /expected 8/ },
+  { name: 'optimized IKE SA rekey with a zero SPI', ...OPTIMIZED, craft: (c) => c.protect(ExchangeType.CREATE_CHILD_SA, c.nextMid, optimizedIke(Buffer.alloc(8))), expect: { notify: NotifyType.NO_PROPOSAL_CHOSEN }, reason: /reserved SPI/ },
+  { name: 'optimized IKE SA rekey without KEi', ...OPTIMIZED, craft: (c) => c.protect(ExchangeType.CREATE_CHILD_SA, c.nextMid, optimizedIke().filter((p) => p.type !== PayloadType.KE)), expect: { notify: NotifyType.NO_PROPOSAL_CHOSEN }, reason: /KE missing/ },
+  {
+    name: 'optimized IKE SA rekey with KEi of another method',
+    ...OPTIMIZED,
+    craft: (c) => c.protect(ExchangeType.CREATE_CHILD_SA, c.nextMid, [...optimizedIke().filter((p) => p.type !== PayloadType.KE), { type: PayloadType.KE, method: KeId.ECP256, data: createInitiatorKe(KeId.ECP256).publicData() }]),
+    expect: { notify: NotifyType.NO_PROPOSAL_CHOSEN },
+    reason: /KE 19/,
+  },
+  {
+    name: 'RFC 9611: a per-resource Child SA above the responder\'s cap (TS_MAX_QUEUE)',
+    stage: 'established',
+    options: { responder: { children: [{ ...mirror(child()), perResourceCap: 0 }] } },
+    craft: (c) => c.protect(ExchangeType.CREATE_CHILD_SA, c.nextMid, [...newChild(), NotifyData.SA_RESOURCE_INFO.build(Buffer.of(0, 0, 0, 1))]),
+    expect: { notify: NotifyType.TS_MAX_QUEUE },
+    after: 'same',
+  },
 ];
+
+/** Rekeys the IKE_AUTH Child SA (a regular rekey), so that the next one may be optimized. */
+async function rekeyFirstChild(p: ReturnType<typeof pair>, isa: IkeSa): Promise<void> {
+  p.i.engine.rekeyChildSa(isa.id, [...isa.children.keys()][0]!);
+  await p.world.advance();
+  assert.equal(isa.children.size, 1);
+}
+
+/** {N(REKEY_SA, the Child SA), N(OPTIMIZED_REKEY, new SPIi), Ni, [KEi], extra} (digest §D). */
+function optimizedChild(c: Ctx, o: { data?: Buffer; ke?: boolean; extra?: Payload[]; notify?: Payload; rekeySpi?: Buffer } = {}): Payload[] {
+  const spi = o.rekeySpi ?? [...c.isa!.children.values()].at(-1)!.inboundSpi; // the initiator's inbound SPI
+  const payloads: Payload[] = [NotifyData.REKEY_SA.build({ protocolId: ProtocolId.ESP, spi }), o.notify ?? NotifyData.OPTIMIZED_REKEY.build(o.data ?? randomSpi()), { type: PayloadType.NONCE, nonce: randomBytes(32) }];
+  if (o.ke) payloads.push({ type: PayloadType.KE, method: KeId.CURVE25519, data: createInitiatorKe(KeId.CURVE25519).publicData() });
+  return [...payloads, ...(o.extra ?? [])];
+}
+
+/** {N(OPTIMIZED_REKEY, new SPIi), Ni, KEi} (digest §D). */
+function optimizedIke(data: Buffer = randomBytes(8)): Payload[] {
+  return [NotifyData.OPTIMIZED_REKEY.build(data), { type: PayloadType.NONCE, nonce: randomBytes(32) }, { type: PayloadType.KE, method: KeId.CURVE25519, data: createInitiatorKe(KeId.CURVE25519).publicData() }];
+}
 
 /** A CREATE_CHILD_SA request for a new Child SA: {SA, Ni, [KEi], TSi, TSr}. */
 function newChild(extra: Partial<ProposalSpec> = {}, tsi = [range('10.1.0.0', '10.1.255.255')], keMethod?: number, keData?: Buffer): Payload[] {
@@ -255,19 +343,20 @@ function shrinkNonce(c: Ctx): Buffer {
   return encodeMessage({ header: m.header, payloads });
 }
 
-async function setup(stage: Stage, options: Parameters<typeof pair>[0] = {}) {
+async function setup(stage: Stage, options: Parameters<typeof pair>[0] = {}, prepare?: Case['prepare']) {
   const p = pair({ ...options, options: { invalidSpiPerSecond: 100, ...options.options } });
   if (stage === 'fresh') return { ...p, isa: undefined };
   if (stage === 'keyed') p.world.net.filter = (x) => (decodeMessage(x.datagram).header.exchangeType === ExchangeType.IKE_AUTH ? false : x);
   const isa = p.start();
   await p.world.advance();
   p.world.net.filter = undefined;
+  await prepare?.(p, isa);
   return { ...p, isa };
 }
 
 for (const c of cases) {
   test(`bad input: ${c.name}`, async () => {
-    const { world, i, r, isa } = await setup(c.stage, c.options);
+    const { world, i, r, isa } = await setup(c.stage, c.options, c.prepare);
     const ctx: Ctx = {
       isa,
       nextMid: isa?.requester.nextMessageId ?? 0,
@@ -284,6 +373,8 @@ for (const c of cases) {
       },
     };
     const phasesBefore = r.engine.list().map((s) => s.phase);
+    const childrenBefore = r.engine.list().map((s) => [...s.children.keys()]);
+    const [iRemoved, rRemoved, iChildren] = [i.sink.removed.length, r.sink.removed.length, isa?.children.size ?? 0];
     const mark = world.net.sent.length;
     world.net.filter = (p) => (p.to.ip === I ? false : p); // replies are inspected, not delivered
     world.net.inject({ datagram: c.craft(ctx), from: ep(I), to: ep(R) });
@@ -313,19 +404,21 @@ for (const c of cases) {
       return;
     }
     assert.deepEqual(r.engine.list().map((s) => s.phase), phasesBefore, 'no state change');
+    assert.deepEqual(r.engine.list().map((s) => [...s.children.keys()]), childrenBefore, 'no Child SA change');
+    if (c.reason) assert.ok(eventsOf(r, 'error').some((e) => c.reason!.test(e.message)), `reason ${c.reason}: ${eventsOf(r, 'error').map((e) => e.message).join('; ')}`);
     if (c.stage === 'keyed') {
       await world.advance(4000); // the genuine IKE_AUTH is retransmitted and still works
       assert.equal(isa!.phase, 'established');
       assert.equal(eventsOf(r, 'ike_up').length, 1);
     }
     if (c.stage === 'established') {
-      assert.equal(r.sink.removed.length, 0);
+      assert.equal(r.sink.removed.length, rRemoved);
       // The responder's own exchanges still work (our forged request used the initiator's next MID).
       r.engine.deleteIkeSa(isa!.spiR.toString('hex'));
       await world.advance();
       assert.equal(r.engine.list().length, 0);
       assert.equal(isa!.phase, 'closed');
-      assert.equal(i.sink.removed.length, 1);
+      assert.equal(i.sink.removed.length, iRemoved + iChildren);
     }
   });
 }
