@@ -99,6 +99,13 @@ export function noteTsMaxQueue(sa: IkeSa, name: string): void {
 
 const ownGroupSize = (sa: IkeSa, name: string): number => [...sa.children.values()].filter((x) => live(x) && boundToResource(x) && x.name === name).length;
 
+/** The caps follow the Child SAs to a rekeyed IKE SA (RFC 7296 §2.18). */
+export function moveTsMaxQueue(from: IkeSa, to: IkeSa): void {
+  const m = caps.get(from);
+  if (m) caps.set(to, m);
+  caps.delete(from);
+}
+
 /** Initiator: a per-resource request for this group would hit the peer's cap again. */
 export function groupCapped(sa: IkeSa, name: string): boolean {
   const m = caps.get(sa);

@@ -178,3 +178,17 @@ test('RFC 9611: createChildSa with perResource makes its own fallback through CR
   assert.deepEqual(ours.map((x) => x.resourceId?.toString('hex')), ['', '00000000', '00000001']);
   assertChildrenAgree(i, r);
 });
+
+test('RFC 9611: the TS_MAX_QUEUE stop follows the Child SAs to a rekeyed IKE SA', async () => {
+  const c = child({ perResource: 2 });
+  const { world, i, isa } = await establishedPair({ initiator: { children: [c] }, responder: { children: [{ ...mirror(c), perResource: undefined, perResourceCap: 1 }] } });
+  assert.deepEqual(idsOf(isa), ['', '00000000']);
+  i.engine.rekeyIkeSa(isa.id);
+  await world.advance();
+  const inew = liveSa(i);
+  assert.notEqual(inew.id, isa.id);
+  const mark = world.net.sent.length;
+  i.engine.queueTask(inew.id, new CreateChildSaTask({ kind: 'new-child', config: c, resource: resourceIdOf(5) }));
+  await world.advance();
+  assert.equal(world.net.sent.length, mark, 'still at the cap: not asked');
+});

@@ -19,6 +19,15 @@
  * starts no further IKE_FOLLOWUP_KE round. A rekey of an SA being deleted or already
  * replaced, and any Child SA exchange while the IKE SA is being rekeyed, gets
  * TEMPORARY_FAILURE; the initiator retries after a few seconds if the SA still needs it.
+ *
+ * Optimized rekey (optimized-rekey.ts, digest §D), once negotiated in IKE_AUTH:
+ *
+ *   Child rekey:   {N(REKEY_SA), N(OPTIMIZED_REKEY, SPIi), Ni, [KEi]}  -->  {N(OPTIMIZED_REKEY, SPIr), Nr, [KEr]}
+ *   IKE SA rekey:  {N(OPTIMIZED_REKEY, SPIi), Ni, KEi}                 -->  {N(OPTIMIZED_REKEY, SPIr), Nr, KEr}
+ *
+ * with the old SA's transforms and KE methods; NO_PROPOSAL_CHOSEN makes us retry regularly.
+ * RFC 9611 (per-resource.ts, digest §C): new Child SAs may carry N(SA_RESOURCE_INFO) both
+ * ways; TS_MAX_QUEUE refuses one more for the TS set; rekeys inherit the binding.
  */
 import { GkmError } from '../../errors.ts';
 import { createInitiatorKe, respondKe, type KeInitiator } from '../../crypto/ke.ts';
@@ -42,7 +51,7 @@ import { lifetimeDeadlines, randomDelay, type LifetimeDeadlines } from '../lifet
 import { findNotify, firstErrorNotify, PeerNotifyError, required, single } from '../messages.ts';
 import { checkChosenProposal, offeredKeMethods, selectProposal } from '../proposals.ts';
 import { acceptOptimizedChild, acceptOptimizedIke, canOptimizeChildRekey, canOptimizeIkeRekey, checkNotMixed, fallsBackToRegular, inheritedChild, isOptimizedRequest, optimizedRekeyNotifies, optimizedResponseSpi } from '../optimized-rekey.ts';
-import { FALLBACK_RESOURCE, groupCapped, noteTsMaxQueue, perResourceCount, resourceIdOf, resourceInfoNotify, resourceInfoOf, responderResource, type ResponderResource } from '../per-resource.ts';
+import { FALLBACK_RESOURCE, groupCapped, moveTsMaxQueue, noteTsMaxQueue, perResourceCount, resourceIdOf, resourceInfoNotify, resourceInfoOf, responderResource, type ResponderResource } from '../per-resource.ts';
 import { ourRekeyWins, rekeyStateOf, type ExchangeNonces, type OwnRekey, type PeerCreated, type PendingFollowup, type PendingRetry } from '../rekey-state.ts';
 import type { InboundMessage, InitiatorTask, ResponderHandler, ResponseSpec, TaskContext, TaskResult } from '../task.ts';
 import { ikeSuiteOf } from './ike-sa-init.ts';
@@ -117,6 +126,7 @@ function moveToNewIkeSa(oldCtx: TaskContext, next: TaskContext): void {
     armChildLifetime(next, child);
   }
   old.children.clear();
+  moveTsMaxQueue(old, next.sa);
   old.supersededBy = next.sa.id;
   const state = rekeyStateOf(old);
   state.abortFollowups();
