@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "addon_datapath.h"
 #include "esp.h"
 #include "napi_args.h"
 #include "netlink.h"
@@ -321,6 +322,8 @@ napi_value Info(napi_env env, napi_callback_info) {
       {"ok", kOk},           {"dummy", kDummy},           {"skip", kSkip},         {"malformed", kMalformed},
       {"noSa", kNoSa},       {"authFailed", kAuthFailed}, {"badPadding", kBadPadding}, {"exhausted", kExhausted},
       {"noRoom", kNoRoom},   {"cryptoError", kCryptoError},
+      {"replay", kReplay},   {"ipMalformed", kIpMalformed}, {"policy", kPolicy},     {"noSaFound", kNoSaFound},
+      {"short", kShort},     {"slow", kSlow},             {"payload", kPayload},
   };
   napi_value st;
   napi_create_object(env, &st);
@@ -339,6 +342,7 @@ napi_value Init(napi_env env, napi_value exports) {
       {"info", nullptr, Info, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
+  RegisterDatapath(env, exports);
   return exports;
 }
 

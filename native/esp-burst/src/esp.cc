@@ -91,6 +91,7 @@ EspSa* EspSa::Create(const char* cipherName, const uint8_t* key, size_t keyLengt
     return *error = "OpenSSL could not set up the cipher", nullptr;
   }
   std::memcpy(sa->nonce_, key + info->keyLength, kSaltLength);
+  if (info->gcm) sa->fast_ = FastGcm::Create(key, info->keyLength);
   return sa;
 }
 
@@ -122,8 +123,25 @@ bool EspSa::StartPacket(const uint8_t* pkt, int64_t seqHi, size_t aadEnd) {
                                                       static_cast<int>(aadEnd - kHeaderLength)) == 1;
 }
 
+// FastGcm version of StartPacket: the same nonce and AAD.
+bool EspSa::FastStart(const uint8_t* pkt, int64_t seqHi, size_t aadEnd) {
+  std::memcpy(nonce_ + kSaltLength, pkt + kHeaderLength, kIvLength);
+  if (seqHi < 0) return fast_->Start(nonce_, pkt, aadEnd, nullptr, 0);
+  uint8_t head[12];
+  std::memcpy(head, pkt, 4);
+  Put32(head + 4, static_cast<uint32_t>(seqHi));
+  std::memcpy(head + 8, pkt + 4, 4);
+  return fast_->Start(nonce_, head, sizeof head, pkt + kHeaderLength, aadEnd - kHeaderLength);
+}
+
 int32_t EspSa::Seal(uint8_t* pkt, size_t ptEnd, int64_t seqHi) {
   const size_t ptStart = kHeaderLength + kIvLength;
+  if (fast_) {
+    if (!FastStart(pkt, seqHi, p_.gmac ? ptEnd : kHeaderLength)) return kCryptoError;
+    if (!p_.gmac && !fast_->Encrypt(pkt + ptStart, pkt + ptStart, ptEnd - ptStart)) return kCryptoError;
+    fast_->Tag(pkt + ptEnd, p_.icvLength);
+    return kOk;
+  }
   int l = 0;
   int fl = 0;
   if (!StartPacket(pkt, seqHi, p_.gmac ? ptEnd : kHeaderLength)) return kCryptoError;
@@ -137,27 +155,25 @@ int32_t EspSa::Seal(uint8_t* pkt, size_t ptEnd, int64_t seqHi) {
   return kOk;
 }
 
-int32_t EspSa::Encap(SenderState& st, const uint8_t* payload, size_t n, uint8_t nextHeader, uint8_t* out,
-                     size_t cap, size_t* written) {
-  const size_t total = PacketLength(n);
-  if (total == 0) return kMalformed;
-  if (total > cap) return kNoRoom;
+int32_t EspSa::Advance(SenderState& st, uint64_t* seq, uint64_t* iv) const {
   const unsigned bits = p_.senderIdBits;
   const bool counter = p_.iv == IvMode::kCounter;
   // Both spaces are checked before either advances, so a refused packet consumes nothing.
   if (counter && ((st.flags & kIvExhausted) != 0 || (bits > 0 && st.ivCounter >> (64 - bits) != 0))) {
     return kExhausted;
   }
-  uint64_t seq = 0;
-  if (!NextSeq(p_.sn, st.seq, &seq)) return kExhausted;
-  st.seq = seq;
-  uint64_t iv = seq;
+  if (!NextSeq(p_.sn, st.seq, seq)) return kExhausted;
+  st.seq = *seq;
+  *iv = *seq;
   if (counter) {
     // RFC 6054 §3: Sender-ID in the top `bits` bits, the per-sender counter below.
-    iv = bits == 0 ? st.ivCounter : (uint64_t{p_.senderId} << (64 - bits)) | st.ivCounter;
+    *iv = bits == 0 ? st.ivCounter : (uint64_t{p_.senderId} << (64 - bits)) | st.ivCounter;
     if (++st.ivCounter == 0) st.flags |= kIvExhausted;
   }
+  return kOk;
+}
 
+int32_t EspSa::Build(uint64_t seq, uint64_t iv, const uint8_t* payload, size_t n, uint8_t nextHeader, uint8_t* out) {
   const size_t ptStart = kHeaderLength + kIvLength;
   const size_t tfc = p_.tfcPadTo > n ? p_.tfcPadTo - n : 0;
   const size_t body = n + tfc + 2;
@@ -172,7 +188,18 @@ int32_t EspSa::Encap(SenderState& st, const uint8_t* payload, size_t n, uint8_t 
   Put32(out + 4, static_cast<uint32_t>(seq));
   Put32(out + 8, static_cast<uint32_t>(iv >> 32));
   Put32(out + 12, static_cast<uint32_t>(iv));
-  const int32_t r = Seal(out, ptEnd, p_.sn == SnMode::kEsn ? static_cast<int64_t>(seq >> 32) : -1);
+  return Seal(out, ptEnd, p_.sn == SnMode::kEsn ? static_cast<int64_t>(seq >> 32) : -1);
+}
+
+int32_t EspSa::Encap(SenderState& st, const uint8_t* payload, size_t n, uint8_t nextHeader, uint8_t* out,
+                     size_t cap, size_t* written) {
+  const size_t total = PacketLength(n);
+  if (total == 0) return kMalformed;
+  if (total > cap) return kNoRoom;
+  uint64_t seq = 0;
+  uint64_t iv = 0;
+  int32_t r = Advance(st, &seq, &iv);
+  if (r == kOk) r = Build(seq, iv, payload, n, nextHeader, out);
   if (r != kOk) return r;
   *written = total;
   return kOk;
@@ -181,6 +208,16 @@ int32_t EspSa::Encap(SenderState& st, const uint8_t* payload, size_t n, uint8_t 
 int32_t EspSa::Open(const uint8_t* pkt, size_t ctEnd, int64_t seqHi, uint8_t* out) {
   const size_t ptStart = kHeaderLength + kIvLength;
   const size_t ctLength = ctEnd - ptStart;
+  if (fast_) {
+    if (!FastStart(pkt, seqHi, p_.gmac ? ctEnd : kHeaderLength)) return kCryptoError;
+    if (!p_.gmac && !fast_->Decrypt(pkt + ptStart, out, ctLength)) return kCryptoError;
+    if (!fast_->Verify(pkt + ctEnd, p_.icvLength)) {
+      if (!p_.gmac) OPENSSL_cleanse(out, ctLength);  // never leave unverified plaintext behind
+      return kAuthFailed;
+    }
+    if (p_.gmac) std::memmove(out, pkt + ptStart, ctLength);
+    return kOk;
+  }
   // OpenSSL copies the expected tag; it does not write through this pointer.
   void* tag = const_cast<uint8_t*>(pkt + ctEnd);
   if (!StartPacket(pkt, seqHi, p_.gmac ? ctEnd : kHeaderLength) ||

@@ -9,6 +9,9 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <memory>
+
+#include "gcm_fast.h"
 
 namespace gkm {
 
@@ -24,6 +27,14 @@ enum Status : int32_t {
   kExhausted = -6,    // sequence number or IV counter space used up (RFC 4303 §3.3.3)
   kNoRoom = -7,       // output slot too small, or partly overlapping the input
   kCryptoError = -8,  // OpenSSL refused an operation
+  // Fast path (datapath.h) only; mirrored by status.ts.
+  kReplay = -9,         // anti-replay check (RFC 4303 §3.4.3)
+  kIpMalformed = -10,   // inner/outer IP header invalid or too long (GKM_IP_MALFORMED)
+  kPolicy = -11,        // selectors or preserved addresses (RFC 4301 §5.2, RFC 5374)
+  kNoSaFound = -12,     // no SA for the packet (not counted on any SA)
+  kShort = -13,         // ESP shorter than its header (not counted on any SA)
+  kSlow = -14,          // the SA's mode runs in TypeScript (BEET): handled there
+  kPayload = 2,         // ESP done; TypeScript rebuilds the inner packet (transport input)
 };
 
 // Sequence Numbers transform values (RFC 9838 / RFC 9827).
@@ -71,6 +82,11 @@ class EspSa {
   // Wire length for a payload of n bytes, or 0 when it exceeds kMaxPacket.
   size_t PacketLength(size_t n) const;
 
+  // Takes the next sequence number and IV from `st` (RFC 4303 §3.3.3, RFC 6054), or kExhausted
+  // with nothing consumed.
+  int32_t Advance(SenderState& st, uint64_t* seq, uint64_t* iv) const;
+  // Builds one packet at out (PacketLength(n) bytes, checked by the caller) for a seq/IV pair.
+  int32_t Build(uint64_t seq, uint64_t iv, const uint8_t* payload, size_t n, uint8_t nextHeader, uint8_t* out);
   // Builds one packet at out[0, cap): assigns the next sequence number and IV from `st`.
   int32_t Encap(SenderState& st, const uint8_t* payload, size_t n, uint8_t nextHeader, uint8_t* out, size_t cap,
                 size_t* written);
@@ -84,7 +100,9 @@ class EspSa {
   int32_t Seal(uint8_t* pkt, size_t ptEnd, int64_t seqHi);
   int32_t Open(const uint8_t* pkt, size_t ctEnd, int64_t seqHi, uint8_t* out);
   bool StartPacket(const uint8_t* pkt, int64_t seqHi, size_t aadEnd);
+  bool FastStart(const uint8_t* pkt, int64_t seqHi, size_t aadEnd);
 
+  std::unique_ptr<FastGcm> fast_;  // AES-GCM/GMAC without EVP dispatch, when available
   EVP_CIPHER* cipher_ = nullptr;
   EVP_CIPHER_CTX* ctx_ = nullptr;
   uint8_t nonce_[12] = {};  // salt(4) || IV(8) (RFC 4106 §4, RFC 7634 §2)

@@ -38,12 +38,15 @@ export interface InnerPacket {
   readonly info: IpInfo;
 }
 
+/** All a mode handler uses of its sender: EspSender, or a burst queue (providers/native). */
+export type EspEncapsulator = Pick<EspSender, 'encapsulate'>;
+
 export interface ModeHandler {
   readonly mode: EspMode;
   /** Whether the receiver recovers the payload length from an inner IP header (TFC padding is safe). */
   readonly tfcSafe: boolean;
   /** Protects one inner IP packet (already parsed as `info`). */
-  output(inner: Buffer, info: IpInfo, sender: EspSender): EspFrame;
+  output(inner: Buffer, info: IpInfo, sender: EspEncapsulator): EspFrame;
   /** Rebuilds the inner IP packet from a decapsulated ESP payload, validated and parsed. */
   input(esp: EspPayload, outer: OuterView): InnerPacket;
 }

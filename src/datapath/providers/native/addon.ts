@@ -12,6 +12,11 @@ export interface NativeSaHandle {
   readonly __nativeSa: unique symbol;
 }
 
+/** An opaque fast-path engine (native/esp-burst/src/datapath.h): SA slots, SPI table, bursts. */
+export interface NativeEngineHandle {
+  readonly __nativeEngine: unique symbol;
+}
+
 /** Packets as one buffer with offset/length arrays, or as separate buffers. */
 export type BurstInput = readonly Buffer[] | SlabBurst;
 
@@ -64,6 +69,21 @@ export interface NativeAddon {
    * code ERR_GKM_NETLINK, errno and syscall on a socket failure.
    */
   xfrmRequest(nsPath: string | null, message: Uint8Array, timeoutMs: number): Buffer;
+  /** The fast path; engine.ts documents the layouts (params, blob, results). Throws TypeError. */
+  dpCreate(): NativeEngineHandle;
+  dpAdd(engine: NativeEngineHandle, cipher: string, key: Uint8Array, params: Uint32Array, blob: Uint8Array): number;
+  dpRemove(engine: NativeEngineHandle, slot: number): boolean;
+  /** v = [activateAt, removeAt, deadline, budgetPackets, budgetBytes]. */
+  dpSet(engine: NativeEngineHandle, slot: number, v: Float64Array): void;
+  /** Reads (or first writes) [last seq, next IV counter, flags]. */
+  dpSender(engine: NativeEngineHandle, slot: number, state: BigUint64Array, write: boolean): void;
+  /** io = [top, size]; resetTop >= 0 restarts the window there. False: the slot has no window. */
+  dpReplay(engine: NativeEngineHandle, slot: number, io: Float64Array, resetTop: number): boolean;
+  /** One ESP packet (no outer header) into out: its length, or a negative NativeStatus. */
+  dpEncapRaw(engine: NativeEngineHandle, slot: number, payload: Uint8Array, nh: number, out: Uint8Array): number;
+  /** io = [pos (in/out), needed (out), drained slots in acc (out), 0]; returns packets handled. */
+  dpEncrypt(engine: NativeEngineHandle, packets: readonly Uint8Array[], start: number, count: number, now: number, out: Uint8Array, io: Float64Array, res: Int32Array, acc: Float64Array): number;
+  dpDecrypt(engine: NativeEngineHandle, esps: readonly Uint8Array[], start: number, count: number, now: number, out: Uint8Array, io: Float64Array, res: Int32Array, acc: Float64Array, addrs: Uint8Array, seqs: Float64Array): number;
   info(): { openssl: string; maxBurst: number; maxPacket: number; status: Record<string, number> };
 }
 

@@ -12,7 +12,7 @@ import type { NativeSender } from './sender.ts';
 /** Bump allocator over large slabs (Buffer's own pool is 8 KiB): one native call per slab. */
 export class SlabPool {
   private current = Buffer.allocUnsafeSlow(0);
-  private used = 0;
+  private pos = 0;
 
   constructor(private readonly size = 256 * 1024) {}
 
@@ -21,14 +21,26 @@ export class SlabPool {
     return this.current;
   }
 
+  /** Bytes of `slab` in use: the fast path (engine.ts) writes from here and moves it on. */
+  get used(): number {
+    return this.pos;
+  }
+
+  set used(n: number) {
+    this.pos = Math.max(this.pos, Math.min(n, this.current.length));
+  }
+
+  /** Starts a fresh slab of at least n bytes. */
+  renew(n: number): void {
+    this.current = Buffer.allocUnsafeSlow(Math.max(this.size, n));
+    this.pos = 0;
+  }
+
   /** Reserves n bytes; returns their offset in `slab`. */
   take(n: number): number {
-    if (this.used + n > this.current.length) {
-      this.current = Buffer.allocUnsafeSlow(Math.max(this.size, n));
-      this.used = 0;
-    }
-    const at = this.used;
-    this.used += (n + 7) & ~7;
+    if (this.pos + n > this.current.length) this.renew(n);
+    const at = this.pos;
+    this.pos += (n + 7) & ~7;
     return at;
   }
 }

@@ -14,8 +14,20 @@ export const NativeStatus = {
   EXHAUSTED: -6,
   NO_ROOM: -7,
   CRYPTO_ERROR: -8,
-  /** TypeScript only: the anti-replay check failed (RFC 4303 §3.4.3). */
+  /** The anti-replay check failed (RFC 4303 §3.4.3). */
   REPLAY: -9,
+  /** Fast path (engine.ts) only from here on. GKM_IP_MALFORMED. */
+  IP_MALFORMED: -10,
+  /** Selectors (RFC 4301 §5.2) or preserved addresses (RFC 5374) do not match. */
+  POLICY: -11,
+  /** No SA for the packet: not counted on any SA. */
+  NO_SA_FOUND: -12,
+  /** ESP shorter than its 8-byte header: not counted on any SA. */
+  SHORT: -13,
+  /** The SA's mode runs in TypeScript (BEET). */
+  SLOW: -14,
+  /** ESP done; the inner packet is rebuilt in TypeScript (transport input). */
+  PAYLOAD: 2,
 } as const;
 
 export type NativeStatusCode = (typeof NativeStatus)[keyof typeof NativeStatus];
@@ -39,6 +51,14 @@ export function statusError(status: number, spi: number, seq?: number): GkmError
       return new GkmError('GKM_ESP_SEQ_EXHAUSTED', { field: 'esp.seq', detail: `SPI ${spi}` });
     case NativeStatus.REPLAY:
       return new GkmError('GKM_ESP_REPLAY', { field: 'esp.seq', detail: String(seq) });
+    case NativeStatus.IP_MALFORMED:
+      return new GkmError('GKM_IP_MALFORMED', { field: 'ip', detail: 'header, length or fragment' });
+    case NativeStatus.POLICY:
+      return new GkmError('GKM_ESP_POLICY_MISMATCH', { field: 'selectors', detail: `SPI ${spi}` });
+    case NativeStatus.NO_SA_FOUND:
+      return new GkmError('GKM_ESP_NO_SA', { field: 'sad', detail: spi === 0 ? 'no outbound SA matches' : `SPI ${spi}` });
+    case NativeStatus.SHORT:
+      return new GkmError('GKM_ESP_MALFORMED', { field: 'esp', detail: 'shorter than the header' });
     default:
       return new GkmError('GKM_CRYPTO_INTERNAL', { field: 'native', detail: `status ${status}` });
   }
