@@ -147,3 +147,18 @@ test('GSA_INITIAL_MESSAGE_ID starts the Rekey SA replay state', async () => {
   assert.equal(ids.accept(9), true);
   assert.equal(NotifyType.GROUP_SENDER, 16429);
 });
+
+test('IKE_INTERMEDIATE with ML-KEM-768 (RFC 9370) before GSA_AUTH: hybrid IKE SA, keys wrapped under its GSK_w', async () => {
+  const { KeId, EncrId, PrfId, KwaId } = await import('../../../src/ikev2/registry/index.ts');
+  const { ScriptedGcks } = await import('./support/scripted-gcks.ts');
+  const hybrid = { protocolId: ProtocolId.IKE, encr: { id: EncrId.AES_GCM_16, keyLength: 256 }, prf: PrfId.HMAC_SHA2_256, ke: KeId.CURVE25519, addke: [[KeId.ML_KEM_768]], kwa: KwaId.KW_5649_256 };
+  const w = groupWorld({ gcks: new ScriptedGcks(undefined, [hybrid]), peer: { proposals: [{ ...hybrid, kwa: [KwaId.KW_5649_256, KwaId.KW_ARX] }] } });
+  w.gcks.groups.set('group-1', { rekeySa: rekeySaTemplate(), dataSecurity: [gcmTemplate(1)] });
+  w.member.join(G1);
+  await w.world.advance();
+  assert.ok(w.of('registered')[0], JSON.stringify(w.events));
+  // (ML-KEM messages are fragmented: one entry per exchange step)
+  const types = w.world.net.sent.map((p) => decodeMessage(p.datagram).header.exchangeType).filter((t, i, all) => t !== all[i - 1]);
+  assert.deepEqual(types, [ExchangeType.IKE_SA_INIT, ExchangeType.IKE_INTERMEDIATE, ExchangeType.GSA_AUTH]);
+  assert.equal(w.gmPeer.engine.get(w.member.ikeSaId!)!.requireCrypto().suite.additionalKes[0], KeId.ML_KEM_768);
+});
