@@ -73,8 +73,10 @@ class AeadSkCipher extends BaseSkCipher implements SkCipher {
     super(info);
     this.icvLength = info.icvLength;
     this.#algorithm = info.mode === 'gcm' ? `aes-${keyBits}-gcm` : 'chacha20-poly1305';
-    this.#key = Buffer.from(keyMaterial.subarray(0, keyBits / 8));
-    this.#salt = Buffer.from(keyMaterial.subarray(keyBits / 8));
+    const own = Buffer.allocUnsafeSlow(keyMaterial.length); // not pooled: see keys.ts split()
+    keyMaterial.copy(own);
+    this.#key = own.subarray(0, keyBits / 8);
+    this.#salt = own.subarray(keyBits / 8);
   }
 
   #nonce(iv: Buffer): Buffer {

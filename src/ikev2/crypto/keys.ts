@@ -16,10 +16,16 @@ const KEY_PAD_FOR_IKEV2 = Buffer.from('Key Pad for IKEv2', 'ascii'); // RFC 7296
 const GSK_W_SEED = Buffer.from(GSK_W_LABEL, 'ascii');
 const EMPTY = Buffer.alloc(0);
 
-/** Copies consecutive slices of `material` (so each key can be wiped on its own). */
+/**
+ * Copies consecutive slices of `material` into one allocation of its own and returns views
+ * of it: each key can still be wiped on its own, and the keys of a long-lived SA never sit in
+ * Node's shared 8 KiB Buffer pool, where one small slice keeps a whole slab alive.
+ */
 function split(material: Buffer, lengths: readonly number[]): Buffer[] {
+  const own = Buffer.allocUnsafeSlow(lengths.reduce((a, b) => a + b, 0));
+  material.copy(own, 0, 0, own.length);
   let off = 0;
-  return lengths.map((len) => Buffer.from(material.subarray(off, (off += len))));
+  return lengths.map((len) => own.subarray(off, (off += len)));
 }
 
 function checkSpi(spi: Buffer, field: string): void {

@@ -10,6 +10,7 @@ import { nameOf } from '../registry/names.ts';
 import { PayloadType } from '../registry/payload.ts';
 import type { IdiPayload, IdrPayload, IdPayload } from '../wire/payloads/index.ts';
 import { ipAddressBytes } from '../wire/ip-address.ts';
+import { retained } from './retained.ts';
 
 export interface Identity {
   readonly type: number;
@@ -48,7 +49,8 @@ export function idPayload(type: typeof PayloadType.IDi | typeof PayloadType.IDr,
   return { type, idType: id.type, data: id.data };
 }
 
-export const identityOf = (p: IdPayload): Identity => ({ type: p.idType, data: p.data });
+/** The identity of an ID payload, its data copied out of the message (the SA keeps it). */
+export const identityOf = (p: IdPayload): Identity => ({ type: p.idType, data: retained(p.data)[0]! });
 
 /** The DER subject Name of a certificate (tbsCertificate field 6, RFC 5280 §4.1). */
 export function subjectDer(cert: X509Certificate): Buffer | undefined {

@@ -10,6 +10,7 @@
  */
 import { createHash } from 'node:crypto';
 import { GkmError } from '../errors.ts';
+import { retained } from './retained.ts';
 
 /** RFC 7296 §2.3: Message IDs never wrap; the SA must be rekeyed before that. */
 export const MAX_MESSAGE_ID = 0xffffffff;
@@ -116,7 +117,7 @@ export class ResponderWindow {
   /** Records the response to `mid`, slides the window, forgets responses below it. */
   answered(mid: number, datagrams: readonly Buffer[], requestDigests: Iterable<string>): void {
     this.#inProgress.delete(mid);
-    this.#cache.set(mid, { datagrams, requestDigests: new Set(requestDigests) });
+    this.#cache.set(mid, { datagrams: retained(...datagrams), requestDigests: new Set(requestDigests) });
     while (this.#cache.has(this.#lowest)) this.#lowest++;
     for (const m of this.#cache.keys()) if (m < this.#lowest - this.size) this.#cache.delete(m);
   }

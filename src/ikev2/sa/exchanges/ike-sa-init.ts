@@ -23,6 +23,7 @@ import type { KePayload, NoncePayload, NotifyPayload, Proposal, SaPayload } from
 import { keyLengthOf, NotifyData } from '../../wire/payloads/index.ts';
 import { DEFAULT_SIGNATURE_HASHES, type IkeSaInitConfig, type PeerConfig } from '../config.ts';
 import { ikeCryptoFromKeys, protectionOf } from '../additional-ke.ts';
+import { retained } from '../retained.ts';
 import { IkeSa, type IkeCrypto, type IkeSuite, type InitRecord, type Role } from '../ike-sa.ts';
 import { findNotify, firstErrorNotify, hasNotify, notifiesOf, PeerNotifyError, required } from '../messages.ts';
 import { detectNat, natDetectionNotifies } from '../nat.ts';
@@ -46,7 +47,7 @@ export function ikeSuiteOf(p: Proposal): IkeSuite {
   }
   const integId = chosenId(p, TransformType.INTEG);
   return {
-    proposal: p,
+    proposal: { ...p, spi: retained(p.spi)[0]! }, // kept for the SA's life: not a view into the message
     encrId: encr.transformId,
     keyLengthBits: keyLengthOf(encr),
     integId: integId === IntegId.NONE ? undefined : integId,
@@ -185,10 +186,10 @@ export class IkeSaInitTask implements InitiatorTask {
 
   #complete(ctx: TaskContext, res: InboundMessage, req: SentRequest, { suite, ke, nr }: { suite: IkeSuite; ke: KePayload; nr: Buffer }): void {
     const sa = ctx.sa;
-    const spiR = Buffer.from(res.header.spiR);
+    const [spiR, nrCopy, requestBytes, responseBytes] = retained(res.header.spiR, nr, req.datagrams[0]!, res.raw) as [Buffer, Buffer, Buffer, Buffer];
     const secret = this.#ke.complete(ke.data);
     const crypto = deriveIkeCrypto('initiator', suite, this.#ni, nr, secret, sa.spiI, spiR);
-    const init: InitRecord = { ni: this.#ni, nr: Buffer.from(nr), requestBytes: req.datagrams[0]!, responseBytes: Buffer.from(res.raw) };
+    const init: InitRecord = { ni: this.#ni, nr: nrCopy, requestBytes, responseBytes };
     sa.keyed(spiR, init, crypto);
     recordPeerCapabilities(sa, res.payloads, offersAdditionalKe(this.#proposals));
     const nat = detectNat(notifiesOf(res.payloads), sa.spiI, spiR, res.local, res.remote);
@@ -279,8 +280,9 @@ export function respondToIkeSaInit(input: InitResponderInput): InitResponderResu
     spiR,
     payloads,
     create(responseBytes) {
-      const init: InitRecord = { ni: Buffer.from(ni), nr, requestBytes: Buffer.from(request.raw), responseBytes };
-      const sa = IkeSa.responder(Buffer.from(spiI), spiR, request.local, request.remote, config, init, crypto, input.now, input.windowSize);
+      const [spiICopy, niCopy, requestBytes, responseCopy] = retained(spiI, ni, request.raw, responseBytes) as [Buffer, Buffer, Buffer, Buffer];
+      const init: InitRecord = { ni: niCopy, nr, requestBytes, responseBytes: responseCopy };
+      const sa = IkeSa.responder(spiICopy, spiR, request.local, request.remote, config, init, crypto, input.now, input.windowSize);
       recordPeerCapabilities(sa, p, intermediate);
       sa.extensions.nat = detectNat(notifiesOf(p), spiI, ZERO_SPI, request.local, request.remote);
       return sa;
