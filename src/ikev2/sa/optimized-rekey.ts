@@ -17,7 +17,7 @@
  */
 import { GkmError } from '../errors.ts';
 import { ProtocolId } from '../registry/misc.ts';
-import { isErrorNotify, NotifyType } from '../registry/notify.ts';
+import { NotifyType } from '../registry/notify.ts';
 import { PayloadType } from '../registry/payload.ts';
 import type { Payload } from '../wire/payload.ts';
 import type { KePayload, NotifyPayload, Proposal } from '../wire/payloads/index.ts';
@@ -201,4 +201,4 @@ export function acceptOptimizedIke(sa: IkeSa, p: readonly Payload[], codecs: Opt
 }
 
 /** Whether an error answer to our optimized rekey calls for a regular one (§5: "can retry a regular rekey"). */
-export const fallsBackToRegular = (n: NotifyPayload): boolean => isErrorNotify(n.notifyType) && (n.notifyType === NotifyType.NO_PROPOSAL_CHOSEN || n.notifyType === NotifyType.INVALID_KE_PAYLOAD);
+export const fallsBackToRegular = (n: NotifyPayload): boolean => n.notifyType === NotifyType.NO_PROPOSAL_CHOSEN || n.notifyType === NotifyType.INVALID_KE_PAYLOAD;
