@@ -130,7 +130,8 @@ export class ScriptedGcks {
   tamper: Tamper | undefined;
   /** Answer GSA_AUTH without AUTH with this notify (e.g. AUTHENTICATION_FAILED). */
   rejectAuth: number | undefined;
-  #nextSenderId = 0;
+  /** The next Sender-ID granted (a per-group counter on a real GCKS; one counter here). */
+  nextSenderId = 0;
 
   constructor(
     readonly psk: Buffer = GCKS_PSK,
@@ -195,7 +196,7 @@ export class ScriptedGcks {
     ];
     const context = registrationContext(policies);
     const counterMode = policies.some(usesCounterMode);
-    const senderIds = requested !== undefined && counterMode ? Array.from({ length: Math.min(requested, def.maxSenderIds ?? 4) }, () => this.#nextSenderId++) : [];
+    const senderIds = requested !== undefined && counterMode ? Array.from({ length: Math.min(requested, def.maxSenderIds ?? 4) }, () => this.nextSenderId++) : [];
     const gw: GroupPolicy[] =
       def.activationDelay || def.deactivationDelay || senderIds.length
         ? [
