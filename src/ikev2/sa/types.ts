@@ -32,12 +32,24 @@ export interface Scheduler {
   setTimer(delayMs: number, fn: () => void): Timer;
 }
 
-/** Node timers, unref'd so an idle engine never keeps the process alive. */
+/** Node's timers overflow above 2^31 - 1 ms (~24.8 days) and would fire at once. */
+export const MAX_TIMER_STEP_MS = 0x7fffffff;
+
+/**
+ * Node timers, unref'd so an idle engine never keeps the process alive. Delays longer than
+ * Node allows (lifetimes of weeks) are waited out in steps.
+ */
 export const realScheduler: Scheduler = {
   now: () => performance.now(),
   setTimer(delayMs, fn) {
-    const t = setTimeout(fn, delayMs);
-    t.unref();
+    const due = performance.now() + Math.max(0, delayMs);
+    let t: NodeJS.Timeout;
+    const arm = (): void => {
+      const left = due - performance.now();
+      t = setTimeout(left > MAX_TIMER_STEP_MS ? arm : fn, Math.min(Math.max(0, left), MAX_TIMER_STEP_MS));
+      t.unref();
+    };
+    arm();
     return { cancel: () => clearTimeout(t) };
   },
 };
