@@ -22,30 +22,12 @@ import { tshark, tsharkAvailable, tsharkErrors } from '../../support/tshark.ts';
 import { KeyLogWriter } from '../../../src/ikev2/keylog/index.ts';
 import { EncrId } from '../../../src/ikev2/registry/transform.ts';
 import { installedChild, paired, startPair, type Pair } from './pair.ts';
+import { link, MATRIX, matrixLinks, ts } from './matrix.ts';
 
 const skip = strongswanSkip();
 
-const CIPHERS = [
-  { proposal: 'aes128gcm16', encr: 'AES_GCM_16', keysize: 128 },
-  { proposal: 'aes256gcm16', encr: 'AES_GCM_16', keysize: 256 },
-  { proposal: 'chacha20poly1305', encr: 'CHACHA20_POLY1305', keysize: undefined },
-] as const;
-const GROUPS = [
-  { proposal: 'x25519', name: 'CURVE_25519' },
-  { proposal: 'ecp256', name: 'ECP_256' },
-  { proposal: 'ecp384', name: 'ECP_384' },
-] as const;
-
-const MATRIX = CIPHERS.flatMap((c) => GROUPS.map((g) => ({ cipher: c, group: g, name: `m-${c.proposal}-${g.proposal}` })));
-
-/** Each link carries its own traffic selector (a UDP port), so policies never overlap. */
-const ts = (i: number): string[] => [`127.0.0.1/32[udp/${20000 + i}]`];
-const link = (i: number, l: Omit<LinkSpec, 'localTs' | 'remoteTs'>): LinkSpec => ({ ...l, localTs: ts(i), remoteTs: ts(i) });
-
 const LINKS: LinkSpec[] = [
-  ...MATRIX.map((m, i) =>
-    link(i, { name: m.name, proposals: [`${m.cipher.proposal}-prfsha256-${m.group.proposal}`], espProposals: [m.cipher.proposal] }),
-  ),
+  ...matrixLinks(),
   // Child SA rekeys with PFS.
   link(20, { name: 'rekey', proposals: ['aes128gcm16-prfsha256-x25519'], espProposals: ['aes128gcm16-x25519'] }),
   link(21, { name: 'delete', proposals: ['aes256gcm16-prfsha256-ecp256'], espProposals: ['aes256gcm16'] }),
