@@ -1,4 +1,4 @@
-export { openStore, type Store, type StoreOptions } from './store.ts';
+export { openStore, type Store, type StoreBatch, type StoreOptions } from './store.ts';
 export { DEFAULT_DB_PATH, DEFAULT_BUSY_TIMEOUT_MS, openDatabase, type SqliteDatabase } from './database.ts';
 export { applyMigrations, appliedMigrations, loadMigrations, schemaVersion, DEFAULT_MIGRATIONS_DIR, type Migration } from './migrations.ts';
 export { generateMasterKeyFile, loadMasterKey, parseMasterKey, MASTER_KEY_ENV, MASTER_KEY_FILE_ENV, type MasterKeySource } from './master-key.ts';

@@ -47,9 +47,20 @@ export interface Store {
   readonly groupKeyState: GroupKeyStateRepository;
   readonly audit: AuditRepository;
   transaction<T>(fn: () => T): T;
+  /**
+   * Group commit: open a transaction that store.transaction() calls nest in (as savepoints,
+   * each still all-or-nothing) until commit(); one commit for many small changes. Keep it
+   * short (one event-loop turn): it holds SQLite's write lock.
+   */
+  beginBatch(): StoreBatch;
   /** Re-encrypt every secret under `newMasterKey` in one transaction; afterwards only it opens the store. */
   rotateMasterKey(newMasterKey: Buffer): { readonly reencrypted: number };
   close(): void;
+}
+
+export interface StoreBatch {
+  commit(): void;
+  rollback(): void;
 }
 
 const KEY_CHECK = 'master_key_check';
@@ -117,6 +128,15 @@ export function openStore(opts: StoreOptions): Store {
     groupKeyState: groupKeyStateRepository(ctx),
     audit: auditRepository(ctx),
     transaction: (fn) => db.transaction(fn)(),
+    beginBatch() {
+      db.exec('BEGIN');
+      return {
+        commit: () => db.exec('COMMIT'),
+        rollback: () => {
+          if (db.inTransaction) db.exec('ROLLBACK');
+        },
+      };
+    },
     rotateMasterKey(newMasterKey) {
       const next = new SecretBox(newMasterKey);
       const reencrypted = db.transaction(() => rotate(db, box, next))();

@@ -140,7 +140,7 @@ export class GroupKeyStore {
       const changes = tree.takeChanges();
       for (const keyId of changes.retiredKeyIds) this.#retireNode(keyId);
       for (const n of changes.upserts) {
-        this.#retireNode(n.keyId); // moved: the same Key ID at a new position
+        if (n.keyId < this.#state.keyIdsNext) this.#retireNode(n.keyId); // moved: an older Key ID at a new position
         const row = this.#store.keys.add({
           groupId: this.#groupId,
           kind: 'lkh-node',

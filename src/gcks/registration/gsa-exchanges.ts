@@ -101,7 +101,7 @@ export class GsaExchanges {
     ];
   }
 
-  #gsaAuth(ctx: TaskContext, req: InboundMessage): ResponseSpec {
+  async #gsaAuth(ctx: TaskContext, req: InboundMessage): Promise<ResponseSpec> {
     const { store, identity, sessions } = this.#d;
     const sa = ctx.sa;
     const p = req.payloads;
@@ -129,12 +129,12 @@ export class GsaExchanges {
     const session = sessions.start(sa, member.id);
     const idr = idPayload(PayloadType.IDr, identity.id);
     const local = localAuthPayloads(sa, config.localAuth, 'responder', idr);
-    const payloads: Payload[] = [idr, ...local.certs, local.auth, ...this.#join(ctx, req, member, ask)];
+    const payloads: Payload[] = [idr, ...local.certs, local.auth, ...(await this.#join(ctx, req, member, ask))];
     sessions.touch(ctx, session);
     return { payloads };
   }
 
-  #gsaRegistration(ctx: TaskContext, req: InboundMessage): ResponseSpec {
+  async #gsaRegistration(ctx: TaskContext, req: InboundMessage): Promise<ResponseSpec> {
     const { store, sessions, registrar, log } = this.#d;
     const session = sessions.get(ctx.sa);
     if (!session) throw new GkmError('GKM_IKE_INVALID_SYNTAX', { field: 'exchange', detail: 'GSA_REGISTRATION over an IKE SA not set up by GSA_AUTH' });
@@ -148,7 +148,7 @@ export class GsaExchanges {
       // §2.3.2: a GM rejecting the policy or leaving MUST be removed; the answer is empty.
       const reason = nameOf(NotifyType, leaving.notifyType);
       try {
-        const { group, removed } = registrar.leave(member, ask.idg, reason);
+        const { group, removed } = await registrar.leave(member, ask.idg, reason);
         session.groups.delete(group.id);
         log.info({ ike: ctx.sa.id, groupId: group.id, memberId: member.id, removed, reason }, 'member left the group');
       } catch (e) {
@@ -156,11 +156,11 @@ export class GsaExchanges {
       }
       return { payloads: [] };
     }
-    return { payloads: this.#join(ctx, req, member, ask) };
+    return { payloads: await this.#join(ctx, req, member, ask) };
   }
 
   /** GSA, KD (and status notifies) on success; the error notify otherwise (the IKE SA stays). */
-  #join(ctx: TaskContext, req: InboundMessage, member: MemberRecord, ask: GroupRequest): Payload[] {
+  async #join(ctx: TaskContext, req: InboundMessage, member: MemberRecord, ask: GroupRequest): Promise<Payload[]> {
     const { registrar, sessions, log } = this.#d;
     const session = sessions.get(ctx.sa)!;
     let peer = '';
@@ -174,7 +174,7 @@ export class GsaExchanges {
         ...(ask.groupSender !== undefined ? { groupSender: ask.groupSender } : {}),
         ike,
       };
-      const r = registrar.join(request);
+      const r = await registrar.join(request);
       session.groups.add(r.group.id);
       if (r.inband) session.inband = true;
       log.info(

@@ -29,6 +29,7 @@ import type { Logger } from '../config/logger.ts';
 import { findGroupByIdg, identityLabel, loadSigningKey, requireAuthorization } from '../groups/index.ts';
 import type { IkeSaKeyChannel, MembershipRekey } from '../keys/index.ts';
 import { groupPolicyShape, groupWidePolicy, gsaPolicyTemplate, loadGroupPolicy, usesCounterModes, type GroupPolicy, type GroupPolicyShape } from '../policy/index.ts';
+import { GroupCommit } from './group-commit.ts';
 import { GroupKeyStore } from './group-key-store.ts';
 import { requireSagSupport, type GroupSaOffer } from './sag.ts';
 
@@ -101,9 +102,14 @@ export class Registrar {
   readonly #sink: MembershipRekeySink;
   readonly #treeDegree: number | undefined;
   readonly #groups = new Map<number, GroupRuntime>();
+  readonly #commit: GroupCommit;
 
   constructor(opts: RegistrarOptions) {
     this.#store = opts.store;
+    this.#commit = new GroupCommit(opts.store, (e) => {
+      this.#log.error({ error: (e as Error).message }, 'store commit failed: reloading group keys from the store');
+      this.#groups.clear();
+    });
     this.#log = opts.log;
     this.#treeDegree = opts.treeDegree;
     this.#sink = opts.rekeySink ?? {
@@ -112,8 +118,11 @@ export class Registrar {
     };
   }
 
-  /** Register `member` for the group named by `idg`; throws GkmErrors carrying the notify to answer. */
-  join(req: JoinRequest): JoinResult {
+  /**
+   * Register `member` for the group named by `idg`; rejects with GkmErrors carrying the
+   * notify to answer. Resolves once the registration is committed (group commit).
+   */
+  async join(req: JoinRequest): Promise<JoinResult> {
     const store = this.#store;
     const group = findGroupByIdg(store, req.idg);
     const authz = requireAuthorization(store, group.id, req.member.id);
@@ -154,7 +163,7 @@ export class Registrar {
     });
     let result: ReturnType<typeof register>;
     try {
-      result = register();
+      result = await this.#commit.run(register);
     } catch (e) {
       if (touched) this.#groups.delete(group.id); // keys ran ahead of the rolled-back store
       throw e;
@@ -174,13 +183,13 @@ export class Registrar {
   }
 
   /** The member leaves (or rejects the policy of) the group: registration and tree leaf go. */
-  leave(member: MemberRecord, idg: StoredIdentity, reason: string): { readonly group: GroupRecord; readonly removed: boolean } {
+  async leave(member: MemberRecord, idg: StoredIdentity, reason: string): Promise<{ readonly group: GroupRecord; readonly removed: boolean }> {
     const store = this.#store;
     const group = findGroupByIdg(store, idg);
     const rt = this.#runtime(group);
     const rekeys: MembershipRekey[] = [];
-    const removed = this.#guarded(group.id, () =>
-      store.transaction(() => {
+    const removed = await this.#guarded(group.id, () =>
+      this.#commit.run(() => store.transaction(() => {
         const registered = store.registrations.remove(group.id, member.id);
         const keys = rt.keyStore.keys;
         const inTree = keys.tree?.has(member.id) ?? false;
@@ -193,7 +202,7 @@ export class Registrar {
           store.audit.append({ actor: ACTOR, action: 'member.leave', groupId: group.id, memberId: member.id, detail: { member: identityLabel(member.identity), reason } });
         }
         return registered || inTree;
-      }),
+      })),
     );
     for (const r of rekeys) this.#sink.membershipRekey(group.id, r);
     return { group, removed };
@@ -222,9 +231,9 @@ export class Registrar {
   }
 
   /** Run a key operation; if it fails, the group's in-memory keys may be ahead of the store: reload them next time. */
-  #guarded<T>(groupId: number, fn: () => T): T {
+  async #guarded<T>(groupId: number, fn: () => Promise<T>): Promise<T> {
     try {
-      return fn();
+      return await fn();
     } catch (e) {
       this.#groups.delete(groupId);
       throw e;

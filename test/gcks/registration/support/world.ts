@@ -135,7 +135,8 @@ export class GcksWorld {
 
   /** A GM engine at its own address; `register` runs IKE_SA_INIT + GSA_AUTH. */
   gm(who: GmIdentity): TestGm {
-    const peer = this.world.engine(`10.9.1.${this.#nextIp++}`, { options: FAST });
+    const n = this.#nextIp++;
+    const peer = this.world.engine(`10.9.${1 + (n >> 8)}.${n & 255}`, { options: FAST });
     return new TestGm(this, peer, who);
   }
 }

@@ -1,0 +1,258 @@
+/**
+ * GCKS registration load (issue 4): a load generator registers many GMs concurrently
+ * (IKE_SA_INIT + GSA_AUTH, PSK, X25519, AES-GCM-16-256, KW_5649_256) against the GCKS
+ * service running in a forked process on loopback (UDP, its SQLite database on disk, one
+ * multicast-rekey group: AES-GCM ESP multi-sender, Ed25519-signed Rekey SA, LKH tree).
+ *
+ * Reported: registrations/s (wall clock, `concurrency` in flight), latency p50/p99 per
+ * registration (initiate → GSA_AUTH reply accepted), GCKS CPU per registration, time to
+ * enroll N members, and GCKS memory per registered member (RSS and V8 heap + ArrayBuffers
+ * after a full GC, once the registration IKE SAs have lingered out, minus the same figures
+ * before the run). The generator checks AUTH and that GSA and KD came back; unwrapping every
+ * key is the tests' job (test/gcks/registration, test/e2e), not the load generator's.
+ *
+ *   npm run bench -- gcks-registration
+ *   GCKS_BENCH_N=10000 GCKS_BENCH_CONCURRENCY=128 GCKS_BENCH_ENGINES=2 npm run bench -- gcks-registration
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { pino } from 'pino';
+import { DEFAULT_CONFIG, type GcksConfig } from '../src/gcks/config/index.ts';
+import { createGroup } from '../src/gcks/groups/index.ts';
+import { GcksService } from '../src/gcks/service.ts';
+import { IkeNode } from '../src/ikev2/node.ts';
+import { EncrId, ExchangeType, IdType, KeId, KwaId, PayloadType, PrfId, ProtocolId } from '../src/ikev2/registry/index.ts';
+import { localAuthPayloads, verifyPeerAuth } from '../src/ikev2/sa/auth.ts';
+import { DEFAULT_SIGNATURE_HASHES, type PeerConfig } from '../src/ikev2/sa/config.ts';
+import { Id, idPayload, identityOf } from '../src/ikev2/sa/identity.ts';
+import type { InboundMessage, InitiatorTask, TaskContext, TaskResult } from '../src/ikev2/sa/task.ts';
+import type { Endpoint } from '../src/ikev2/sa/types.ts';
+import type { AuthPayload, IdrPayload, Payload } from '../src/ikev2/wire/index.ts';
+import { openStore } from '../src/store/index.ts';
+import { fmt, table } from './lib/table.ts';
+
+const env = (name: string, fallback: number): number => {
+  const v = Number(process.env[name]);
+  return Number.isFinite(v) && v > 0 ? v : fallback;
+};
+const N = env('GCKS_BENCH_N', 10_000);
+const CONCURRENCY = env('GCKS_BENCH_CONCURRENCY', 128);
+/** Load generator engines (each its own UDP socket); all in this process. */
+const ENGINES = env('GCKS_BENCH_ENGINES', 1);
+const LINGER_MS = env('GCKS_BENCH_LINGER_MS', 1000);
+const LIMIT_MS = env('GCKS_BENCH_LIMIT_MS', 600_000);
+const GROUP = 'bench-group';
+
+const policy = {
+  dataSecuritySas: [{ name: 'data', mode: 'tunnel', senders: 'multiple', encryption: { algorithm: 'aes-gcm-16', keyBits: 256 }, destination: { address: '239.192.0.1', protocol: 'udp' }, lifetimeSeconds: 3600 }],
+  rekey: {
+    method: 'multicast',
+    sa: { destination: { address: '239.192.0.100', port: 848 }, encryption: { algorithm: 'aes-gcm-16', keyBits: 256 }, keyWrap: 'kw-5649-256', authentication: { method: 'signature', algorithm: 'ed25519' }, lifetimeSeconds: 86400 },
+  },
+  groupWide: { activationTimeDelay: 5, deactivationTimeDelay: 10, senderIdBits: 16 },
+};
+
+const pskOf = (i: number): Buffer => Buffer.from(`bench-member-psk-${String(i).padStart(8, '0')}-xxxxxxx`);
+const idOf = (i: number) => Id.keyId(`gm-${i}`);
+
+interface Memory {
+  readonly rss: number;
+  readonly heap: number;
+  readonly external: number;
+}
+
+type ChildMsg = { type: 'ready'; port: number } | { type: 'memory'; memory: Memory; ikeSas: number; members: number } | { type: 'cpu'; cpu: NodeJS.CpuUsage };
+
+// --- the GCKS process ----------------------------------------------------------------------
+
+async function gcksChild(dir: string, masterKey: string): Promise<void> {
+  const config: GcksConfig = { ...DEFAULT_CONFIG, db: { path: join(dir, 'gcks.db'), busyTimeoutMs: 5000 }, listen: { addresses: ['127.0.0.1'], ports: [0] }, sampleGroup: false, log: { level: 'error' } };
+  const service = await GcksService.start({
+    config,
+    log: pino({ level: 'error' }),
+    env: { GCKS_MASTER_KEY: masterKey },
+    lingerMs: LINGER_MS,
+    engineOptions: { halfOpenThreshold: 1_000_000 },
+    rekeySink: { membershipRekey: () => undefined }, // no GSA_REKEY sender yet: forced commits are dropped
+  });
+  const memory = (): Memory => {
+    globalThis.gc?.();
+    const m = process.memoryUsage();
+    return { rss: m.rss, heap: m.heapUsed, external: m.external + m.arrayBuffers };
+  };
+  process.on('message', (msg: { type: string }) => {
+    if (msg.type === 'memory') {
+      const g = service.store.groups.getByName(GROUP)!;
+      process.send!({ type: 'memory', memory: memory(), ikeSas: service.node.engine.list().length, members: service.registrar.groupKeys(g.id)?.keys.tree?.size ?? 0 } satisfies ChildMsg);
+    } else if (msg.type === 'cpu') process.send!({ type: 'cpu', cpu: process.cpuUsage() } satisfies ChildMsg);
+    else if (msg.type === 'stop') void service.stop().then(() => process.exit(0));
+  });
+  process.send!({ type: 'ready', port: service.node.transport.sockets()[0]!.local.port } satisfies ChildMsg);
+}
+
+// --- the load generator --------------------------------------------------------------------
+
+/** GSA_AUTH as a load generator needs it: IDi, AUTH, IDg out; IDr/AUTH checked, GSA and KD present. */
+class LightGsaAuth implements InitiatorTask {
+  readonly name = 'GSA_AUTH';
+  readonly exchangeType = ExchangeType.GSA_AUTH;
+  readonly phases = ['keyed'] as const;
+  readonly critical = true;
+  constructor(
+    private readonly config: PeerConfig,
+    private readonly done: (ok: boolean) => void,
+  ) {}
+  buildRequest(ctx: TaskContext): Payload[] {
+    const idi = idPayload(PayloadType.IDi, this.config.localId);
+    return [idi, localAuthPayloads(ctx.sa, this.config.localAuth, 'initiator', idi).auth, { type: PayloadType.IDg, idType: IdType.ID_KEY_ID, data: Buffer.from(GROUP) }];
+  }
+  processResponse(ctx: TaskContext, res: InboundMessage): TaskResult {
+    const p = res.payloads;
+    const idr = p.find((x) => x.type === PayloadType.IDr) as IdrPayload | undefined;
+    const auth = p.find((x) => x.type === PayloadType.AUTH) as AuthPayload | undefined;
+    const ok = idr !== undefined && auth !== undefined && p.some((x) => x.type === PayloadType.GSA) && p.some((x) => x.type === PayloadType.KD);
+    if (ok) {
+      verifyPeerAuth(ctx.sa, this.config.remoteAuth, 'responder', { id: idr, auth, certs: [], acceptedHashes: DEFAULT_SIGNATURE_HASHES, at: new Date() });
+      ctx.establish({ config: this.config, localId: this.config.localId, remoteId: identityOf(idr) });
+    }
+    this.done(ok);
+    ctx.deleteIkeSa(); // the GM has its keys; free the SA here at once (the GCKS lingers)
+    return 'done';
+  }
+  dispose(): void {
+    this.done(false);
+  }
+}
+
+const PROPOSAL = { protocolId: ProtocolId.IKE, encr: { id: EncrId.AES_GCM_16, keyLength: 256 }, prf: PrfId.HMAC_SHA2_256, ke: KeId.CURVE25519, kwa: KwaId.KW_5649_256 };
+
+function register(node: IkeNode, gcks: Endpoint, i: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    let settled = false;
+    const done = (ok: boolean): void => {
+      if (!settled) resolve((settled = true) && ok);
+    };
+    const psk = pskOf(i);
+    const config: PeerConfig = {
+      name: 'gcks',
+      proposals: [PROPOSAL],
+      localId: idOf(i),
+      localAuth: { method: 'psk', psk },
+      remoteAuth: { method: 'psk', psk },
+      children: [],
+      initialContact: false,
+      authTask: () => new LightGsaAuth(config, done),
+    };
+    const local = node.transport.sockets()[0]!.local;
+    const sa = node.engine.initiate(config, gcks, { ip: local.address, port: local.port });
+    const off = node.engine.events.on('deleted', (e) => {
+      if (e.ikeSaId === sa.id && e.what === 'ike') {
+        off();
+        done(false);
+      }
+    });
+  });
+}
+
+function setUpDatabase(dir: string, masterKey: Buffer): void {
+  const store = openStore({ path: join(dir, 'gcks.db'), masterKey });
+  const g = createGroup(store, { name: GROUP, identity: { idType: IdType.ID_KEY_ID, data: Buffer.from(GROUP) }, memberCap: null, policy }, 'bench').group.id;
+  const BATCH = 5000;
+  for (let start = 0; start < N; start += BATCH) {
+    store.transaction(() => {
+      for (let i = start; i < Math.min(N, start + BATCH); i++) {
+        const id = idOf(i);
+        const m = store.members.create({ idType: id.type, data: id.data }, { kind: 'psk', psk: pskOf(i) });
+        store.members.authorize(g, m.id, { role: 'both', maxSenderIds: 1 });
+      }
+    });
+  }
+  store.close();
+}
+
+const request = <T extends ChildMsg['type']>(child: ChildProcess, type: T): Promise<Extract<ChildMsg, { type: T }>> =>
+  new Promise((resolve) => {
+    const on = (m: ChildMsg): void => {
+      if (m.type !== type) return;
+      child.off('message', on);
+      resolve(m as Extract<ChildMsg, { type: T }>);
+    };
+    child.on('message', on);
+    child.send({ type });
+  });
+
+const percentile = (sorted: readonly number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'gcks-bench-'));
+  const masterKey = randomBytes(32);
+  try {
+    const t0 = performance.now();
+    setUpDatabase(dir, masterKey);
+    console.log(`database: ${N} PSK members authorized for ${GROUP} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    const child = fork(fileURLToPath(import.meta.url), ['gcks-child', dir, masterKey.toString('base64')], { execArgv: ['--import', 'tsx', '--expose-gc', ...(process.env['GCKS_BENCH_SEMI'] ? [`--max-semi-space-size=${process.env['GCKS_BENCH_SEMI']}`] : []), ...(process.env['GCKS_BENCH_PROF'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['GCKS_BENCH_PROF']}`] : [])] });
+    const ready = await new Promise<{ port: number }>((resolve) => child.on('message', (m: ChildMsg) => m.type === 'ready' && resolve(m)));
+    const gcks: Endpoint = { ip: '127.0.0.1', port: ready.port };
+    const nodes = await Promise.all(Array.from({ length: ENGINES }, () => IkeNode.open({ transport: { sockets: [{ address: '127.0.0.1', port: 0, kind: 'ike' }], receiveBufferSize: 8 << 20, sendBufferSize: 8 << 20 }, engine: { options: { livenessIntervalMs: 0, retransmit: { baseMs: 2000, factor: 1.5, tries: 5 } } } })));
+
+    // Warm-up: the first registration loads the group's keys in the GCKS.
+    if (!(await register(nodes[0]!, gcks, 0))) throw new Error('warm-up registration failed');
+    await new Promise((r) => setTimeout(r, LINGER_MS + 500));
+    const before = await request(child, 'memory');
+    const cpuBefore = (await request(child, 'cpu')).cpu;
+
+    const latencies: number[] = [];
+    const generatorCpuBefore = process.cpuUsage();
+    let next = 1;
+    let failed = 0;
+    const started = performance.now();
+    const deadline = started + LIMIT_MS;
+    await Promise.all(
+      Array.from({ length: CONCURRENCY }, async (_, w) => {
+        const node = nodes[w % ENGINES]!;
+        while (next < N && performance.now() < deadline) {
+          const i = next++;
+          const t = performance.now();
+          if (await register(node, gcks, i)) latencies.push(performance.now() - t);
+          else failed++;
+        }
+      }),
+    );
+    const seconds = (performance.now() - started) / 1000;
+    const generatorCpu = process.cpuUsage(generatorCpuBefore);
+    const cpuAfter = (await request(child, 'cpu')).cpu;
+    // Memory once the GCKS closed the registration IKE SAs (linger) and after a full GC.
+    let after = await request(child, 'memory');
+    for (let i = 0; i < 60 && after.ikeSas > 0; i++) {
+      await new Promise((r) => setTimeout(r, 500));
+      after = await request(child, 'memory');
+    }
+    child.send({ type: 'stop' });
+    await Promise.all(nodes.map((n) => n.close()));
+
+    const done = latencies.length;
+    const sorted = [...latencies].sort((a, b) => a - b);
+    const members = after.members - before.members;
+    const cpuMs = (cpuAfter.user + cpuAfter.system - cpuBefore.user - cpuBefore.system) / 1000;
+    const perMember = (a: number, b: number): string => `${((a - b) / Math.max(1, members)).toFixed(0)} B`;
+    const rate = done / seconds;
+    console.log(`\n${done} registrations (${failed} failed) in ${seconds.toFixed(1)} s, concurrency ${CONCURRENCY}, ${ENGINES} generator engine(s); ${cpus().length} cores, load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+    console.log(
+      table(
+        ['registrations/s', 'p50 ms', 'p99 ms', 'GCKS CPU µs/reg', `time for ${N}`, 'extrapolated 100,000', 'RSS/member', 'heap+AB/member', 'IKE SAs left'],
+        [[fmt(rate), sorted.length ? percentile(sorted, 50).toFixed(1) : '-', sorted.length ? percentile(sorted, 99).toFixed(1) : '-', ((cpuMs * 1000) / Math.max(1, done)).toFixed(0), `${seconds.toFixed(1)} s`, `${(100_000 / rate).toFixed(0)} s`, perMember(after.memory.rss, before.memory.rss), perMember(after.memory.heap + after.memory.external, before.memory.heap + before.memory.external), String(after.ikeSas)]],
+      ),
+    );
+    console.log(`load generator CPU ${(((generatorCpu.user + generatorCpu.system) / Math.max(1, done))).toFixed(0)} µs/registration`);
+    console.log(`GCKS tree members: ${after.members}; RSS ${(after.memory.rss / 2 ** 20).toFixed(0)} MiB, heap ${(after.memory.heap / 2 ** 20).toFixed(0)} MiB`);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+if (process.argv[2] === 'gcks-child') await gcksChild(process.argv[3]!, process.argv[4]!);
+else await main();
