@@ -20,7 +20,7 @@ import { PayloadType } from '../../registry/payload.ts';
 import { IntegId, TransformType } from '../../registry/transform.ts';
 import type { Payload } from '../../wire/payload.ts';
 import type { KePayload, NoncePayload, NotifyPayload, Proposal, SaPayload } from '../../wire/payloads/index.ts';
-import { keyLengthOf, NotifyData } from '../../wire/payloads/index.ts';
+import { keyLengthOf, NotifyData, type ProposalSpec } from '../../wire/payloads/index.ts';
 import { DEFAULT_SIGNATURE_HASHES, type IkeSaInitConfig, type PeerConfig } from '../config.ts';
 import { ikeCryptoFromKeys, protectionOf } from '../additional-ke.ts';
 import { retained } from '../retained.ts';
@@ -211,6 +211,14 @@ export class IkeSaInitTask implements InitiatorTask {
 
 // --- responder ----------------------------------------------------------------------------
 
+/** Our numbered IKE proposals per configuration, built once (otherwise ~35 µs per request). */
+const numberedIke = new WeakMap<readonly ProposalSpec[], readonly Proposal[]>();
+function ourIkeProposals(specs: readonly ProposalSpec[]): readonly Proposal[] {
+  let ours = numberedIke.get(specs);
+  if (!ours) numberedIke.set(specs, (ours = numberedProposals(specs)));
+  return ours;
+}
+
 export interface InitResponderInput {
   readonly request: InboundMessage;
   readonly config: IkeSaInitConfig;
@@ -246,7 +254,7 @@ export function respondToIkeSaInit(input: InitResponderInput): InitResponderResu
   }
   const saP = required<SaPayload>(p, PayloadType.SA, 'SA');
   const ke = required<KePayload>(p, PayloadType.KE, 'KE');
-  const chosen = selectProposal(saP.proposals, numberedProposals(config.proposals), {
+  const chosen = selectProposal(saP.proposals, ourIkeProposals(config.proposals), {
     protocolId: ProtocolId.IKE,
     prefer: new Map([[TransformType.KE, ke.method]]),
     additionalKe: hasNotify(p, NotifyType.INTERMEDIATE_EXCHANGE_SUPPORTED), // RFC 9370 §2.2.1
