@@ -17,14 +17,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { strongswanMissing } from '../test/support/strongswan.ts';
 import { createNetns } from './strongswan/netns.ts';
-import { ensureLoadTester, runLoadAgainst, startStrongswanResponder, type LoadResult, type ResponderKernel } from './strongswan/load-tester.ts';
-
-function envInt(name: string, fallback: number): number {
-  const v = process.env[name];
-  const n = v === undefined || v === '' ? fallback : Number(v.replace(/_/g, ''));
-  if (!Number.isSafeInteger(n) || n <= 0) throw new Error(`${name} must be a positive integer, got ${v}`);
-  return n;
-}
+import { ensureLoadTester, runLoadAgainst, startStrongswanResponder, type ResponderKernel } from './strongswan/load-tester.ts';
+import { envInt, report } from './strongswan/report.ts';
 
 function responderKernel(v: string): ResponderKernel {
   if (v === 'fake' || v === 'libipsec') return v;
@@ -36,19 +30,6 @@ const initiators = envInt('GKM_LOAD_INITIATORS', 4);
 const initLimit = envInt('GKM_LOAD_INIT_LIMIT', 256);
 const kernel = responderKernel(process.env.GKM_LOAD_RESPONDER_KERNEL ?? 'fake');
 const keep = Boolean(process.env.GKM_KEEP_STRONGSWAN);
-
-function report(r: LoadResult): string {
-  const rows: [string, string][] = [
-    ['responder', r.label],
-    ['IKE SAs established', `${r.established} of ${r.requested}${r.responderCount === undefined ? '' : ` (responder counts ${r.responderCount})`}`],
-    ['wall time', `${r.seconds.toFixed(2)} s`],
-    ['IKE SAs/s', r.ratePerSecond.toFixed(0)],
-    ['responder CPU-s per 1,000 SAs', r.responderCpuSecondsPer1000.toFixed(3)],
-    ['responder RSS per SA', `${r.responderRssKiBPerSa.toFixed(1)} KiB (${r.responderRssKiB.before} -> ${r.responderRssKiB.after} KiB)`],
-    ['initiator CPU-s (load-tester)', r.initiatorCpuSeconds.toFixed(2)],
-  ];
-  return rows.map(([k, v]) => `${k.padEnd(32)} ${v}`).join('\n');
-}
 
 async function main(): Promise<void> {
   const missing = strongswanMissing();
