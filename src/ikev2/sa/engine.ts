@@ -37,7 +37,7 @@ import { followupKeResponder } from './exchanges/followup-ke.ts';
 import { ikeIntermediateResponder } from './exchanges/ike-intermediate.ts';
 import { DeleteChildSasTask, DeleteIkeSaTask, informationalResponder, LivenessTask } from './exchanges/informational.ts';
 import { identityText, sameIdentity, type Identity } from './identity.ts';
-import { IkeSa, type PendingRequest, type PhaseKind } from './ike-sa.ts';
+import { IkeSa, type PendingRequest, type PhaseKind, type Role } from './ike-sa.ts';
 import { errorNotifyFor, PeerNotifyError } from './messages.ts';
 import { optimizedRekeyNotifies } from './optimized-rekey.ts';
 import type { EstablishInput, InboundMessage, InitiatorTask, RekeyedIkeSaSpec, ResponderHandler, ResponseSpec, SentRequest, TaskContext } from './task.ts';
@@ -576,7 +576,7 @@ export class IkeEngine {
       queue: (task, opts) => this.#queue(sa, task, opts?.front ?? false),
       allocateChildSpi: () => this.#allocateChildSpi(),
       releaseChildSpi: (spi) => this.#childSpis.delete(spi.toString('hex')),
-      installChild: (child, ni, nr, secrets) => this.#installChild(sa, child, ni, nr, secrets),
+      installChild: (child, ni, nr, secrets, role) => this.#installChild(sa, child, ni, nr, secrets, role),
       removeChild: (child, reason) => this.#removeChild(sa, child, reason),
       now: () => this.#scheduler.now(),
       setTimer: (ms, fn) => this.#timer(sa, ms, fn),
@@ -647,11 +647,11 @@ export class IkeEngine {
     }
   }
 
-  #installChild(sa: IkeSa, child: NegotiatedChild, ni: Buffer, nr: Buffer, secrets?: readonly Buffer[]): ChildSa {
+  #installChild(sa: IkeSa, child: NegotiatedChild, ni: Buffer, nr: Buffer, secrets?: readonly Buffer[], role: Role = sa.role): ChildSa {
     const { prf, keys } = sa.requireCrypto();
     const suite = childSuiteOf(child.proposal);
     const k = deriveChildKeys(prf, keys.skD, ni, nr, childKeySizes(suite), secrets);
-    const [out, inn] = sa.role === 'initiator' ? [[k.encrI, k.integI], [k.encrR, k.integR]] : [[k.encrR, k.integR], [k.encrI, k.integI]];
+    const [out, inn] = role === 'initiator' ? [[k.encrI, k.integI], [k.encrR, k.integR]] : [[k.encrR, k.integR], [k.encrI, k.integI]];
     const nat = sa.extensions.nat;
     const encapsulated = nat !== undefined && (nat.local || nat.remote);
     const installed: InstalledChildSa = {

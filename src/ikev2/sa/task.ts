@@ -120,8 +120,12 @@ export interface TaskContext {
   /** A fresh inbound SPI for a Child SA, unique within this engine. */
   allocateChildSpi(): Buffer;
   releaseChildSpi(spi: Buffer): void;
-  /** Derives keys, installs through the sink, records the key log, emits child_up. */
-  installChild(child: NegotiatedChild, ni: Buffer, nr: Buffer, secrets?: readonly Buffer[]): ChildSa;
+  /**
+   * Derives keys, installs through the sink, records the key log, emits child_up. `role` is
+   * ours in the exchange that created the Child SA (RFC 7296 §2.17: "initiator" there is the
+   * CREATE_CHILD_SA initiator, whose nonce is Ni); default: our IKE SA role (IKE_AUTH).
+   */
+  installChild(child: NegotiatedChild, ni: Buffer, nr: Buffer, secrets?: readonly Buffer[], role?: Role): ChildSa;
   removeChild(child: ChildSa, reason: CloseReason): void;
   /** Monotonic time of the engine's scheduler. */
   now(): number;

@@ -106,7 +106,7 @@ function retransmitSpanMs(ctx: TaskContext): number {
 /** Keys for the outcome: installs the Child SA, or registers the new IKE SA (not adopted yet). */
 function createFromOutcome(ctx: TaskContext, role: Role, o: Outcome, nonces: ExchangeNonces, secrets: readonly Buffer[]): PeerCreated {
   try {
-    if (o.kind === 'child') return { kind: 'child', child: ctx.installChild(o.child, nonces.ni, nonces.nr, secrets.length > 0 ? secrets : undefined) };
+    if (o.kind === 'child') return { kind: 'child', child: ctx.installChild(o.child, nonces.ni, nonces.nr, secrets.length > 0 ? secrets : undefined, role) };
     const crypto = rekeyedIkeCrypto({ old: ctx.sa.requireCrypto(), suite: o.suite, role, secrets, ni: nonces.ni, nr: nonces.nr, spiI: o.spiI, spiR: o.spiR });
     return { kind: 'ike', ctx: ctx.spawnRekeyedIkeSa({ role, spiI: o.spiI, spiR: o.spiR, crypto }) };
   } finally {
