@@ -11,9 +11,9 @@
  * sockets and passes the lifetimes on. Child SAs go to the datapath when one is given.
  */
 import { EventEmitter } from 'node:events';
-import { parseAddress } from '../datapath/address.ts';
+import { DatapathNode, type DatapathNodeCounters } from '../datapath/io/node.ts';
+import type { PlaintextPort } from '../datapath/io/plaintext.ts';
 import type { OffloadProvider } from '../datapath/provider.ts';
-import { frameFromUdp } from '../datapath/userspace.ts';
 import { KeyLogWriter } from '../ikev2/keylog/writer.ts';
 import type { ChildSa } from '../ikev2/sa/child-sa.ts';
 import { childSummary } from '../ikev2/sa/child-sa.ts';
@@ -42,7 +42,12 @@ export interface IkeDaemonOptions {
   readonly keyLogDir?: string;
   /** Install Child SAs in this datapath provider and feed it ESP-in-UDP. */
   readonly datapath?: OffloadProvider;
-  /** Inner packets the datapath decrypted (default: dropped). */
+  /**
+   * The datapath's plaintext side (a UDP tap, a TUN device): packets read there are sent
+   * through the Child SAs their selectors match, decrypted ones are written there.
+   */
+  readonly plaintext?: PlaintextPort;
+  /** Inner packets the datapath decrypted, when there is no `plaintext` (default: dropped). */
   readonly onInnerPacket?: (packet: Buffer) => void;
   /** Listen for control requests on this unix socket path. */
   readonly controlPath?: string;
@@ -62,6 +67,8 @@ export interface InitiateResult {
 export interface SaListing {
   readonly connections: readonly { readonly name: string; readonly localAddrs: readonly string[]; readonly remoteAddrs: readonly string[]; readonly localPort: number; readonly remotePort: number; readonly children: readonly string[] }[];
   readonly ikeSas: readonly Record<string, unknown>[];
+  /** The datapath's packet counters, when there is one. */
+  readonly datapath?: DatapathNodeCounters;
 }
 
 type DaemonEvents = { event: [MemberEvent] };
@@ -85,6 +92,7 @@ export class IkeDaemon {
   readonly #log: Logger;
   readonly #scheduler: Scheduler;
   readonly #sink: DatapathSink | undefined;
+  readonly #datapath: DatapathNode | undefined;
   /** Connection name per IKE SA id (kept until its `deleted`). */
   readonly #connOf = new Map<string, string>();
   readonly #initiations = new Map<string, Initiation>();
@@ -93,20 +101,25 @@ export class IkeDaemon {
   #control: ControlServer | undefined;
   #stopping = false;
 
-  private constructor(o: IkeDaemonOptions, node: IkeNode, sink: DatapathSink | undefined) {
+  private constructor(o: IkeDaemonOptions, node: IkeNode, datapath: Datapath | undefined) {
     this.#log = o.logger ?? silentLogger;
     this.#scheduler = o.scheduler ?? realScheduler;
     this.engine = node.engine;
     this.#transport = node.transport;
     this.#paths = node.paths;
     this.#conns = new Map(o.config.connections.map((c) => [c.name, c]));
-    this.#sink = sink;
+    this.#sink = datapath?.sink;
+    this.#datapath = datapath?.node;
     if (o.onEvent) this.events.on('event', o.onEvent);
     this.engine.events.on('*', (e) => this.#onEngineEvent(e));
-    const datapath = o.datapath;
-    if (datapath) {
+    const dp = datapath?.node;
+    if (dp) {
+      // RFC 3948 §2.1: ESP in UDP on our NAT-T sockets, with the real local address.
       node.transport.setEspHandler((packet, remote, local) => {
-        this.#onEsp(datapath, o.onInnerPacket, packet, remote, local).catch((e: unknown) => this.#log.debug({ error: (e as Error).message }, 'ESP packet dropped'));
+        this.#paths.endpoints(remote, local).then(
+          (ends) => dp.espHandler(packet, { address: ends.remote.ip, port: ends.remote.port }, { address: ends.local.ip, port: ends.local.port }),
+          (e: unknown) => this.#log.debug({ error: (e as Error).message }, 'ESP packet dropped'),
+        );
       });
     }
   }
@@ -115,7 +128,8 @@ export class IkeDaemon {
   static async start(o: IkeDaemonOptions): Promise<IkeDaemon> {
     const log = o.logger ?? silentLogger;
     for (const w of o.config.warnings) log.warn({}, w);
-    const sink = o.datapath && new DatapathSink(o.datapath);
+    const datapath = o.datapath && openDatapath(o.datapath, o, log);
+    const sink = datapath?.sink;
     const keyLog = o.keyLogDir === undefined ? undefined : new KeyLogWriter(o.keyLogDir, (m) => log.warn({ dir: o.keyLogDir }, m));
     const node = await IkeNode.open({
       transport: { sockets: planSockets(o.config.connections) },
@@ -129,10 +143,12 @@ export class IkeDaemon {
       onUnroutable: (remote, local) => log.error({ local: endpointText(local), remote: endpointText(remote) }, 'no socket bound for the local endpoint; datagram dropped'),
       onTransportError: (e) => log.warn({ operation: e.operation, local: endpointKey(e.local), error: String(e.error) }, 'transport error'),
     });
-    const daemon = new IkeDaemon(o, node, sink);
+    datapath?.attach(node);
+    const daemon = new IkeDaemon(o, node, datapath);
     try {
       if (o.controlPath !== undefined) daemon.#control = await ControlServer.listen(o.controlPath, (c) => daemon.handle(c));
     } catch (e) {
+      await datapath?.node.close();
       await node.close();
       throw e;
     }
@@ -200,6 +216,7 @@ export class IkeDaemon {
         idleSeconds: secs(now - sa.lastInbound),
         children: [...sa.children.values()].map((c) => this.#childListing(sa, c, now)),
       })),
+      ...(this.#datapath ? { datapath: this.#datapath.stats().node } : {}),
     };
   }
 
@@ -245,6 +262,7 @@ export class IkeDaemon {
     this.#stopping = true;
     await this.#control?.close();
     await this.#deleteAll(graceMs);
+    await this.#datapath?.close();
     await this.#transport.close();
     this.#emit(stamp({ event: 'stopped' as const }));
     this.#log.info({}, 'stopped');
@@ -287,13 +305,6 @@ export class IkeDaemon {
     this.#initiations.set(sa.id, i);
     this.#log.info({ conn: conn.name, ike: sa.id, local: endpointText(local), remote: endpointText(remoteEp), attempt: i.attempt }, `initiating ${conn.name}`);
     return sa.id;
-  }
-
-  async #onEsp(provider: OffloadProvider, deliver: ((p: Buffer) => void) | undefined, packet: Buffer, remote: AddressPort, local: AddressPort): Promise<void> {
-    const ends = await this.#paths.endpoints(remote, local);
-    const [out] = provider.decryptBurst([frameFromUdp(packet, parseAddress(ends.remote.ip), parseAddress(ends.local.ip))]);
-    if (Buffer.isBuffer(out)) deliver?.(out);
-    else if (out) this.#log.debug({ code: out.code, remote: endpointText(ends.remote) }, 'ESP packet dropped');
   }
 
   #on(fn: (e: MemberEvent) => void): () => void {
@@ -386,7 +397,7 @@ export class IkeDaemon {
   #childListing(sa: IkeSa, c: ChildSa, now: number): Record<string, unknown> {
     const spi = c.inboundSpi.toString('hex');
     const since = this.#childSince.get(`${sa.id}/${spi}`);
-    const counters = this.#sink?.counters(sa.id, c.inboundSpi.readUInt32BE());
+    const counters = this.#sink?.counters(c.inboundSpi.readUInt32BE());
     return {
       ...childSummary(c),
       state: c.state,
@@ -426,6 +437,28 @@ export class IkeDaemon {
       this.#log.debug({ error: (e as Error).message }, 'SA already gone');
     }
   }
+}
+
+/** The daemon's datapath: a node over the provider, fed by the engine through the sink. */
+interface Datapath {
+  readonly node: DatapathNode;
+  readonly sink: DatapathSink;
+  /** Binds ESP output and the sink's socket lookup to the IKE node, once it is open. */
+  attach(ike: IkeNode): void;
+}
+
+function openDatapath(provider: OffloadProvider, o: IkeDaemonOptions, log: Logger): Datapath {
+  let ike: IkeNode | undefined;
+  const deliver = o.onInnerPacket;
+  const plaintext: PlaintextPort | undefined = o.plaintext ?? (deliver && { start: () => undefined, write: deliver, close: async () => undefined });
+  const node = new DatapathNode({
+    provider,
+    ...(plaintext ? { plaintext } : {}),
+    // RFC 3948 §2.1: from our NAT-T socket, no marker.
+    unicast: { sendEsp: (packet, remote, via) => ike?.transport.sendEsp(packet, remote, via) },
+  });
+  const sink = new DatapathSink(node, (local) => ike?.paths.via(local), (e) => log.error({ error: (e as Error).message }, 'Child SA not installed in the datapath'));
+  return { node, sink, attach: (n) => void (ike = n) };
 }
 
 /** The engine's liveness interval: the shortest `dpd_delay` (it is engine-wide). */
