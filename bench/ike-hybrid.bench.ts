@@ -152,8 +152,8 @@ type Msg =
   | { readonly op: 'ready'; readonly port?: number }
   | { readonly op: 'go' }
   | { readonly op: 'measure' }
-  | { readonly op: 'measured'; readonly cpu: number; readonly memory: MemoryFigures; readonly sas: number }
-  | { readonly op: 'done'; readonly ms: number; readonly cpu: number; readonly responderCpu?: number; readonly memory: readonly [MemoryFigures, MemoryFigures]; readonly sas: number }
+  | { readonly op: 'measured'; readonly cpu: number; readonly memory: MemoryFigures; readonly sas: number; readonly datagrams: number }
+  | { readonly op: 'done'; readonly ms: number; readonly cpu: number; readonly responderCpu?: number; readonly memory: readonly [MemoryFigures, MemoryFigures]; readonly sas: number; readonly datagrams?: number }
   | { readonly op: 'exit' };
 
 /** A forked copy of this file in one role; replies arrive in request order. */
@@ -199,8 +199,9 @@ const arg = (name: string): string => process.argv.find((a) => a.startsWith(`--$
 async function responderRole(suite: Suite): Promise<void> {
   const transport = await openLoopback();
   const engine = udpEngine(transport, responderPolicy(suite));
+  if (!process.send) process.on('SIGINT', () => process.exit(0)); // standalone (--cpu-prof): flush on ^C
   onMessage((m) => {
-    if (m.op === 'measure') reply({ op: 'measured', cpu: cpuSeconds(process.cpuUsage()), memory: settledMemory(), sas: engine.list().length });
+    if (m.op === 'measure') reply({ op: 'measured', cpu: cpuSeconds(process.cpuUsage()), memory: settledMemory(), sas: engine.list().length, datagrams: transport.stats().total.received });
     if (m.op === 'exit') void transport.close().then(() => process.exit(0));
   });
   reply({ op: 'ready', port: transport.sockets()[0]!.local.port });
@@ -212,16 +213,20 @@ async function initiatorRole(suite: Suite, count: number, port: number): Promise
   const engine = udpEngine(transport, undefined);
   const local: Endpoint = { ip: '127.0.0.1', port: transport.sockets()[0]!.local.port };
   const m0 = settledMemory();
-  onMessage((m) => {
-    if (m.op === 'exit') void transport.close().then(() => process.exit(0));
-    if (m.op !== 'go') return;
+  const go = (): void => {
     const c0 = process.cpuUsage();
     void establish(engine, suite, count, { ip: '127.0.0.1', port }, local).then((ms) => {
       const cpu = cpuSeconds(process.cpuUsage(c0));
-      reply({ op: 'done', ms, cpu, memory: [m0, settledMemory()], sas: engine.list().length });
+      reply({ op: 'done', ms, cpu, memory: [m0, settledMemory()], sas: engine.list().length, datagrams: transport.stats().total.sent });
+      if (!process.send) void transport.close().then(() => process.exit(0));
     });
+  };
+  onMessage((m) => {
+    if (m.op === 'exit') void transport.close().then(() => process.exit(0));
+    if (m.op === 'go') go();
   });
   reply({ op: 'ready' });
+  if (!process.send) go(); // standalone: start at once
 }
 
 /** --role=in-memory: both engines in this process, datagrams handed over through a queue. */
@@ -282,6 +287,8 @@ async function udpPhase(suite: Suite, count: number, hold: boolean, pool: boolea
       );
     } else {
       rows.push({ mode: UDP, suite, sas: count, seconds: done.ms / 1000, responderCpuPer1000: ((r1.cpu - r0.cpu) / count) * 1000, initiatorCpuPer1000: (done.cpu / count) * 1000 });
+      // Retransmissions (a lost datagram costs a 4 s timeout) show as more than 4 or 7 per SA.
+      console.log(`  udp ${suite}: initiator sent ${fmt((done.datagrams ?? 0) / count, 2)} datagrams per SA, responder received ${fmt((r1.datagrams - r0.datagrams) / count, 2)}`);
     }
   } finally {
     initiator.exit();
