@@ -211,6 +211,7 @@ async function main(): Promise<void> {
     let failed = 0;
     const started = performance.now();
     const deadline = started + LIMIT_MS;
+    const progress = setInterval(() => console.error(`  ${latencies.length} registered, ${failed} failed, ${((performance.now() - started) / 1000).toFixed(0)} s`), 10_000);
     await Promise.all(
       Array.from({ length: CONCURRENCY }, async (_, w) => {
         const node = nodes[w % ENGINES]!;
@@ -222,6 +223,7 @@ async function main(): Promise<void> {
         }
       }),
     );
+    clearInterval(progress);
     const seconds = (performance.now() - started) / 1000;
     const generatorCpu = process.cpuUsage(generatorCpuBefore);
     const cpuAfter = (await request(child, 'cpu')).cpu;

@@ -131,7 +131,7 @@ export class GcksService {
         onUnroutable: (remote, local) => log.error({ remote: endpointText(remote), local: endpointText(local) }, 'no socket for the local endpoint; datagram dropped'),
         onTransportError: (e) => log.warn({ operation: e.operation, local: endpointKey(e.local), error: String(e.error) }, 'transport error'),
       });
-      for (const h of exchanges.handlers) node.engine.registerResponder(h);
+      exchanges.attach(node.engine);
       node.engine.events.on('error', (e) => log.debug({ ike: e.ikeSaId, code: e.code, notify: e.notifyName }, e.message));
       log.info({ sockets: node.sockets, identity: identity.id.data.toString('latin1') }, 'GCKS listening');
       return new GcksService(store, registrar, node, { masterKeyGenerated: master.generated, sampleGroup }, log);

@@ -22,9 +22,10 @@ import { nameOf } from '../../ikev2/registry/names.ts';
 import { NotifyType } from '../../ikev2/registry/notify.ts';
 import { PayloadType } from '../../ikev2/registry/payload.ts';
 import { localAuthPayloads, verifyPeerAuth } from '../../ikev2/sa/auth.ts';
-import { DEFAULT_SIGNATURE_HASHES, type LocalAuth, type PeerAuth, type PeerConfig } from '../../ikev2/sa/config.ts';
+import { DEFAULT_SIGNATURE_HASHES, type IkeSaInitConfig, type LocalAuth, type PeerAuth, type PeerConfig } from '../../ikev2/sa/config.ts';
 import { idPayload, identityOf, identityText, sameIdentity, type Identity } from '../../ikev2/sa/identity.ts';
 import { errorNotifyFor, findNotify, hasNotify, required, single } from '../../ikev2/sa/messages.ts';
+import type { IkeEngine } from '../../ikev2/sa/engine.ts';
 import type { InboundMessage, ResponderHandler, ResponseSpec, TaskContext } from '../../ikev2/sa/task.ts';
 import type { Payload } from '../../ikev2/wire/payload.ts';
 import { notify, NotifyData, type AuthPayload, type CertPayload, type IdgPayload, type IdiPayload, type IdrPayload, type Proposal, type SaPayload } from '../../ikev2/wire/payloads/index.ts';
@@ -71,7 +72,7 @@ function groupRequest(p: readonly Payload[]): GroupRequest {
 const certsOf = (p: readonly Payload[]): CertPayload[] => p.filter((x): x is CertPayload => x.type === PayloadType.CERT);
 
 /** The engine-facing peer configuration for an authenticated member. */
-function memberPeerConfig(store: Store, member: MemberRecord, identity: GcksIdentity): PeerConfig {
+function memberPeerConfig(store: Store, member: MemberRecord, identity: GcksIdentity, init: IkeSaInitConfig): PeerConfig {
   const credential = store.members.credential(member.id);
   let localAuth: LocalAuth;
   let remoteAuth: PeerAuth;
@@ -84,7 +85,8 @@ function memberPeerConfig(store: Store, member: MemberRecord, identity: GcksIden
     remoteAuth = { method: 'signature', publicKeys: [spkiToPublicKey(credential.spki)] };
   }
   const remoteId: Identity = { type: member.identity.idType, data: member.identity.data };
-  return { name: `member:${identityText(remoteId)}`, proposals: [], localId: identity.id, remoteId, localAuth, remoteAuth, children: [] };
+  // IKE SA rekeys (CREATE_CHILD_SA) choose from the same proposals as IKE_SA_INIT.
+  return { name: `member:${identityText(remoteId)}`, proposals: init.proposals, localId: identity.id, remoteId, localAuth, remoteAuth, children: [] };
 }
 
 export class GsaExchanges {
@@ -92,6 +94,17 @@ export class GsaExchanges {
 
   constructor(deps: GsaExchangeDeps) {
     this.#d = deps;
+  }
+
+  /** Register the responders with `engine` and follow its IKE SAs' rekeys and deletions. */
+  attach(engine: IkeEngine): void {
+    for (const h of this.handlers) engine.registerResponder(h);
+    engine.events.on('rekeyed', (e) => {
+      if (e.what === 'ike') this.#d.sessions.rekeyed(e.old, e.new);
+    });
+    engine.events.on('deleted', (e) => {
+      if (e.what === 'ike') this.#d.sessions.end(e.ikeSaId);
+    });
   }
 
   get handlers(): ResponderHandler[] {
@@ -115,7 +128,7 @@ export class GsaExchanges {
     if (idrWanted && !sameIdentity(identityOf(idrWanted), identity.id)) {
       throw new GkmError('GKM_IKE_AUTHENTICATION_FAILED', { field: 'IDr', detail: 'the GM asked for another GCKS identity' });
     }
-    const config = memberPeerConfig(store, member, identity);
+    const config = memberPeerConfig(store, member, identity, sa.initConfig);
     verifyPeerAuth(sa, config.remoteAuth, 'initiator', {
       id: idi,
       auth,

@@ -208,6 +208,26 @@ export class Registrar {
     return { group, removed };
   }
 
+  /**
+   * Close the group's membership batch (for the GSA_REKEY sender, src/gcks/rekey/): the key
+   * engine's commit() and its store changes in one transaction. The caller sends the result.
+   */
+  commit(groupId: number, opts: { readonly refreshDataSecurity?: boolean } = {}): MembershipRekey | null {
+    const group = this.#store.groups.get(groupId);
+    if (!group) throw new GkmError('GKM_GCKS_UNKNOWN_GROUP', { field: `group ${groupId}` });
+    const rt = this.#runtime(group);
+    return this.#store.transaction(() => {
+      try {
+        const r = rt.keyStore.keys.commit(opts);
+        rt.keyStore.record();
+        return r;
+      } catch (e) {
+        this.#groups.delete(groupId);
+        throw e;
+      }
+    });
+  }
+
   /** The loaded key state of a group (tests, the rekey module). */
   groupKeys(groupId: number): GroupKeyStore | undefined {
     return this.#groups.get(groupId)?.keyStore;

@@ -3,7 +3,8 @@
  * which groups it joined, GSK_w of the SA (RFC 9838 §3.1.1, derived once per IKE SA), and
  * the linger timer. By convention the GCKS closes the IKE SA once the GM has its keys
  * (§2.3, "the GCKS closes it"): after `lingerMs` without another registration request,
- * unless a group it joined is rekeyed in-band (§2.4.2), which needs the SA.
+ * unless a group it joined is rekeyed in-band (§2.4.2), which needs the SA. After an IKE SA
+ * rekey the state moves to the new SA and GSK_w is derived again from its SK_d (§3.1.1).
  */
 import { gskW } from '../../ikev2/crypto/keys.ts';
 import { getKeyWrap } from '../../ikev2/crypto/keywrap.ts';
@@ -20,11 +21,14 @@ export interface RegistrationSession {
   readonly groups: Set<number>;
   inband: boolean;
   channel: IkeSaKeyChannel | undefined;
+  /** KWA of IKE_SA_INIT, kept across IKE SA rekeys (a rekey's proposal may leave it out). */
+  kwaId: number | undefined;
   linger: Timer | undefined;
 }
 
 export class RegistrationSessions {
-  readonly #sessions = new WeakMap<IkeSa, RegistrationSession>();
+  /** By IKE SA id; entries go with the SA (`end`) and follow its rekeys (`rekeyed`). */
+  readonly #sessions = new Map<string, RegistrationSession>();
   readonly #lingerMs: number;
 
   /** `lingerMs` 0 keeps IKE SAs until the GM closes them. */
@@ -33,18 +37,38 @@ export class RegistrationSessions {
   }
 
   start(sa: IkeSa, memberId: number): RegistrationSession {
-    const s: RegistrationSession = { memberId, groups: new Set(), inband: false, channel: undefined, linger: undefined };
-    this.#sessions.set(sa, s);
+    const s: RegistrationSession = { memberId, groups: new Set(), inband: false, channel: undefined, kwaId: undefined, linger: undefined };
+    this.#sessions.set(sa.id, s);
     return s;
   }
 
   get(sa: IkeSa): RegistrationSession | undefined {
-    return this.#sessions.get(sa);
+    return this.#sessions.get(sa.id);
+  }
+
+  /** An IKE SA rekey (RFC 7296 §2.18): the registrations continue on the new SA, with a new GSK_w. */
+  rekeyed(oldId: string, newId: string): void {
+    const s = this.#sessions.get(oldId);
+    if (!s) return;
+    this.#sessions.delete(oldId);
+    s.linger?.cancel();
+    this.#sessions.set(newId, { ...s, channel: undefined, linger: undefined });
+  }
+
+  end(id: string): void {
+    this.#sessions.get(id)?.linger?.cancel();
+    this.#sessions.delete(id);
+  }
+
+  get size(): number {
+    return this.#sessions.size;
   }
 
   /** The IKE SA as registration sees it: SPIs, peer, KWA and GSK_w. */
   ikeSaRef(sa: IkeSa, s: RegistrationSession, remote: { ip: string; port: number }): IkeSaRef {
-    return { spi: Buffer.concat([sa.spiI, sa.spiR]), peer: endpointText(remote), channel: (s.channel ??= channelOf(sa)) };
+    s.channel ??= channelOf(sa, s.kwaId);
+    s.kwaId = s.channel.kwaId;
+    return { spi: Buffer.concat([sa.spiI, sa.spiR]), peer: endpointText(remote), channel: s.channel };
   }
 
   /** (Re)arm the close-after-registration timer of the SA. */
@@ -59,8 +83,9 @@ export class RegistrationSessions {
 }
 
 /** KWA negotiated in IKE_SA_INIT and GSK_w = prf+(SK_d, "Key Wrap for G-IKEv2"). */
-function channelOf(sa: IkeSa): IkeSaKeyChannel {
+function channelOf(sa: IkeSa, kept: number | undefined): IkeSaKeyChannel {
   const { suite, prf, keys } = sa.requireCrypto();
-  if (suite.kwaId === undefined) throw new GkmError('GKM_IKE_NO_PROPOSAL_CHOSEN', { field: 'IKE SA', detail: 'no Key Wrap Algorithm negotiated' });
-  return { kwaId: suite.kwaId, gskW: gskW(prf, keys.skD, getKeyWrap(suite.kwaId).keyLength) };
+  const kwaId = suite.kwaId ?? kept;
+  if (kwaId === undefined) throw new GkmError('GKM_IKE_NO_PROPOSAL_CHOSEN', { field: 'IKE SA', detail: 'no Key Wrap Algorithm negotiated' });
+  return { kwaId, gskW: gskW(prf, keys.skD, getKeyWrap(kwaId).keyLength) };
 }

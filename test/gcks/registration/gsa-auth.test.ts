@@ -204,11 +204,7 @@ test('GSA_INITIAL_MESSAGE_ID: sent with the current Rekey SA once rekeys went ou
   const m = w.pskMember('gm', [g]);
   const attr = (o: Outcome) => parseGsaPolicyAttributes(registered(o).gsa.policies.filter(isGsaPolicy)[0]!, 'registration').initialMessageId;
   assert.equal(attr(await w.gm(m).register({ group: 'g1' })), undefined, 'joiner gets the batch Rekey SA: no rekey on it yet');
-  const ks = w.registrar.groupKeys(g)!;
-  w.store.transaction(() => {
-    ks.keys.commit();
-    ks.record();
-    ks.setRekeyMessageId(5);
-  });
+  assert.ok(w.registrar.commit(g), 'the joins of the batch are committed');
+  w.registrar.groupKeys(g)!.setRekeyMessageId(5);
   assert.equal(attr(await w.gm(m).register({ group: 'g1' })), 5);
 });

@@ -151,3 +151,23 @@ test('restart after a committed batch and an eviction: the GCKS reloads the curr
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('after an IKE SA rekey, GSA_REGISTRATION runs on the new SA with a new GSK_w (RFC 9838 §3.1.1)', async () => {
+  const w = new GcksWorld();
+  const g1 = w.group('g1', gcmPolicy(1));
+  const g2 = w.group('g2', gcmPolicy(2));
+  const m = w.pskMember('gm', [g1, g2]);
+  const gm = w.gm(m);
+  registered(await gm.register({ group: 'g1' }));
+  const oldSpi = w.store.registrations.get(g1, m.memberId)!.ikeSpi;
+  const rekeyed = new Promise<string>((resolve) => gm.peer.engine.events.on('rekeyed', (e) => e.what === 'ike' && resolve(e.new)));
+  gm.peer.engine.rekeyIkeSa(gm.saId!);
+  await w.world.advance();
+  gm.saId = await rekeyed;
+  const r = registered(await gm.registration({ group: 'g2' }));
+  assert.equal(r.result.excluded, false);
+  assert.deepEqual(r.result.failures, []);
+  const newSpi = w.store.registrations.get(g2, m.memberId)!.ikeSpi;
+  assert.notDeepEqual(newSpi, oldSpi, 'registered over the new IKE SA');
+  assert.deepEqual(newSpi, Buffer.concat([gm.sa!.spiI, gm.sa!.spiR]));
+});

@@ -108,7 +108,7 @@ export class GcksWorld {
     this.registrar = new Registrar({ store: this.store, log: silentLog, rekeySink: { membershipRekey: (groupId, rekey) => this.rekeys.push({ groupId, rekey }) }, ...(opts.treeDegree ? { treeDegree: opts.treeDegree } : {}) });
     const exchanges = new GsaExchanges({ store: this.store, registrar: this.registrar, sessions: new RegistrationSessions(opts.lingerMs ?? 0), identity: this.identity, log: silentLog });
     this.gcks = this.world.engine(GCKS_IP, { responder: { init: gcksInitConfig(), resolvePeer: () => undefined }, options: FAST });
-    for (const h of exchanges.handlers) this.gcks.engine.registerResponder(h);
+    exchanges.attach(this.gcks.engine);
   }
 
   group(name: string, policy: unknown, memberCap: number | null = null): number {
