@@ -1,6 +1,7 @@
 /**
  * Datapath public surface. The member agent and IKE engine install SAs through an
- * `OffloadProvider` (see provider.ts); nothing here imports the GCKS or the member.
+ * `OffloadProvider` (see provider.ts) made by `createProvider` (providers/: userspace, native,
+ * xfrm); nothing here imports the GCKS or the member.
  */
 export type {
   InboundFrame,
@@ -26,3 +27,4 @@ export * from './esp/index.ts';
 export { createMode } from './modes/index.ts';
 export type { EspFrame, EspMode, ModeConfig, ModeHandler, OuterView } from './modes/index.ts';
 export * from './io/index.ts';
+export * from './providers/index.ts';

@@ -57,6 +57,7 @@ export const ErrorCodes = {
   GKM_ESP_POLICY_MISMATCH: def(null, 403, 'packet does not match the SA traffic selectors'),
   GKM_ESP_BAD_CONFIG: def(null, 400, 'invalid SA configuration'),
   GKM_IP_MALFORMED: def(null, 400, 'malformed IP packet'),
+  GKM_PROVIDER_UNAVAILABLE: def(null, 503, 'datapath provider cannot run here (addon not built, kernel feature missing)'),
 
   // --- UDP transport (src/ikev2/transport): local errors, nothing is sent ---
   GKM_TRANSPORT_CONFIG: def(null, 500, 'invalid transport configuration'),

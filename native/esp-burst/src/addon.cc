@@ -318,6 +318,9 @@ napi_value Info(napi_env env, napi_callback_info) {
   napi_set_named_property(env, obj, "openssl", v);
   napi_set_named_property(env, obj, "maxBurst", Number(env, kMaxBurst));
   napi_set_named_property(env, obj, "maxPacket", Number(env, kMaxPacket));
+  napi_value fast;
+  napi_get_boolean(env, FastGcm::Available(), &fast);
+  napi_set_named_property(env, obj, "fastGcm", fast);
   const std::pair<const char*, int32_t> statuses[] = {
       {"ok", kOk},           {"dummy", kDummy},           {"skip", kSkip},         {"malformed", kMalformed},
       {"noSa", kNoSa},       {"authFailed", kAuthFailed}, {"badPadding", kBadPadding}, {"exhausted", kExhausted},

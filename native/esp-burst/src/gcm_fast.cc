@@ -49,9 +49,13 @@ const ctr128_f kCtr = reinterpret_cast<ctr128_f>(reinterpret_cast<void*>(aesni_c
 
 }  // namespace
 
-std::unique_ptr<FastGcm> FastGcm::Create(const uint8_t* key, size_t keyLength) {
+bool FastGcm::Available() {
   static const bool available = CpuHasAesNi() && SymbolsPresent() && std::getenv("GKM_NATIVE_NO_FAST_GCM") == nullptr;
-  if (!available || (keyLength != 16 && keyLength != 24 && keyLength != 32)) return nullptr;
+  return available;
+}
+
+std::unique_ptr<FastGcm> FastGcm::Create(const uint8_t* key, size_t keyLength) {
+  if (!Available() || (keyLength != 16 && keyLength != 24 && keyLength != 32)) return nullptr;
   std::unique_ptr<FastGcm> g(new FastGcm());
   g->key_ = std::make_unique<Key>();
   if (aesni_set_encrypt_key(key, static_cast<int>(keyLength * 8), g->key_.get()) != 0) return nullptr;

@@ -14,6 +14,8 @@ namespace gkm {
 
 class FastGcm {
  public:
+  // Whether this process uses it (CPU, symbols, and GKM_NATIVE_NO_FAST_GCM unset).
+  static bool Available();
   // key: 16, 24 or 32 bytes (no salt).
   static std::unique_ptr<FastGcm> Create(const uint8_t* key, size_t keyLength);
   ~FastGcm();

@@ -29,4 +29,4 @@ export { BeetMode, TransportMode, TunnelMode };
 export type { BeetAddresses, TunnelEndpoints };
 export * from './ip.ts';
 export { outerOfAddresses, outerOfPacket } from './outer.ts';
-export type { EspFrame, EspMode, InnerPacket, ModeHandler, OuterView } from './types.ts';
+export type { EspEncapsulator, EspFrame, EspMode, InnerPacket, ModeHandler, OuterView } from './types.ts';

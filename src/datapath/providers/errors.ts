@@ -1,10 +1,12 @@
+import type { ErrorCode } from '../../ikev2/errors.ts';
+
 /**
- * A provider that cannot run here (addon not built, kernel feature missing). Kept out of the
- * wire/protocol error registry (src/ikev2/errors.ts): it is a deployment condition, not a
- * packet or peer error, and it carries the remedy.
+ * A provider that cannot run here (addon not built, kernel feature missing). Its code is in
+ * the registry (src/ikev2/errors.ts: HTTP 503, nothing sent on the wire), but it is not a
+ * GkmError: it is a deployment condition, not a packet or peer error, and it carries the remedy.
  */
 export class ProviderUnavailableError extends Error {
-  readonly code = 'GKM_PROVIDER_UNAVAILABLE' as const;
+  readonly code = 'GKM_PROVIDER_UNAVAILABLE' as const satisfies ErrorCode;
 
   constructor(
     readonly provider: string,

@@ -7,20 +7,18 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { isGkmError, type GkmError } from '../../../src/ikev2/errors.ts';
+import { isGkmError } from '../../../src/ikev2/errors.ts';
 import { EncrId, IntegId, SnId } from '../../../src/ikev2/registry/transform.ts';
 import { parseAddress as A } from '../../../src/datapath/address.ts';
-import type { EspFrame, ModeConfig } from '../../../src/datapath/modes/index.ts';
+import type { ModeConfig } from '../../../src/datapath/modes/index.ts';
 import type { EspAlgorithms } from '../../../src/datapath/esp/index.ts';
-import type { InboundFrame, OffloadProvider, SaConfig } from '../../../src/datapath/provider.ts';
 import { prefix } from '../../../src/datapath/selector.ts';
-import { frameFromIp, frameFromUdp, UserspaceProvider } from '../../../src/datapath/userspace.ts';
+import type { UserspaceProvider } from '../../../src/datapath/userspace.ts';
 import { createProvider } from '../../../src/datapath/providers/index.ts';
 import { NativeProvider } from '../../../src/datapath/providers/native/provider.ts';
-import { keysFor, rng, throwsCode, udp4, udp6 } from '../helpers.ts';
+import { throwsCode, udp4, udp6 } from '../helpers.ts';
+import { frameView, hostile, inbound, install, native, plainView, sa, userspace, type Sa } from './equivalence.ts';
 import { nativeSkip as skip } from './support.ts';
-
-type Sa = Omit<SaConfig, 'direction'>;
 
 interface Scenario {
   readonly name: string;
@@ -34,14 +32,6 @@ const GCM128: EspAlgorithms = { encr: EncrId.AES_GCM_16, keyBits: 128 };
 const GCM256: EspAlgorithms = { encr: EncrId.AES_GCM_16, keyBits: 256 };
 const CHACHA: EspAlgorithms = { encr: EncrId.CHACHA20_POLY1305 };
 const GMAC: EspAlgorithms = { encr: EncrId.NULL_AUTH_AES_GMAC, keyBits: 128 };
-
-const sa = (spi: number, algorithms: EspAlgorithms, mode: ModeConfig, extra: Partial<Sa> = {}): Sa => ({
-  spi,
-  algorithms,
-  keys: keysFor(algorithms, spi & 0xff),
-  mode,
-  ...extra,
-});
 
 const tunnel4: ModeConfig = { mode: 'tunnel', src: A('192.0.2.1'), dst: A('192.0.2.2') };
 const tunnel6: ModeConfig = { mode: 'tunnel', src: A('2001:db8::1'), dst: A('2001:db8::2') };
@@ -77,52 +67,6 @@ const SCENARIOS: readonly Scenario[] = [
   },
   { name: 'AES-GMAC tunnel', sas: [sa(0x1007, GMAC, tunnel4)], packets: () => sizes.map((n) => udp4('10.1.0.1', '10.2.0.1', n)) },
 ];
-
-/** The same SAs, both directions, on a provider pair. */
-function install(make: () => OffloadProvider, sas: readonly Sa[], extra: Partial<SaConfig> = {}) {
-  const tx = make();
-  const rx = make();
-  const out = sas.map((s) => tx.addSA({ ...s, ...extra, direction: 'out' }));
-  const inn = sas.map((s) => rx.addSA({ ...s, ...extra, direction: 'in' }));
-  // A receiver joining a sender that starts high (ESN) syncs its window (RFC 6311 style).
-  sas.forEach((s, i) => (s.seqStart ?? 1) > 1 && rx.syncReplay(inn[i]!, s.seqStart! - 1));
-  return { tx, rx, out, inn };
-}
-
-const userspace = (): OffloadProvider => new UserspaceProvider({ clock: () => 1000 });
-const native = (): OffloadProvider => new NativeProvider({ clock: () => 1000 });
-
-/** Comparable form of an encrypt result. */
-const frameView = (f: EspFrame | GkmError): string =>
-  isGkmError(f) ? f.code : `${f.espOffset}|${f.src.toString('hex')}|${f.dst.toString('hex')}|${f.packet.toString('hex')}`;
-const plainView = (r: Buffer | GkmError | null): string => (r === null ? 'dummy' : isGkmError(r) ? r.code : r.toString('hex'));
-
-function inbound(frames: ReadonlyArray<EspFrame | GkmError>, udp: boolean): InboundFrame[] {
-  return frames.filter((f): f is EspFrame => !isGkmError(f)).map((f) => (udp ? frameFromUdp(f.packet.subarray(f.espOffset), f.src, f.dst) : frameFromIp(f.packet)));
-}
-
-/** Replays, forgeries and junk around the real frames. */
-function hostile(frames: InboundFrame[], seed: number): InboundFrame[] {
-  const next = rng(seed);
-  const out: InboundFrame[] = [];
-  for (const f of frames) {
-    out.push(f);
-    if (next() < 0.3) out.push(f);
-    if (next() < 0.2) {
-      const esp = Buffer.from(f.esp);
-      esp[esp.length - 3]! ^= 0x40;
-      out.push({ ...f, esp });
-    }
-    if (next() < 0.1) out.push({ ...f, esp: f.esp.subarray(0, Math.floor(next() * 30)) });
-  }
-  const first = frames[0];
-  if (first) {
-    const other = Buffer.from(first.esp);
-    other.writeUInt32BE(0xdead, 0);
-    out.push({ ...first, esp: other });
-  }
-  return out;
-}
 
 for (const s of SCENARIOS) {
   test(`native provider = userspace provider: ${s.name}`, { skip }, () => {
