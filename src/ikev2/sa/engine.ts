@@ -36,7 +36,7 @@ import { armChildLifetime, armIkeLifetime, createChildSaResponder, CreateChildSa
 import { followupKeResponder } from './exchanges/followup-ke.ts';
 import { ikeIntermediateResponder } from './exchanges/ike-intermediate.ts';
 import { DeleteChildSasTask, DeleteIkeSaTask, informationalResponder, LivenessTask } from './exchanges/informational.ts';
-import { identityText, sameIdentity, type Identity } from './identity.ts';
+import { identityText, type Identity } from './identity.ts';
 import { IkeSa, type PendingRequest, type PhaseKind, type Role } from './ike-sa.ts';
 import { errorNotifyFor, PeerNotifyError } from './messages.ts';
 import { optimizedRekeyNotifies } from './optimized-rekey.ts';
@@ -67,6 +67,97 @@ const ZERO_SPI = Buffer.alloc(8);
 const PHASE_ORDER: readonly PhaseKind[] = ['init-sent', 'keyed', 'established', 'deleting', 'closed'];
 const isWireError = (e: unknown): e is GkmError => isGkmError(e) && e.code.startsWith('GKM_WIRE_') && e.code !== 'GKM_WIRE_TOO_LARGE';
 
+/** Index key of a pair of authenticated identities (RFC 7296 §2.4, INITIAL_CONTACT). */
+const identitiesKey = (remote: Identity, local: Identity): string => `${remote.type}:${remote.data.toString('hex')}|${local.type}:${local.data.toString('hex')}`;
+
+/** The engine as the task contexts of all its SAs reach it. */
+interface EngineOps {
+  readonly options: EngineOptions;
+  readonly responderPolicy: ResponderPolicy | undefined;
+  wallClock(): Date;
+  random(length: number): Buffer;
+  now(): number;
+  emit(event: IkeEvent): void;
+  queue(sa: IkeSa, task: InitiatorTask, front: boolean): void;
+  allocateChildSpi(): Buffer;
+  releaseChildSpi(spi: Buffer): void;
+  installChild(sa: IkeSa, child: NegotiatedChild, ni: Buffer, nr: Buffer, secrets: readonly Buffer[] | undefined, role: Role | undefined): ChildSa;
+  removeChild(sa: IkeSa, child: ChildSa, reason: CloseReason): void;
+  setTimer(sa: IkeSa, delayMs: number, fn: () => void): Timer;
+  allocateIkeSpi(): Buffer;
+  spawnRekeyedIkeSa(sa: IkeSa, spec: RekeyedIkeSaSpec): TaskContext;
+  deleteIkeSa(sa: IkeSa): void;
+  establish(sa: IkeSa, input: EstablishInput): void;
+  purgeOtherSas(sa: IkeSa, remoteId: Identity): void;
+  close(sa: IkeSa, reason: CloseReason, error?: GkmError, notice?: NotifyPayload): void;
+}
+
+/**
+ * A TaskContext is two references: its SA's methods live on the prototype, not in closures
+ * per SA; what does not depend on the SA is the engine's own function (safe to pass on
+ * detached, e.g. `random` as a RandomSource).
+ */
+class SaTaskContext implements TaskContext {
+  constructor(
+    readonly sa: IkeSa,
+    readonly ops: EngineOps,
+  ) {}
+  get options(): EngineOptions {
+    return this.ops.options;
+  }
+  get responderPolicy(): ResponderPolicy | undefined {
+    return this.ops.responderPolicy;
+  }
+  get wallClock(): () => Date {
+    return this.ops.wallClock;
+  }
+  get random(): RandomSource {
+    return this.ops.random;
+  }
+  get now(): () => number {
+    return this.ops.now;
+  }
+  get emit(): (event: IkeEvent) => void {
+    return this.ops.emit;
+  }
+  get allocateChildSpi(): () => Buffer {
+    return this.ops.allocateChildSpi;
+  }
+  get releaseChildSpi(): (spi: Buffer) => void {
+    return this.ops.releaseChildSpi;
+  }
+  get allocateIkeSpi(): () => Buffer {
+    return this.ops.allocateIkeSpi;
+  }
+  queue(task: InitiatorTask, opts?: { readonly front?: boolean }): void {
+    this.ops.queue(this.sa, task, opts?.front ?? false);
+  }
+  installChild(child: NegotiatedChild, ni: Buffer, nr: Buffer, secrets?: readonly Buffer[], role?: Role): ChildSa {
+    return this.ops.installChild(this.sa, child, ni, nr, secrets, role);
+  }
+  removeChild(child: ChildSa, reason: CloseReason): void {
+    this.ops.removeChild(this.sa, child, reason);
+  }
+  setTimer(delayMs: number, fn: () => void): Timer {
+    return this.ops.setTimer(this.sa, delayMs, fn);
+  }
+  spawnRekeyedIkeSa(spec: RekeyedIkeSaSpec): TaskContext {
+    return this.ops.spawnRekeyedIkeSa(this.sa, spec);
+  }
+  deleteIkeSa(): void {
+    this.ops.deleteIkeSa(this.sa);
+  }
+  establish(input: EstablishInput): void {
+    this.ops.establish(this.sa, input);
+  }
+  purgeOtherSas(remoteId: Identity): void {
+    this.ops.purgeOtherSas(this.sa, remoteId);
+  }
+  close(reason: CloseReason, error?: GkmError, notice?: NotifyPayload): void {
+    this.ops.close(this.sa, reason, error, notice);
+  }
+}
+
 export class IkeEngine {
   readonly events = new EventHub();
   readonly options: EngineOptions;
@@ -80,11 +171,20 @@ export class IkeEngine {
   readonly #cookies: CookieJar;
   /** By our SPI (hex). */
   readonly #sas = new Map<string, IkeSa>();
-  /** Responder SAs by SPIi + source, to recognise IKE_SA_INIT retransmissions (§2.1). */
+  /** Half-open responder SAs by SPIi + source, to recognise IKE_SA_INIT retransmissions (§2.1). */
   readonly #initIndex = new Map<string, IkeSa>();
+  /**
+   * Half-open responder SAs (IKE_SA_INIT answered, IKE_AUTH not yet) → their #initIndex key,
+   * in creation order: one sweep timer expires them oldest first.
+   */
+  readonly #halfOpen = new Map<IkeSa, string>();
+  #halfOpenSweep: Timer | undefined;
+  /** Established IKE SAs by identities (identitiesKey), for INITIAL_CONTACT (RFC 7296 §2.4). */
+  readonly #byIdentities = new Map<string, IkeSa[]>();
   readonly #handlers = new Map<number, ResponderHandler>();
   readonly #childSpis = new Set<string>();
-  readonly #contexts = new WeakMap<IkeSa, TaskContext>();
+  /** What per-SA task contexts call back into: one object per engine, not closures per SA. */
+  readonly #ops: EngineOps;
   #invalidSpiTokens: number;
   #invalidSpiRefill: number;
 
@@ -101,6 +201,30 @@ export class IkeEngine {
     this.#cookies = new CookieJar(this.#scheduler, this.#random, this.options.cookieSecretLifetimeMs);
     this.#invalidSpiTokens = this.options.invalidSpiPerSecond;
     this.#invalidSpiRefill = this.#scheduler.now();
+    this.#ops = {
+      options: this.options,
+      responderPolicy: this.#responder,
+      wallClock: () => this.#wallClock(),
+      random: (n) => this.#random(n),
+      now: () => this.#scheduler.now(),
+      emit: (e) => this.#emit(e),
+      queue: (sa, task, front) => this.#queue(sa, task, front),
+      allocateChildSpi: () => this.#allocateChildSpi(),
+      releaseChildSpi: (spi) => this.#childSpis.delete(spi.toString('hex')),
+      installChild: (sa, child, ni, nr, secrets, role) => this.#installChild(sa, child, ni, nr, secrets, role),
+      removeChild: (sa, child, reason) => this.#removeChild(sa, child, reason),
+      setTimer: (sa, ms, fn) => this.#timer(sa, ms, fn),
+      allocateIkeSpi: () => this.#allocateIkeSpi(),
+      spawnRekeyedIkeSa: (sa, spec) => this.#spawnRekeyed(sa, spec),
+      deleteIkeSa: (sa) => this.deleteIkeSa(sa.id),
+      establish: (sa, input) => this.#establish(sa, input),
+      purgeOtherSas: (sa, remoteId) => this.#purgeOtherSas(sa, remoteId),
+      close: (sa, reason, error, notice) => {
+        if (notice) this.#sendNotice(sa, notice);
+        if (error) this.#reportError(sa, error);
+        this.#close(sa, reason);
+      },
+    };
     for (const h of [createChildSaResponder, followupKeResponder]) this.registerResponder(h);
     for (const h of [ikeIntermediateResponder, ikeAuthResponder, informationalResponder]) this.registerResponder(h);
   }
@@ -180,9 +304,7 @@ export class IkeEngine {
 
   /** Half-open responder SAs (IKE_SA_INIT answered, not authenticated yet). */
   get halfOpenCount(): number {
-    let n = 0;
-    for (const sa of this.#sas.values()) if (sa.role === 'responder' && sa.phase === 'keyed') n++;
-    return n;
+    return this.#halfOpen.size;
   }
 
   /** Feeds one received IKE message (non-ESP marker already removed by the transport). */
@@ -255,11 +377,38 @@ export class IkeEngine {
     const sa = result.create(bytes);
     this.#sas.set(sa.id, sa);
     this.#initIndex.set(key, sa);
+    this.#halfOpen.set(sa, key);
     sa.responder.answered(0, [bytes], [datagramDigest(datagram)]);
     this.#transmit([bytes], remote, local);
-    this.#timer(sa, this.options.halfOpenTimeoutMs, () => {
-      if (sa.phase === 'keyed') this.#close(sa, 'half-open-timeout');
+    this.#armHalfOpenSweep();
+  }
+
+  /**
+   * One timer for all half-open SAs (RFC 7296 §2.6: their state is what a flood exhausts):
+   * they are created in time order, so the oldest decides when the next one expires.
+   */
+  #armHalfOpenSweep(): void {
+    if (this.#halfOpenSweep) return;
+    const oldest = this.#halfOpen.keys().next();
+    if (oldest.done) return;
+    const timeout = this.options.halfOpenTimeoutMs;
+    this.#halfOpenSweep = this.#scheduler.setTimer(Math.max(0, oldest.value.createdAt + timeout - this.#scheduler.now()), () => {
+      this.#halfOpenSweep = undefined;
+      const now = this.#scheduler.now();
+      for (const sa of this.#halfOpen.keys()) {
+        if (sa.createdAt + timeout > now) break;
+        this.#close(sa, 'half-open-timeout');
+      }
+      this.#armHalfOpenSweep();
     });
+  }
+
+  /** Established or closed: no longer half-open, and IKE_SA_INIT cannot come again (§2.1). */
+  #leaveHalfOpen(sa: IkeSa): void {
+    const key = this.#halfOpen.get(sa);
+    if (key === undefined) return;
+    this.#halfOpen.delete(sa);
+    this.#initIndex.delete(key);
   }
 
   #sendStateless(h: IkeHeader, n: NotifyPayload | undefined, remote: Endpoint, local: Endpoint): void {
@@ -563,36 +712,9 @@ export class IkeEngine {
 
   // --- task context ---------------------------------------------------------------------------
 
+  /** Cheap enough to build per use: the SA and the engine's shared #ops. */
   #context(sa: IkeSa): TaskContext {
-    let ctx = this.#contexts.get(sa);
-    if (ctx) return ctx;
-    ctx = {
-      sa,
-      options: this.options,
-      responderPolicy: this.#responder,
-      wallClock: () => this.#wallClock(),
-      random: (n) => this.#random(n),
-      emit: (e) => this.#emit(e),
-      queue: (task, opts) => this.#queue(sa, task, opts?.front ?? false),
-      allocateChildSpi: () => this.#allocateChildSpi(),
-      releaseChildSpi: (spi) => this.#childSpis.delete(spi.toString('hex')),
-      installChild: (child, ni, nr, secrets, role) => this.#installChild(sa, child, ni, nr, secrets, role),
-      removeChild: (child, reason) => this.#removeChild(sa, child, reason),
-      now: () => this.#scheduler.now(),
-      setTimer: (ms, fn) => this.#timer(sa, ms, fn),
-      allocateIkeSpi: () => this.#allocateIkeSpi(),
-      spawnRekeyedIkeSa: (spec) => this.#spawnRekeyed(sa, spec),
-      deleteIkeSa: () => this.deleteIkeSa(sa.id),
-      establish: (input) => this.#establish(sa, input),
-      purgeOtherSas: (remoteId) => this.#purgeOtherSas(sa, remoteId),
-      close: (reason, error, notice) => {
-        if (notice) this.#sendNotice(sa, notice);
-        if (error) this.#reportError(sa, error);
-        this.#close(sa, reason);
-      },
-    };
-    this.#contexts.set(sa, ctx);
-    return ctx;
+    return new SaTaskContext(sa, this.#ops);
   }
 
   #emit(e: IkeEvent): void {
@@ -612,9 +734,11 @@ export class IkeEngine {
 
   #establish(sa: IkeSa, input: EstablishInput): void {
     sa.advance('established');
+    this.#leaveHalfOpen(sa);
     sa.config = input.config;
     sa.localId = input.localId;
     sa.remoteId = input.remoteId;
+    this.#indexIdentities(sa);
     this.#recordIkeKeys(sa);
     this.#emit({ type: 'ike_up', ike: this.summary(sa) });
     this.#armLiveness(sa);
@@ -631,6 +755,7 @@ export class IkeEngine {
   #spawnRekeyed(old: IkeSa, spec: RekeyedIkeSaSpec): TaskContext {
     const sa = IkeSa.rekeyed(old, spec.role, spec.spiI, spec.spiR, spec.crypto, this.#scheduler.now(), this.options.windowSize);
     this.#sas.set(sa.id, sa);
+    this.#indexIdentities(sa);
     this.#recordIkeKeys(sa);
     this.#armLiveness(sa);
     const ctx = this.#context(sa);
@@ -638,13 +763,32 @@ export class IkeEngine {
     return ctx;
   }
 
-  /** INITIAL_CONTACT: other SAs with the same peer identity are stale (RFC 7296 §2.4). */
+  /** INITIAL_CONTACT: our other SAs between the same two identities are stale (RFC 7296 §2.4). */
   #purgeOtherSas(sa: IkeSa, remoteId: Identity): void {
-    for (const other of [...this.#sas.values()]) {
-      if (other === sa || other.phase !== 'established' || !other.remoteId || !sameIdentity(other.remoteId, remoteId)) continue;
-      if (other.localId && sa.localId && !sameIdentity(other.localId, sa.localId)) continue;
-      this.#close(other, 'initial-contact');
+    if (!sa.localId) return;
+    const same = this.#byIdentities.get(identitiesKey(remoteId, sa.localId));
+    for (const other of same ? [...same] : []) {
+      if (other !== sa && other.phase === 'established') this.#close(other, 'initial-contact');
     }
+  }
+
+  /** Open IKE SAs with identities (established, deleting) are indexed until closed. */
+  #indexIdentities(sa: IkeSa): void {
+    if (!sa.remoteId || !sa.localId) return;
+    const key = identitiesKey(sa.remoteId, sa.localId);
+    const same = this.#byIdentities.get(key);
+    if (same) same.push(sa);
+    else this.#byIdentities.set(key, [sa]);
+  }
+
+  #unindexIdentities(sa: IkeSa): void {
+    if (!sa.remoteId || !sa.localId) return;
+    const key = identitiesKey(sa.remoteId, sa.localId);
+    const same = this.#byIdentities.get(key);
+    const at = same?.indexOf(sa) ?? -1;
+    if (!same || at < 0) return;
+    same.splice(at, 1);
+    if (same.length === 0) this.#byIdentities.delete(key);
   }
 
   #installChild(sa: IkeSa, child: NegotiatedChild, ni: Buffer, nr: Buffer, secrets?: readonly Buffer[], role: Role = sa.role): ChildSa {
@@ -703,7 +847,8 @@ export class IkeEngine {
     for (const c of [...sa.children.values()]) this.#removeChild(sa, c, reason);
     sa.close();
     this.#sas.delete(sa.id);
-    for (const [k, v] of this.#initIndex) if (v === sa) this.#initIndex.delete(k);
+    this.#leaveHalfOpen(sa);
+    this.#unindexIdentities(sa);
     this.#emit({ type: 'deleted', ikeSaId: sa.id, what: 'ike', reason });
   }
 

@@ -777,6 +777,7 @@ const childDeadlines = new WeakMap<ChildSa, LifetimeDeadlines>();
 /**
  * Soft lifetime: rekey the Child SA; hard lifetime: delete it (RFC 7296 §2.8). The deadlines
  * are fixed at installation and survive a move to a rekeyed IKE SA (timers are re-armed).
+ * One timer at a time: the hard one is armed when the soft one fires.
  */
 export function armChildLifetime(ctx: TaskContext, child: ChildSa): void {
   let d = childDeadlines.get(child);
@@ -788,26 +789,30 @@ export function armChildLifetime(ctx: TaskContext, child: ChildSa): void {
   }
   const key = child.inboundSpi.toString('hex');
   const live = (): boolean => ctx.sa.phase === 'established' && ctx.sa.children.get(key) === child;
-  ctx.setTimer(Math.max(0, d.rekeyAt - ctx.now()), () => {
-    if (live() && child.state === 'installed') ctx.queue(new CreateChildSaTask({ kind: 'rekey-child', inboundSpi: child.inboundSpi }));
-  });
-  ctx.setTimer(Math.max(0, d.expireAt - ctx.now()), () => {
+  const { rekeyAt, expireAt } = d;
+  const expire = (): void => {
     if (!live() || child.state === 'deleting') return;
     child.state = 'deleting';
     ctx.queue(new DeleteChildSasTask([child], [], 'expired'));
+  };
+  ctx.setTimer(Math.max(0, rekeyAt - ctx.now()), () => {
+    if (!live()) return; // moved (timers re-armed there) or gone
+    if (child.state === 'installed') ctx.queue(new CreateChildSaTask({ kind: 'rekey-child', inboundSpi: child.inboundSpi }));
+    ctx.setTimer(Math.max(0, expireAt - ctx.now()), expire);
   });
 }
 
-/** Soft lifetime: rekey the IKE SA (§2.18); hard lifetime: delete it with its Child SAs. */
+/** Soft lifetime: rekey the IKE SA (§2.18); hard lifetime: delete it with its Child SAs. One timer at a time. */
 export function armIkeLifetime(ctx: TaskContext): void {
   const l = ctx.sa.config?.ikeLifetime;
   if (!l) return;
   const d = lifetimeDeadlines(l, ctx.now(), ctx.random);
   const live = (): boolean => ctx.sa.phase === 'established' && ctx.sa.supersededBy === undefined;
   ctx.setTimer(d.rekeyAt - ctx.now(), () => {
-    if (live()) ctx.queue(new CreateChildSaTask({ kind: 'rekey-ike' }));
-  });
-  ctx.setTimer(d.expireAt - ctx.now(), () => {
-    if (live()) ctx.deleteIkeSa();
+    if (!live()) return;
+    ctx.queue(new CreateChildSaTask({ kind: 'rekey-ike' }));
+    ctx.setTimer(d.expireAt - ctx.now(), () => {
+      if (live()) ctx.deleteIkeSa();
+    });
   });
 }
