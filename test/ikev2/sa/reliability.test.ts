@@ -192,3 +192,31 @@ test('no fragmentation when the peer did not announce it', async () => {
   assert.equal(sa.phase, 'established');
   assert.ok(world.net.sent.every((p) => decodeMessage(p.datagram).payloads.at(-1)?.type !== PayloadType.SKF));
 });
+
+test('half-open responder SAs are counted and expire each 30 s after its IKE_SA_INIT, one sweep for all', async () => {
+  const { world, r, start } = pair();
+  world.net.filter = (p) => (exchangeOf(p) === ExchangeType.IKE_AUTH ? false : p); // never authenticated
+  start();
+  await world.advance(10_000);
+  start();
+  await world.advance();
+  assert.equal(r.engine.halfOpenCount, 2);
+  await world.advance(20_001); // t = 30 s: the first one's time is up
+  assert.equal(r.engine.halfOpenCount, 1);
+  assert.equal(r.engine.list().length, 1);
+  await world.advance(10_000);
+  assert.equal(r.engine.halfOpenCount, 0);
+  assert.deepEqual(eventsOf(r, 'deleted').map((e) => e.reason), ['half-open-timeout', 'half-open-timeout']);
+});
+
+test('an established SA is no longer half-open; INITIAL_CONTACT keeps SAs of other identities', async () => {
+  const { world, i, r, start, config } = pair({ responder: { remoteId: undefined } });
+  start();
+  await world.advance();
+  assert.equal(r.engine.halfOpenCount, 0);
+  const other = i.engine.initiate({ ...config, localId: Id.fqdn('other.example') }, ep(r.ip), ep(i.ip));
+  await world.advance();
+  assert.equal(other.phase, 'established');
+  assert.equal(r.engine.list().length, 2, 'another identity: not purged');
+  assert.equal(eventsOf(r, 'deleted').length, 0);
+});
