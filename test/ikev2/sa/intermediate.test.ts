@@ -77,6 +77,41 @@ test('two additional rounds (ADDKE1 ML-KEM-768, ADDKE2 ECP-384): IKE_INTERMEDIAT
   assert.deepEqual(sa.requireCrypto().keys, r.engine.get(sa.spiR.toString('hex'))!.requireCrypto().keys);
 });
 
+test('hybrid after a COOKIE round and an INVALID_KE_PAYLOAD round: AUTH signs the last IKE_SA_INIT request', async () => {
+  // The initiator sends ECP-256 first; the responder accepts only X25519 and wants a cookie.
+  const offer = [ike(GCM128, [KeId.ECP256, KeId.CURVE25519], PrfId.HMAC_SHA2_256, { addke: [KeId.ML_KEM_768] })];
+  const { world, r, start } = pair({
+    initiator: { proposals: offer },
+    responder: { proposals: [X25519_MLKEM768] },
+    responderInit: { proposals: [X25519_MLKEM768] },
+    responderOptions: { halfOpenThreshold: 0 },
+  });
+  const sa = start();
+  await world.advance();
+  assert.equal(sa.phase, 'established');
+  assert.deepEqual(exchanges(world.net), ['34/0/q', '34/0/r', '34/0/q', '34/0/r', '34/0/q', '34/0/r', '43/1/q', '43/1/q', '43/1/r', '35/2/q', '35/2/r']);
+  assert.ok(sa.requireInit().requestBytes.equals(world.net.sent[4]!.datagram), 'RealMessage1 is the third request');
+  assert.equal(eventsOf(r, 'ike_up')[0]?.ike.suite?.['ke'], 'CURVE25519+ML_KEM_768');
+});
+
+test('lost datagrams: fragment 2 of the IKE_INTERMEDIATE request, then the response; retransmissions complete the round once', async () => {
+  const { world, r, start } = hybridPair();
+  const sa = start();
+  let droppedFragment = false;
+  let droppedResponse = false;
+  world.net.filter = (p) => {
+    if (!droppedFragment && isExchange(p, ExchangeType.IKE_INTERMEDIATE, false) && p.datagram.readUInt16BE(32) === 2) return (droppedFragment = true) && false;
+    if (!droppedResponse && isExchange(p, ExchangeType.IKE_INTERMEDIATE, true)) return (droppedResponse = true) && false;
+    return p;
+  };
+  await world.advance(20_000);
+  assert.ok(droppedFragment && droppedResponse);
+  assert.equal(sa.phase, 'established');
+  const rsa = r.engine.get(sa.spiR.toString('hex'))!;
+  assert.equal(rsa.additionalKeRounds, 1, 'the responder answered the retransmission from its cache, no second round');
+  assert.deepEqual(sa.requireCrypto().keys, rsa.requireCrypto().keys);
+});
+
 test('ML-KEM-768 alone in IKE_SA_INIT (type 4 = 36): no IKE_INTERMEDIATE', async () => {
   const proposals = [ike(GCM128, KeId.ML_KEM_768)];
   const { world, i, start } = hybridPair({}, proposals);
