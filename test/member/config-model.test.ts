@@ -43,7 +43,10 @@ test('defaults follow swanctl.conf: ports 500, lifetimes, dynamic selectors, aut
   assert.equal(c.name, 'gw');
   assert.deepEqual([c.localPort, c.remotePort, c.localAddrs, c.remoteAddrs], [500, 500, [], ['192.0.2.1']]);
   assert.deepEqual([c.rekeyTime, c.overTime, c.randTime, c.dpdDelay, c.fragmentation, c.keyingtries], [14_400, 1440, 1440, 0, true, 1]);
-  assert.equal(c.proposals.length, 2, 'the default IKE proposals');
+  assert.equal(c.proposals.length, 3, 'the default IKE proposals');
+  // Hybrid X25519 + ML-KEM-768 first (RFC 9370 ADDKE1 = 36), classic ones after it.
+  assert.deepEqual(c.proposals[0]!.addke?.flat(), [36]);
+  assert.ok(c.proposals.slice(1).every((p) => (p.addke ?? []).length === 0));
   assert.deepEqual(c.children, []);
   assert.deepEqual(warnings, ['x.conf:9:22: secrets.ike-any.secret: secret written inline in the configuration; prefer file = PATH readable only by the daemon']);
   const child = buildSettings(MINIMAL.replace('remote { auth = psk }', 'remote { auth = psk }\n    children {\n      net {\n      }\n    }'), 'x.conf').settings.connections[0]!.children[0]!;

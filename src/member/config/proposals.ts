@@ -81,7 +81,14 @@ const PRF_OF_INTEG: ReadonlyMap<number, number> = new Map([
 ]);
 
 export const DEFAULT_PROPOSALS: Readonly<Record<ProposalKind, readonly string[]>> = {
-  ike: ['aes256gcm16-aes128gcm16-chacha20poly1305-prfsha256-prfsha384-prfsha512-x25519-ecp256-ecp384', 'aes256-aes128-sha256-sha384-sha512-x25519-ecp256-ecp384'],
+  // Hybrid X25519 + ML-KEM-768 first (RFC 9370, one IKE_INTERMEDIATE round) where the peer
+  // agrees; the classic proposals follow for peers without RFC 9370, which reject a proposal
+  // with transform types they do not know.
+  ike: [
+    'aes256gcm16-aes128gcm16-chacha20poly1305-prfsha256-prfsha384-prfsha512-x25519-ke1_mlkem768',
+    'aes256gcm16-aes128gcm16-chacha20poly1305-prfsha256-prfsha384-prfsha512-x25519-ecp256-ecp384',
+    'aes256-aes128-sha256-sha384-sha512-x25519-ecp256-ecp384',
+  ],
   esp: ['aes256gcm16-aes128gcm16-chacha20poly1305', 'aes256-aes128-sha256-sha384-sha512'],
 };
 
