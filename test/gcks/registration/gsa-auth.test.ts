@@ -150,6 +150,10 @@ test('transport mode group: N(USE_TRANSPORT_MODE); Implicit GCAUTH: no AUTH_KEY;
   assert.equal(rekey.transforms.find((t) => t.transformType === 14)!.transformId, GcauthId.IMPLICIT);
   assert.equal(o.result.dataSecurity[0]!.keymat.length, 16 + 32, 'AES-128 key then HMAC-SHA2-256 key');
   assert.equal(o.result.rekeySa!.keymat.length, 16 + 32 + 32, 'GSK_e | GSK_a | GSK_w');
+  // No counter-mode cipher: GROUP_SENDER gets no Sender-IDs and no GWP_SENDER_ID_BITS (§5 note).
+  const sender = registered(await w.gm(m).register({ group: 'cbc', groupSender: 2 }));
+  assert.deepEqual(sender.keys.senderIds, []);
+  assert.equal(sender.keys.senderIdBits, undefined);
 });
 
 test('signature member (Ed25519, RFC 7427) registers; the GCKS signs with its own key', async () => {
