@@ -3,6 +3,7 @@
 // per-packet problems are Status codes in the result arrays.
 #include "addon_datapath.h"
 
+#include <climits>
 #include <cmath>
 #include <string>
 #include <vector>
@@ -303,6 +304,8 @@ bool ReadBurstArgs(napi_env env, napi_value* a, size_t stride, BurstArgs* b) {
       !ReadTyped(env, a[8], napi_float64_array, &b->acc, false, "acc: Float64Array")) {
     return false;
   }
+  // Result offsets are int32: the output buffer must stay below 2 GiB.
+  if (out.length > static_cast<size_t>(INT32_MAX)) return Fail(env, "out larger than 2 GiB");
   if (b->io.length != 4 || !(b->io.data[0] >= 0 && b->io.data[0] <= static_cast<double>(out.length))) {
     return Fail(env, "io: [pos <= out.length, needed, drained, 0]");
   }
