@@ -150,6 +150,7 @@ export class GcksService {
     if (this.#stopped) return;
     this.#stopped = true;
     await this.node.close();
+    await new Promise((resolve) => setImmediate(resolve)); // let a pending group commit finish
     this.store.close();
     this.#log.info({}, 'GCKS stopped');
   }

@@ -47,7 +47,11 @@ export class GroupCommit {
     try {
       batch.commit();
     } catch (e) {
-      batch.rollback();
+      try {
+        batch.rollback();
+      } catch {
+        // the database is gone (closed): nothing left to roll back
+      }
       this.#onLost(e);
       for (const w of waiters) w.reject(e);
       return;

@@ -18,7 +18,6 @@
 import { getKeyWrap } from '../../ikev2/crypto/keywrap.ts';
 import { GkmError } from '../../ikev2/errors.ts';
 import { GsaAttr } from '../../ikev2/registry/group.ts';
-import { ProtocolId } from '../../ikev2/registry/misc.ts';
 import { nameOf } from '../../ikev2/registry/names.ts';
 import { KwaId } from '../../ikev2/registry/transform.ts';
 import { tlvAttr } from '../../ikev2/wire/attributes.ts';

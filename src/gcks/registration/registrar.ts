@@ -17,7 +17,7 @@
  * eviction of a member holding pending keys) go to a MembershipRekeySink: sending GSA_REKEY
  * is the rekey module's job (src/gcks/rekey/).
  */
-import { GkmError, isGkmError } from '../../ikev2/errors.ts';
+import { GkmError } from '../../ikev2/errors.ts';
 import { NotifyType } from '../../ikev2/registry/notify.ts';
 import { PayloadType } from '../../ikev2/registry/payload.ts';
 import { buildGsaPolicyAttributes, parseGsaPolicyAttributes, type GroupExchangeContext } from '../../ikev2/wire/group-attributes.ts';
@@ -288,4 +288,3 @@ export class Registrar {
   }
 }
 
-export const isRegistrationError = (e: unknown): e is GkmError => isGkmError(e) && e.notify !== null;
