@@ -124,3 +124,36 @@ test('gcks start (bin/gcks.js): first start creates the sample group and its PSK
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('the member agent (gkm-member join) registers with gcks start: hybrid ML-KEM IKE SA, sample group, Sender-ID', { timeout: 60_000 }, async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gcks-join-'));
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const bin = (name: string) => join(import.meta.dirname, '../../bin', name);
+  const gcks = spawn(process.execPath, [bin('gcks.js'), 'start'], {
+    cwd: dir,
+    env: { ...process.env, GCKS_LISTEN: '127.0.0.1', GCKS_PORTS: String(port), GCKS_MASTER_KEY_FILE: '', GCKS_MASTER_KEY: '' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let gcksOut = '';
+  gcks.stdout.on('data', (d: Buffer) => (gcksOut += d));
+  let member: ReturnType<typeof spawn> | undefined;
+  try {
+    for (let i = 0; i < 200 && !gcksOut.includes('gkm-member join'); i++) await new Promise((r) => setTimeout(r, 100));
+    member = spawn(process.execPath, [bin('gkm-member.js'), 'join', '--gcks', `127.0.0.1:${port}`, '--group', 'sample-group', '--id', 'sample-member', '--psk-file', join(dir, 'data', 'sample-member.psk'), '--sender', '--json', '--ike', 'aes256gcm16-prfsha256-x25519-ke1_mlkem768'], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
+    let events = '';
+    member.stdout!.on('data', (d: Buffer) => (events += d));
+    for (let i = 0; i < 300 && !/"event":"(registered|error)"/.test(events); i++) await new Promise((r) => setTimeout(r, 100));
+    const registered = events.split('\n').filter((l) => l.includes('"event":"registered"')).map((l) => JSON.parse(l) as { group: string; senderIds?: number[] });
+    assert.equal(registered.length, 1, events);
+    assert.equal(registered[0]!.group, 'sample-group');
+    assert.match(events, /"kwa":"KW_5649_256"/);
+    assert.match(events, /CURVE25519\+ML_KEM_768/);
+  } finally {
+    member?.kill('SIGTERM');
+    gcks.kill('SIGTERM');
+    await new Promise((r) => setTimeout(r, 300));
+    member?.kill('SIGKILL');
+    gcks.kill('SIGKILL');
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
