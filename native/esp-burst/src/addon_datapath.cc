@@ -22,8 +22,8 @@ constexpr size_t kBlobHeader = 72;
 
 struct EngineBox {
   Engine engine;
-  std::vector<napi_value> elems;
-  std::vector<Span> spans;
+  std::vector<napi_value> elems, headerElems;
+  std::vector<Span> spans, headers;
 };
 
 void FinalizeEngine(napi_env, void* data, void*) { delete static_cast<EngineBox*>(data); }
@@ -68,28 +68,38 @@ bool ReadDouble(napi_env env, napi_value v, double* out, const char* what) {
   return true;
 }
 
-// Buffers [start, start+count) of a JS array: elements first (that may run JS), then the
-// pointers (no JS runs). None may overlap the writable part of `out`.
-bool ReadBurst(napi_env env, EngineBox* box, napi_value arr, uint32_t start, uint32_t count, const BurstOut& out) {
+// Burst arrays are read in two steps, as in addon.cc: first every element of every array
+// (a getter may run JS, which could even detach a buffer), then, once no JS can run any more,
+// the pointers of the elements and of all other typed arrays.
+bool ReadElements(napi_env env, napi_value arr, uint32_t start, uint32_t count, std::vector<napi_value>* elems) {
   bool isArray = false;
   uint32_t n = 0;
   if (napi_is_array(env, arr, &isArray) != napi_ok || !isArray || napi_get_array_length(env, arr, &n) != napi_ok ||
       start > n || count > n - start) {
     return Fail(env, "input: array of at least start + count buffers");
   }
-  box->elems.resize(count);
+  elems->resize(count);
   for (uint32_t i = 0; i < count; i++) {
-    if (napi_get_element(env, arr, start + i, &box->elems[i]) != napi_ok) return Fail(env, "input[i]");
+    if (napi_get_element(env, arr, start + i, &(*elems)[i]) != napi_ok) return Fail(env, "input[i]");
   }
-  box->spans.resize(count);
+  return true;
+}
+
+// Spans of the elements; none may overlap the writable part of `out`. With `nullable`, null
+// elements give a null pointer.
+bool ReadSpans(napi_env env, const std::vector<napi_value>& elems, const BurstOut& out, std::vector<Span>* spans,
+               bool nullable) {
+  spans->resize(elems.size());
   const auto lo = reinterpret_cast<uintptr_t>(out.data) + out.pos;
   const auto hi = reinterpret_cast<uintptr_t>(out.data) + out.length;
-  for (uint32_t i = 0; i < count; i++) {
+  for (size_t i = 0; i < elems.size(); i++) {
     View<uint8_t> b;
-    if (!ReadBytes(env, box->elems[i], &b, false, "input[i]: Uint8Array")) return false;
+    if (!ReadBytes(env, elems[i], &b, nullable, "input[i]: Uint8Array")) return false;
     const auto a = reinterpret_cast<uintptr_t>(b.data);
-    if (b.length > 0 && a < hi && lo < a + b.length) return Fail(env, "input overlaps the free part of out");
-    box->spans[i] = {b.data, b.length};
+    if (b.data != nullptr && b.length > 0 && a < hi && lo < a + b.length) {
+      return Fail(env, "input overlaps the free part of out");
+    }
+    (*spans)[i] = {b.data, b.length};
   }
   return true;
 }
@@ -292,12 +302,17 @@ struct BurstArgs {
   View<int32_t> res;
 };
 
-// Shared arguments: (engine, input, start, count, now, out, io, res, acc) at the given indexes.
+// Step 1 of a burst call: engine, start, count and the elements of the input array.
+bool ReadBurstElements(napi_env env, napi_value* a, BurstArgs* b) {
+  b->box = Unwrap(env, a[0]);
+  return b->box != nullptr && ReadCount(env, a[2], kMaxBurst, &b->start, "start") &&
+         ReadCount(env, a[3], kMaxBurst, &b->count, "count") && ReadElements(env, a[1], b->start, b->count, &b->box->elems);
+}
+
+// Step 2, no JS runs: (engine, input, start, count, now, out, io, res, acc) at these indexes.
 bool ReadBurstArgs(napi_env env, napi_value* a, size_t stride, BurstArgs* b) {
   View<uint8_t> out;
-  b->box = Unwrap(env, a[0]);
-  if (b->box == nullptr || !ReadCount(env, a[2], kMaxBurst, &b->start, "start") ||
-      !ReadCount(env, a[3], kMaxBurst, &b->count, "count") || !ReadDouble(env, a[4], &b->now, "now") ||
+  if (!ReadDouble(env, a[4], &b->now, "now") ||
       !ReadBytes(env, a[5], &out, false, "out") ||
       !ReadTyped(env, a[6], napi_float64_array, &b->io, false, "io: Float64Array") ||
       !ReadTyped(env, a[7], napi_int32_array, &b->res, false, "res: Int32Array") ||
@@ -326,8 +341,8 @@ void Finish(BurstArgs& b) {
 napi_value Encrypt(napi_env env, napi_callback_info info) {
   napi_value argv[9];
   BurstArgs b;
-  if (!Args(env, info, 9, argv) || !ReadBurstArgs(env, argv, kOutStride, &b) ||
-      !ReadBurst(env, b.box, argv[1], b.start, b.count, b.out)) {
+  if (!Args(env, info, 9, argv) || !ReadBurstElements(env, argv, &b) || !ReadBurstArgs(env, argv, kOutStride, &b) ||
+      !ReadSpans(env, b.box->elems, b.out, &b.box->spans, false)) {
     return nullptr;
   }
   const uint32_t done = b.box->engine.Encrypt(b.box->spans.data(), b.count, b.now, b.out, b.res.data + kOutStride * b.start);
@@ -336,22 +351,30 @@ napi_value Encrypt(napi_env env, napi_callback_info info) {
 }
 
 // dpDecrypt(engine, esps: Buffer[], start, count, now, out, io, res: Int32Array (6 per packet),
-//           acc, addrs: Uint8Array (36 per packet), seqs: Float64Array): packets handled.
+//           acc, addrs: Uint8Array (48 per packet), seqs: Float64Array,
+//           headers: Array<Buffer | null> | null): packets handled.
 napi_value Decrypt(napi_env env, napi_callback_info info) {
-  napi_value argv[11];
+  napi_value argv[12];
   BurstArgs b;
   View<uint8_t> addrs;
   View<double> seqs;
-  if (!Args(env, info, 11, argv) || !ReadBurstArgs(env, argv, kInStride, &b) ||
+  if (!Args(env, info, 12, argv) || !ReadBurstElements(env, argv, &b) ||
+      (!IsNullish(env, argv[11]) && !ReadElements(env, argv[11], b.start, b.count, &b.box->headerElems)) ||
+      !ReadBurstArgs(env, argv, kInStride, &b) ||
       !ReadBytes(env, argv[9], &addrs, false, "addrs") ||
       !ReadTyped(env, argv[10], napi_float64_array, &seqs, false, "seqs: Float64Array")) {
     return nullptr;
   }
   const size_t end = static_cast<size_t>(b.start) + b.count;
   if (addrs.length / kAddrStride < end || seqs.length < end) return Fail(env, "addrs/seqs too short"), nullptr;
-  if (!ReadBurst(env, b.box, argv[1], b.start, b.count, b.out)) return nullptr;
-  const uint32_t done = b.box->engine.Decrypt(b.box->spans.data(), addrs.data + kAddrStride * b.start, b.count, b.now,
-                                              b.out, b.res.data + kInStride * b.start, seqs.data + b.start);
+  const bool hasHeaders = !IsNullish(env, argv[11]);
+  if ((hasHeaders && !ReadSpans(env, b.box->headerElems, b.out, &b.box->headers, true)) ||
+      !ReadSpans(env, b.box->elems, b.out, &b.box->spans, false)) {
+    return nullptr;
+  }
+  const Span* headers = hasHeaders ? b.box->headers.data() : nullptr;
+  const uint32_t done = b.box->engine.Decrypt(b.box->spans.data(), headers, addrs.data + kAddrStride * b.start, b.count,
+                                              b.now, b.out, b.res.data + kInStride * b.start, seqs.data + b.start);
   Finish(b);
   return Number(env, done);
 }

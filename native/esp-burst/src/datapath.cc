@@ -25,6 +25,54 @@ uint8_t* Reserve(BurstOut& out, size_t n) {
   return out.data + at;
 }
 
+// Room for the header of a transport packet rebuilt here, or 0 when TypeScript rebuilds it
+// (no header given, unusual lengths or addresses): the outer header, or one synthesized for
+// ESP over UDP as modes/transport.ts does.
+size_t TransportRoom(const Span* h, const uint8_t* addr) {
+  if (h == nullptr) return 0;
+  const uint8_t version = addr[36];
+  const size_t fixed = version == 4 ? 20 : 40;
+  if (version != 4 && version != 6) return 0;
+  if (h->data == nullptr) return addr[0] == (version == 4 ? 4 : 16) && addr[1] == addr[0] ? fixed : 0;
+  const size_t field = Get16(addr + 2);
+  if (h->length < fixed || h->length > 1024 || field >= h->length || (version == 4 && h->length % 4 != 0)) return 0;
+  return h->length;
+}
+
+// modes/transport.ts input: the header, the payload, Next Header in the protocol field,
+// lengths (and IPv4 checksum) fixed, then the strict parse of the result.
+int32_t RebuildTransport(const Span* h, const uint8_t* addr, uint8_t nh, uint8_t* buf, size_t hl, size_t length,
+                         IpInfo* info) {
+  const uint8_t version = addr[36];
+  const size_t total = hl + length;
+  size_t field = Get16(addr + 2);
+  if (h->data != nullptr) {
+    std::memcpy(buf, h->data, hl);
+  } else {
+    OuterFields f{};
+    f.addrLength = addr[0];
+    f.dst = addr + 4;
+    f.src = addr + 20;
+    f.tos = addr[37];
+    f.ttl = addr[38];
+    f.id = Get16(addr + 40);
+    f.flowLabel = Get32(addr + 44);
+    WriteOuter(buf, hl, f);
+    field = version == 4 ? 9 : 6;
+  }
+  buf[field] = nh;
+  if (version == 4) {
+    if (total > kMax16) return kIpMalformed;
+    Put16(buf + 2, static_cast<uint32_t>(total));
+    buf[10] = buf[11] = 0;
+    Put16(buf + 10, IpChecksum(buf, hl));
+  } else {
+    if (total - 40 > kMax16) return kIpMalformed;
+    Put16(buf + 4, static_cast<uint32_t>(total - 40));
+  }
+  return ParseIp(buf, total, true, info) ? kOk : kIpMalformed;
+}
+
 }  // namespace
 
 int32_t Engine::Add(std::unique_ptr<Slot> slot) {
@@ -213,7 +261,8 @@ uint32_t Engine::Encrypt(const Span* in, uint32_t count, double now, BurstOut& o
 
 // ---------------------------------------------------------------- inbound
 
-int32_t Engine::DecryptOne(Slot* s, const Span& p, const uint8_t* addr, BurstOut& out, int32_t* r, double* seqOut) {
+int32_t Engine::DecryptOne(Slot* s, const Span& p, const Span* header, const uint8_t* addr, BurstOut& out, int32_t* r,
+                           double* seqOut) {
   EspSa& esp = *s->esp;
   const size_t n = p.length;
   // esp/receiver.ts order: length and alignment, ESN, replay check, ICV, window, trailer.
@@ -235,8 +284,10 @@ int32_t Engine::DecryptOne(Slot* s, const Span& p, const uint8_t* addr, BurstOut
   const uint32_t sid = static_cast<uint32_t>(sender);
   if (s->perSender ? !s->perSender->Check(sid, seq) : s->checkReplay && !s->window->Check(seq)) return kReplay;
   const size_t ct = n - esp.overhead();
-  uint8_t* pt = Reserve(out, ct);
-  if (pt == nullptr) return kNoRoom;
+  const size_t room = s->mode == Mode::kTransport ? TransportRoom(header, addr) : 0;  // header goes first
+  uint8_t* buf = Reserve(out, room + ct);
+  if (buf == nullptr) return kNoRoom;
+  uint8_t* pt = buf + room;
   uint32_t length = 0;
   uint8_t nh = 0;
   const int32_t st = esp.Decap(p.data, n, hi, pt, ct, &length, &nh);
@@ -244,14 +295,22 @@ int32_t Engine::DecryptOne(Slot* s, const Span& p, const uint8_t* addr, BurstOut
   if (s->perSender) s->perSender->Update(sid, seq);
   else if (s->window) s->window->Update(seq);
   if (st != kOk) return st;
-  out.pos += ct;
+  out.pos += room + ct;
   r[2] = static_cast<int32_t>(pt - out.data);
   r[3] = static_cast<int32_t>(length);
   r[4] = nh;
-  if (s->mode == Mode::kTransport) return kPayload;
+  IpInfo info;
+  if (s->mode == Mode::kTransport) {
+    if (room == 0) return kPayload;
+    const int32_t t = RebuildTransport(header, addr, nh, buf, room, length, &info);
+    if (t != kOk) return t;
+    if (!s->selectors.Match(FlowOf(buf, info))) return kPolicy;
+    r[2] = static_cast<int32_t>(buf - out.data);
+    r[3] = static_cast<int32_t>(info.length);
+    return kOk;
+  }
   // modes/tunnel.ts input: NH 4/41, an inner header (TFC padding may follow it), same version.
   if (nh != proto::kIpv4 && nh != proto::kIpv6) return kMalformed;
-  IpInfo info;
   if (!ParseIp(pt, length, false, &info)) return kIpMalformed;
   if (info.version != (nh == proto::kIpv4 ? 4 : 6)) return kMalformed;
   if (s->mode == Mode::kPreserve && !(info.addrLength() == addr[1] && std::memcmp(info.src, addr + 20, addr[1]) == 0 &&
@@ -263,8 +322,8 @@ int32_t Engine::DecryptOne(Slot* s, const Span& p, const uint8_t* addr, BurstOut
   return kOk;
 }
 
-uint32_t Engine::Decrypt(const Span* in, const uint8_t* addrs, uint32_t count, double now, BurstOut& out,
-                         int32_t* res, double* seqs) {
+uint32_t Engine::Decrypt(const Span* in, const Span* headers, const uint8_t* addrs, uint32_t count, double now,
+                         BurstOut& out, int32_t* res, double* seqs) {
   for (uint32_t i = 0; i < count; i++) {
     int32_t* r = res + kInStride * i;
     r[1] = -1;
@@ -288,7 +347,7 @@ uint32_t Engine::Decrypt(const Span* in, const uint8_t* addrs, uint32_t count, d
       continue;
     }
     const size_t pos = out.pos;
-    r[0] = DecryptOne(s, in[i], addr, out, r, seqs + i);
+    r[0] = DecryptOne(s, in[i], headers == nullptr ? nullptr : headers + i, addr, out, r, seqs + i);
     if (r[0] == kNoRoom) {
       out.pos = pos;
       return i;  // checked before anything changed: retried with room

@@ -2,8 +2,9 @@
 // selection by traffic selector (newest active SA first, RFC 5374 §4.2.1 rollover), tunnel /
 // tunnel-preserve / transport headers (RFC 4303 §3.1), ESP + AEAD in one pass into one
 // output buffer; inbound, SPI demux with RFC 5374 §3.3 longest match, ESN inference,
-// anti-replay (check before the ICV, update after), decryption, trailer and inner-header
-// checks, selectors (RFC 4301 §5.2). TypeScript (src/datapath/providers/native/engine.ts)
+// anti-replay (check before the ICV, update after), decryption, trailer, the inner packet
+// (tunnel: its header checked; transport: rebuilt behind the outer header), selectors
+// (RFC 4301 §5.2). TypeScript (src/datapath/providers/native/engine.ts)
 // owns the SAD and lifetimes: it registers SAs here, gives each a budget of packets/bytes
 // until its next lifetime event, and a burst stops right after the packet that uses one up,
 // so events fire at the same packet as in the userspace provider. Every offset and length is
@@ -71,8 +72,10 @@ struct Span {
 constexpr size_t kOutStride = 5;
 // Inbound: [status, slot, offset, length, nextHeader, senderId]; seq in a double array.
 constexpr size_t kInStride = 6;
-// Inbound outer addresses per packet: [dstLength, srcLength, 0, 0, dst(16), src(16)].
-constexpr size_t kAddrStride = 36;
+// Inbound outer view per packet (modes/types.ts OuterView): [dstLength, srcLength,
+// protocolField (u16 BE), dst(16), src(16), version, tos, ttl, 0, id (u16 BE), 0, 0,
+// flowLabel (u32 BE)]; lengths are 0 for anything but 4 or 16 bytes.
+constexpr size_t kAddrStride = 48;
 
 struct BurstOut {
   uint8_t* data;
@@ -91,8 +94,10 @@ class Engine {
   // Both return how many packets were handled; fewer than `count` when a budget ran out
   // (after that packet) or the output buffer is full (before it: out.needed is set).
   uint32_t Encrypt(const Span* in, uint32_t count, double now, BurstOut& out, int32_t* res);
-  uint32_t Decrypt(const Span* in, const uint8_t* addrs, uint32_t count, double now, BurstOut& out, int32_t* res,
-                   double* seqs);
+  // headers: the outer header per packet (data null: ESP came over UDP), or null; only
+  // transport input reads it, to rebuild the packet (RFC 4303 §3.4).
+  uint32_t Decrypt(const Span* in, const Span* headers, const uint8_t* addrs, uint32_t count, double now,
+                   BurstOut& out, int32_t* res, double* seqs);
   // Writes [slot, packets, bytes, dummies] per touched slot and clears them; returns how many.
   uint32_t Drain(double* acc, size_t capacity);
 
@@ -103,7 +108,8 @@ class Engine {
   bool Charge(int32_t id, Slot* s, double bytes, bool bytesKnown, double now);
   void Touch(int32_t id, Slot* s);
   int32_t EncryptOne(Slot* s, const Span& p, const IpInfo& info, BurstOut& out, int32_t* r);
-  int32_t DecryptOne(Slot* s, const Span& p, const uint8_t* addr, BurstOut& out, int32_t* r, double* seq);
+  int32_t DecryptOne(Slot* s, const Span& p, const Span* header, const uint8_t* addr, BurstOut& out, int32_t* r,
+                     double* seq);
 
   std::vector<std::unique_ptr<Slot>> slots_;
   std::vector<int32_t> free_;

@@ -34,7 +34,7 @@ enum Status : int32_t {
   kNoSaFound = -12,     // no SA for the packet (not counted on any SA)
   kShort = -13,         // ESP shorter than its header (not counted on any SA)
   kSlow = -14,          // the SA's mode runs in TypeScript (BEET): handled there
-  kPayload = 2,         // ESP done; TypeScript rebuilds the inner packet (transport input)
+  kPayload = 2,         // ESP done; TypeScript rebuilds the transport packet (unusual outer header)
 };
 
 // Sequence Numbers transform values (RFC 9838 / RFC 9827).

@@ -308,7 +308,7 @@ test('hostile addon arguments throw ERR_GKM_NATIVE_ARGS; results and dummies sta
   argsError(() => addon.dpEncrypt(engine, [out.subarray(100, 150)], 0, 1, 0, out, io, res, acc)); // input inside the free output
   argsError(() => addon.dpSet(engine, slot + 1, new Float64Array(5)));
   argsError(() => addon.dpSet(engine, slot, Float64Array.of(0, NaN, 0, 0, 0)));
-  argsError(() => addon.dpDecrypt(engine, pkt, 0, 1, 0, out, io, new Int32Array(6), acc, new Uint8Array(35), new Float64Array(1)));
+  argsError(() => addon.dpDecrypt(engine, pkt, 0, 1, 0, out, io, new Int32Array(6), acc, new Uint8Array(35), new Float64Array(1), null));
   assert.equal(addon.dpEncrypt(engine, pkt, 0, 1, 0, out, io, res, acc), 1);
   assert.equal(res[0], 0);
   assert.ok(addon.dpRemove(engine, slot));

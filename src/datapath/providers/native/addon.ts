@@ -83,7 +83,8 @@ export interface NativeAddon {
   dpEncapRaw(engine: NativeEngineHandle, slot: number, payload: Uint8Array, nh: number, out: Uint8Array): number;
   /** io = [pos (in/out), needed (out), drained slots in acc (out), 0]; returns packets handled. */
   dpEncrypt(engine: NativeEngineHandle, packets: readonly Uint8Array[], start: number, count: number, now: number, out: Uint8Array, io: Float64Array, res: Int32Array, acc: Float64Array): number;
-  dpDecrypt(engine: NativeEngineHandle, esps: readonly Uint8Array[], start: number, count: number, now: number, out: Uint8Array, io: Float64Array, res: Int32Array, acc: Float64Array, addrs: Uint8Array, seqs: Float64Array): number;
+  /** headers: the outer header per frame (null: ESP over UDP), read only to rebuild transport packets; or null. */
+  dpDecrypt(engine: NativeEngineHandle, esps: readonly Uint8Array[], start: number, count: number, now: number, out: Uint8Array, io: Float64Array, res: Int32Array, acc: Float64Array, addrs: Uint8Array, seqs: Float64Array, headers: ReadonlyArray<Uint8Array | null> | null): number;
   /** fastGcm: AES-GCM/GMAC run on OpenSSL's GCM128 over AES-NI (gcm_fast.h), not through EVP. */
   info(): { openssl: string; maxBurst: number; maxPacket: number; fastGcm: boolean; status: Record<string, number> };
 }

@@ -3,8 +3,8 @@
  * does the per-packet work of a burst in C — IP parsing, outbound SA selection by traffic
  * selector, tunnel / tunnel-preserve / transport headers, ESP + AEAD into one output slab;
  * inbound, SPI demux (RFC 5374 §3.3 longest match), ESN, anti-replay (RFC 4303 §3.4.3 /
- * RFC 6479 windows kept in C: check before the ICV, update after), decryption, trailer,
- * tunnel inner header and selector checks. This file registers SAs (the SAD stays the
+ * RFC 6479 windows kept in C: check before the ICV, update after), decryption, trailer, the
+ * inner packet (tunnel header checked, transport packet rebuilt) and selector checks. This file registers SAs (the SAD stays the
  * userspace provider's), turns per-packet status codes into frames or typed errors and
  * keeps counters and lifetimes exact: each SA has a budget of packets/bytes until its next
  * lifetime event and a burst stops right after the packet that uses it up, so the SAD
@@ -15,7 +15,7 @@ import type { GkmError } from '../../../ikev2/errors.ts';
 import { SnId } from '../../../ikev2/registry/transform.ts';
 import type { Address } from '../../address.ts';
 import { espSuite } from '../../esp/suite.ts';
-import type { EspFrame } from '../../modes/types.ts';
+import type { EspFrame, OuterView } from '../../modes/types.ts';
 import type { InboundFrame, SaConfig } from '../../provider.ts';
 import { createReplayWindow, ShiftWindow } from '../../replay.ts';
 import type { TrafficSelector } from '../../selector.ts';
@@ -31,7 +31,7 @@ const SCOPES = { spi: 0, 'spi-dst': 1, 'spi-dst-src': 2 } as const;
 const REPLAY_NONE = 2;
 const OUT_STRIDE = 5;
 const IN_STRIDE = 6;
-const ADDR_STRIDE = 36;
+const ADDR_STRIDE = 48; // datapath.h kAddrStride: the outer view of a frame
 const SELECTOR_RECORD = 76;
 const BLOB_HEADER = 72;
 const MAX_SENDERS = 4096; // PerSenderReplay's default
@@ -92,6 +92,25 @@ function copyAddress(out: Uint8Array, lenAt: number, at: number, a: Address): vo
   for (let k = 0; k < n; k++) out[at + k] = a[k]!;
 }
 
+/** The outer view of frame i into its 48-byte record (datapath.h kAddrStride). */
+function putOuter(out: Uint8Array, i: number, o: OuterView): void {
+  const at = ADDR_STRIDE * i;
+  copyAddress(out, at, at + 4, o.dst);
+  copyAddress(out, at + 1, at + 20, o.src);
+  const field = o.protocolField;
+  out[at + 2] = field >>> 8;
+  out[at + 3] = field;
+  out[at + 36] = o.version;
+  out[at + 37] = o.tos;
+  out[at + 38] = o.ttl;
+  out[at + 40] = o.id >>> 8;
+  out[at + 41] = o.id;
+  const fl = o.flowLabel;
+  out[at + 45] = fl >>> 16;
+  out[at + 46] = fl >>> 8;
+  out[at + 47] = fl;
+}
+
 export class FastPath {
   private readonly engine: NativeEngineHandle;
   /** SAD entry per slot, and whether the engine does its packets (else the slow path). */
@@ -108,6 +127,9 @@ export class FastPath {
   private seqs = new Float64Array(64);
   private addrs = new Uint8Array(ADDR_STRIDE * 64);
   private esps: Buffer[] = [];
+  /** Outer headers per frame, passed only while a transport inbound SA exists (its packets are rebuilt in C). */
+  private headers: Array<Buffer | null> = [];
+  private transportIn = 0;
   private readonly slowIdx: number[] = [];
 
   constructor(
@@ -165,6 +187,7 @@ export class FastPath {
     putAddress(blob, 51, entry.src);
     selectors.forEach((ts, k) => writeSelector(blob, BLOB_HEADER + SELECTOR_RECORD * k, ts));
     const slot = this.addon.dpAdd(this.engine, suite.cipher, c.keys.encr, params, blob);
+    if (isTransportIn(c, slow)) this.transportIn++;
     this.entries[slot] = entry;
     this.slotOf.set(entry, slot);
     this.known = this.base.sad.size;
@@ -180,6 +203,7 @@ export class FastPath {
     const slot = this.slotOf.get(entry);
     if (slot === undefined) return;
     this.addon.dpRemove(this.engine, slot);
+    if (entry.direction === 'in' && entry.sa.mode.mode === 'transport' && !this.slow.has(entry)) this.transportIn--;
     this.entries[slot] = undefined;
     this.slotOf.delete(entry);
     if (this.slow.has(entry)) this.slow.close(entry);
@@ -283,20 +307,20 @@ export class FastPath {
     const out: Array<Buffer | GkmError | null> = new Array(n);
     this.reserveIn(n);
     const { inRes: res, addrs, esps, seqs, pool } = this;
+    const headers = this.transportIn > 0 ? this.headers : null;
     esps.length = n;
+    if (headers !== null) headers.length = n;
     for (let i = 0; i < n; i++) {
       const f = frames[i]!;
-      const o = f.outer;
       esps[i] = f.esp;
-      const at = ADDR_STRIDE * i;
-      copyAddress(addrs, at, at + 4, o.dst);
-      copyAddress(addrs, at + 1, at + 20, o.src);
+      putOuter(addrs, i, f.outer);
+      if (headers !== null) headers[i] = f.outer.header;
     }
     this.reconcile();
     for (let i = 0; i < n; ) {
       const slab = pool.slab;
       this.io[0] = Math.min(pool.used, slab.length);
-      const done = this.addon.dpDecrypt(this.engine, esps, i, n - i, this.base.sad.clock(), slab, this.io, res, this.acc, addrs, seqs);
+      const done = this.addon.dpDecrypt(this.engine, esps, i, n - i, this.base.sad.clock(), slab, this.io, res, this.acc, addrs, seqs, headers);
       pool.used = this.io[0]!;
       const slow = this.slowIdx;
       for (let j = i; j < i + done; j++) {
@@ -325,6 +349,7 @@ export class FastPath {
       this.reconcile();
     }
     esps.length = 0; // keep no packet alive past the burst
+    this.headers.length = 0;
     return out;
   }
 
@@ -337,7 +362,7 @@ export class FastPath {
 
   /**
    * Adds the engine's counters to the SAD entries (firing lifetime events), then renews the
-   * budgets of every slot the run touched (the slow path and transport input account theirs).
+   * budgets of every slot the run touched (the slow path and transport packets left to TypeScript account theirs).
    */
   private sync(): void {
     const acc = this.acc;
@@ -369,6 +394,8 @@ export class FastPath {
     this.addrs = new Uint8Array(ADDR_STRIDE * n);
   }
 }
+
+const isTransportIn = (c: SaConfig, slow: boolean): boolean => c.direction === 'in' && c.mode.mode === 'transport' && !slow;
 
 /** One 76-byte selector record (native/esp-burst/src/selector.h). */
 function writeSelector(blob: Uint8Array, at: number, ts: TrafficSelector): void {

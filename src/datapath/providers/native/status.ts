@@ -26,7 +26,7 @@ export const NativeStatus = {
   SHORT: -13,
   /** The SA's mode runs in TypeScript (BEET). */
   SLOW: -14,
-  /** ESP done; the inner packet is rebuilt in TypeScript (transport input). */
+  /** ESP done; TypeScript rebuilds the transport packet (an outer header the fast path leaves to it). */
   PAYLOAD: 2,
 } as const;
 
