@@ -274,6 +274,23 @@ export class Sad<T> {
   }
 
   /**
+   * selectOutbound for the flow `flowOf(a, b)`, derived only if an active SA has selectors
+   * (the per-packet path: no flow object while every candidate matches all traffic).
+   */
+  selectOutboundBy<A, B>(flowOf: (a: A, b: B) => Flow, a: A, b: B): SadEntry<T> | undefined {
+    const now = this.clock();
+    const list = this.outbound;
+    let flow: Flow | undefined;
+    for (let i = 0; i < list.length; i++) {
+      const e = list[i]!;
+      if (!(e.activateAt <= now && e.live(now))) continue;
+      if (e.selectors === undefined) return e;
+      if (matchesAny(e.selectors, (flow ??= flowOf(a, b)))) return e;
+    }
+    return undefined;
+  }
+
+  /**
    * Counts one processed packet and fires lifetime events. Returns false when the SA hit
    * its hard lifetime (it is then removed; this packet is still the last one it handles).
    */

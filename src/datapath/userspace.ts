@@ -132,7 +132,7 @@ export class UserspaceProvider implements OffloadProvider {
 
   encrypt(packet: Buffer): EspFrame {
     const info = parseIp(packet, true);
-    const entry = this.sad.selectOutbound(flowOf(packet, info));
+    const entry = this.sad.selectOutboundBy(flowOf, packet, info);
     if (entry === undefined) throw noSa('no outbound SA matches');
     try {
       const frame = entry.sa.mode.output(packet, info, entry.sa.sender!);
@@ -158,7 +158,7 @@ export class UserspaceProvider implements OffloadProvider {
       }
       const inner = entry.sa.mode.input(r, outer);
       // RFC 4301 §5.2: the decrypted packet must match the SA's selectors.
-      if (!matchesAny(entry.selectors, flowOf(inner.packet, inner.info))) {
+      if (entry.selectors !== undefined && !matchesAny(entry.selectors, flowOf(inner.packet, inner.info))) {
         throw new GkmError('GKM_ESP_POLICY_MISMATCH', { field: 'selectors', detail: `SPI ${entry.spi}` });
       }
       this.sad.account(entry, inner.info.length);

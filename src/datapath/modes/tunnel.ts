@@ -8,7 +8,7 @@ import { sameAddress, type Address } from '../address.ts';
 import type { EspPayload } from '../esp/receiver.ts';
 import type { EspSender } from '../esp/sender.ts';
 import { parseIp, Proto, type IpInfo } from './ip.ts';
-import { IPV4_DF, Ipv4Ids, outerHeaderLength, writeOuter } from './outer.ts';
+import { IPV4_DF, Ipv4Ids, writeOuterHeader } from './outer.ts';
 import type { EspFrame, InnerPacket, ModeHandler, OuterView } from './types.ts';
 
 export interface TunnelEndpoints {
@@ -17,6 +17,9 @@ export interface TunnelEndpoints {
   /** Outer TTL / Hop Limit (default 64). */
   readonly ttl?: number;
 }
+
+const NH_IPV4 = Proto.IPV4;
+const NH_IPV6 = Proto.IPV6;
 
 export class TunnelMode implements ModeHandler {
   readonly mode: 'tunnel' | 'tunnel-preserve';
@@ -33,24 +36,26 @@ export class TunnelMode implements ModeHandler {
 
   output(inner: Buffer, info: IpInfo, sender: EspSender): EspFrame {
     const ep = this.endpoints;
-    const src = ep?.src ?? info.src;
-    const dst = ep?.dst ?? info.dst;
-    const hl = outerHeaderLength(dst);
-    const buf = sender.encapsulate(inner.subarray(0, info.length), info.version === 4 ? Proto.IPV4 : Proto.IPV6, hl);
-    writeOuter(
+    const v4 = info.version === 4;
+    const src = ep === null ? info.src : ep.src;
+    const dst = ep === null ? info.dst : ep.dst;
+    const hl = dst.length === 4 ? 20 : 40;
+    const payload = info.length === inner.length ? inner : inner.subarray(0, info.length);
+    const buf = sender.encapsulate(payload, v4 ? NH_IPV4 : NH_IPV6, hl);
+    writeOuterHeader(
       buf,
-      {
-        src,
-        dst,
-        tos: info.tos,
-        // Preserved multicast keeps the inner TTL (its scope); a plain tunnel starts afresh.
-        ttl: ep === null ? info.ttl : (ep.ttl ?? 64),
-        fragment: info.version === 4 ? info.fragment & IPV4_DF : 0,
-        id: null,
-        flowLabel: info.flowLabel,
-      },
+      src,
+      dst,
+      info.tos,
+      // Preserved multicast keeps the inner TTL (its scope); a plain tunnel starts afresh.
+      ep === null ? info.ttl : (ep.ttl ?? 64),
+      v4 ? info.fragment & IPV4_DF : 0,
+      null,
+      info.flowLabel,
       this.ids,
     );
+    // Fixed endpoints: the SA's own addresses (as BEET does); preserved: views into the packet.
+    if (ep !== null) return { packet: buf, espOffset: hl, src, dst };
     const a = hl === 20 ? 12 : 8;
     const n = dst.length;
     return { packet: buf, espOffset: hl, src: buf.subarray(a, a + n), dst: buf.subarray(a + n, a + 2 * n) };
@@ -69,6 +74,7 @@ export class TunnelMode implements ModeHandler {
     if (this.endpoints === null && !(sameAddress(info.src, outer.src) && sameAddress(info.dst, outer.dst))) {
       throw new GkmError('GKM_ESP_POLICY_MISMATCH', { field: 'tunnel-preserve', detail: 'outer and inner addresses differ' });
     }
-    return { packet: esp.payload.subarray(0, info.length), info };
+    const p = esp.payload;
+    return { packet: info.length === p.length ? p : p.subarray(0, info.length), info };
   }
 }
