@@ -15,19 +15,19 @@
  */
 import { getKeyWrap } from '../../ikev2/crypto/keywrap.ts';
 import { gskW } from '../../ikev2/crypto/keys.ts';
-import { GkmError, isGkmError } from '../../ikev2/errors.ts';
+import { GkmError } from '../../ikev2/errors.ts';
 import { ExchangeType } from '../../ikev2/registry/exchange.ts';
 import { nameOf } from '../../ikev2/registry/names.ts';
 import { NotifyType } from '../../ikev2/registry/notify.ts';
 import { PayloadType } from '../../ikev2/registry/payload.ts';
-import { localAuthPayloads, verifyPeerAuth } from '../../ikev2/sa/auth.ts';
-import { DEFAULT_SIGNATURE_HASHES, type PeerConfig } from '../../ikev2/sa/config.ts';
-import { idPayload, identityOf, type Identity } from '../../ikev2/sa/identity.ts';
+import { localAuthPayloads } from '../../ikev2/sa/auth.ts';
+import { establishOnResponderAuth } from '../../ikev2/sa/exchanges/ike-auth.ts';
+import type { PeerConfig } from '../../ikev2/sa/config.ts';
+import { idPayload, type Identity } from '../../ikev2/sa/identity.ts';
 import type { IkeSa } from '../../ikev2/sa/ike-sa.ts';
-import { firstErrorNotify, PeerNotifyError, required, single } from '../../ikev2/sa/messages.ts';
 import type { InboundMessage, InitiatorTask, TaskContext, TaskResult } from '../../ikev2/sa/task.ts';
 import type { Payload } from '../../ikev2/wire/payload.ts';
-import { NotifyData, type AuthPayload, type CertPayload, type IdrPayload } from '../../ikev2/wire/payloads/index.ts';
+import { NotifyData } from '../../ikev2/wire/payloads/index.ts';
 import type { CarryingSa } from '../keys/key-path.ts';
 import { GroupRegistrationError } from './errors.ts';
 import { groupRequestPayloads, leavePayloads, type GroupRequest } from './request.ts';
@@ -69,7 +69,6 @@ class Once {
   }
 }
 
-const certsOf = (payloads: readonly Payload[]): CertPayload[] => payloads.filter((p): p is CertPayload => p.type === PayloadType.CERT);
 const ikeSaLost = (exchange: string): GroupRegistrationError => new GroupRegistrationError('GKM_GROUP_IKE_SA', `${exchange} did not complete: the IKE SA failed or closed`);
 
 export class GsaAuthTask implements InitiatorTask {
@@ -106,30 +105,16 @@ export class GsaAuthTask implements InitiatorTask {
   processResponse(ctx: TaskContext, res: InboundMessage): TaskResult {
     const p = res.payloads;
     const config = this.#config;
-    const auth = single<AuthPayload>(p, PayloadType.AUTH);
-    const error = firstErrorNotify(p);
-    if (!auth && error) {
+    const established = establishOnResponderAuth(ctx, config, p, 'GSA_AUTH', {
       // AUTHENTICATION_FAILED (or any error sent without AUTH): no IKE SA (RFC 7296 §2.21.2).
-      this.#failure = new GroupRegistrationError('GKM_GROUP_REFUSED', `GSA_AUTH failed: the GCKS answered ${nameOf(NotifyType, error.notifyType)}`, { notify: error.notifyType });
-      throw new PeerNotifyError(error, 'GSA_AUTH');
-    }
-    const idr = required<IdrPayload>(p, PayloadType.IDr, 'IDr');
-    try {
-      verifyPeerAuth(ctx.sa, config.remoteAuth, 'responder', {
-        id: idr,
-        auth: required<AuthPayload>(p, PayloadType.AUTH, 'AUTH'),
-        certs: certsOf(p),
-        expectedId: config.remoteId,
-        acceptedHashes: config.signatureHashes ?? DEFAULT_SIGNATURE_HASHES,
-        at: ctx.wallClock(),
-      });
-    } catch (e) {
-      if (!isGkmError(e, 'GKM_IKE_AUTHENTICATION_FAILED')) throw e;
-      this.#failure = new GroupRegistrationError('GKM_GROUP_IKE_SA', `the GCKS failed authentication: ${e.message}`, { notify: NotifyType.AUTHENTICATION_FAILED, cause: e });
-      ctx.close('auth-failed', e, NotifyData.AUTHENTICATION_FAILED.build());
-      return 'done';
-    }
-    ctx.establish({ config, localId: config.localId, remoteId: identityOf(idr) });
+      refused: (error) => {
+        this.#failure = new GroupRegistrationError('GKM_GROUP_REFUSED', `GSA_AUTH failed: the GCKS answered ${nameOf(NotifyType, error.notifyType)}`, { notify: error.notifyType });
+      },
+      authFailed: (e) => {
+        this.#failure = new GroupRegistrationError('GKM_GROUP_IKE_SA', `the GCKS failed authentication: ${e.message}`, { notify: NotifyType.AUTHENTICATION_FAILED, cause: e });
+      },
+    });
+    if (!established) return 'done';
     this.#sink.reply(ctx.sa, p);
     return 'done';
   }

@@ -19,7 +19,7 @@ import { NotifyType } from '../../registry/notify.ts';
 import { nameOf } from '../../registry/names.ts';
 import { PayloadType } from '../../registry/payload.ts';
 import type { Payload } from '../../wire/payload.ts';
-import type { AuthPayload, CertPayload, IdiPayload, IdrPayload } from '../../wire/payloads/index.ts';
+import type { AuthPayload, CertPayload, IdiPayload, IdrPayload, NotifyPayload } from '../../wire/payloads/index.ts';
 import { certReqPayload, NotifyData } from '../../wire/payloads/index.ts';
 import { localAuthPayloads, verifyPeerAuth } from '../auth.ts';
 import { caHash } from '../certificates.ts';
@@ -41,6 +41,49 @@ function certRequests(config: PeerConfig): Payload[] {
 }
 
 // --- initiator ----------------------------------------------------------------------------
+
+/** What an initiator's exchange task learns from the checks of establishOnResponderAuth. */
+export interface ResponderAuthHooks {
+  /** The responder sent an error notify without AUTH: no IKE SA (called before the throw). */
+  refused?(error: NotifyPayload): void;
+  /** The responder's AUTH did not verify (called before the IKE SA is closed). */
+  authFailed?(error: GkmError): void;
+}
+
+/**
+ * The initiator's side of an IKE_AUTH-like response (IKE_AUTH; G-IKEv2's GSA_AUTH, RFC 9838
+ * §2.3.1, authenticates exactly the same way): an error notify without AUTH throws
+ * PeerNotifyError; an AUTH that fails closes the IKE SA with an INFORMATIONAL
+ * AUTHENTICATION_FAILED (RFC 7296 §2.21.2) and returns false; otherwise the IKE SA is
+ * established with the responder's identity and true is returned.
+ */
+export function establishOnResponderAuth(ctx: TaskContext, config: PeerConfig, p: readonly Payload[], exchange: string, hooks: ResponderAuthHooks = {}): boolean {
+  const auth = single<AuthPayload>(p, PayloadType.AUTH);
+  const error = firstErrorNotify(p);
+  if (!auth && error) {
+    hooks.refused?.(error);
+    throw new PeerNotifyError(error, exchange);
+  }
+  const idr = required<IdrPayload>(p, PayloadType.IDr, 'IDr');
+  try {
+    verifyPeerAuth(ctx.sa, config.remoteAuth, 'responder', {
+      id: idr,
+      auth: required<AuthPayload>(p, PayloadType.AUTH, 'AUTH'),
+      certs: certsOf(p),
+      expectedId: config.remoteId,
+      acceptedHashes: config.signatureHashes ?? DEFAULT_SIGNATURE_HASHES,
+      at: ctx.wallClock(),
+    });
+  } catch (e) {
+    if (!isGkmError(e, 'GKM_IKE_AUTHENTICATION_FAILED')) throw e;
+    hooks.authFailed?.(e);
+    // RFC 7296 §2.21.2: tell the responder in an INFORMATIONAL, then the IKE SA is gone.
+    ctx.close('auth-failed', e, NotifyData.AUTHENTICATION_FAILED.build());
+    return false;
+  }
+  ctx.establish({ config, localId: config.localId, remoteId: identityOf(idr) });
+  return true;
+}
 
 export class IkeAuthTask implements InitiatorTask {
   readonly name = 'IKE_AUTH';
@@ -80,26 +123,7 @@ export class IkeAuthTask implements InitiatorTask {
   processResponse(ctx: TaskContext, res: InboundMessage): TaskResult {
     const p = res.payloads;
     const config = this.#config;
-    const auth = single<AuthPayload>(p, PayloadType.AUTH);
-    const error = firstErrorNotify(p);
-    if (!auth && error) throw new PeerNotifyError(error, 'IKE_AUTH');
-    const idr = required<IdrPayload>(p, PayloadType.IDr, 'IDr');
-    try {
-      verifyPeerAuth(ctx.sa, config.remoteAuth, 'responder', {
-        id: idr,
-        auth: required<AuthPayload>(p, PayloadType.AUTH, 'AUTH'),
-        certs: certsOf(p),
-        expectedId: config.remoteId,
-        acceptedHashes: config.signatureHashes ?? DEFAULT_SIGNATURE_HASHES,
-        at: ctx.wallClock(),
-      });
-    } catch (e) {
-      if (!isGkmError(e, 'GKM_IKE_AUTHENTICATION_FAILED')) throw e;
-      // RFC 7296 §2.21.2: tell the responder in an INFORMATIONAL, then the IKE SA is gone.
-      ctx.close('auth-failed', e, NotifyData.AUTHENTICATION_FAILED.build());
-      return 'done';
-    }
-    ctx.establish({ config, localId: config.localId, remoteId: identityOf(idr) });
+    if (!establishOnResponderAuth(ctx, config, p, 'IKE_AUTH')) return 'done';
     ctx.sa.extensions.optimizedRekey = optimizedRekeyWanted(ctx.options, config) && hasNotify(p, optimizedRekeyNotifies(ctx.options).supported.notifyType);
     this.#completeChild(ctx, p);
     return 'done';
