@@ -34,7 +34,6 @@ export const DEFAULT_GCKS_IDENTITY = { type: IdType.ID_KEY_ID, data: Buffer.from
 export const DEFAULT_LINGER_MS = 60_000;
 export const GENERATED_MASTER_KEY_FILE = 'master.key';
 export const SIGNATURE_KEY_FILE = 'gcks-signature.key';
-const SOCKET_BUFFER_BYTES = 4 << 20;
 
 export interface GcksServiceOptions {
   readonly config: GcksConfig;
@@ -122,8 +121,8 @@ export class GcksService {
       const exchanges = new GsaExchanges({ store, registrar, sessions: new RegistrationSessions(o.lingerMs ?? DEFAULT_LINGER_MS), identity, log });
       const keyLog = config.keylogDir ? new KeyLogWriter(config.keylogDir, (m) => log.warn({ dir: config.keylogDir }, m)) : undefined;
       const node = await IkeNode.open({
-        // Registration bursts (many GMs at once) must not overflow the sockets: ask for 4 MiB (the kernel caps it at rmem_max).
-        transport: { sockets: listenSockets(config, o.nattPorts), receiveBufferSize: SOCKET_BUFFER_BYTES, sendBufferSize: SOCKET_BUFFER_BYTES },
+        // Registration bursts (many GMs at once) must not overflow the sockets: the transport's default 4 MiB buffers.
+        transport: { sockets: listenSockets(config, o.nattPorts) },
         engine: {
           responder: { init: gcksInitConfig(), resolvePeer: () => undefined }, // IKE_AUTH is not offered: GSA_AUTH only
           ...(keyLog ? { keyLog } : {}),

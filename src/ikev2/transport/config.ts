@@ -24,13 +24,20 @@ export interface SocketConfig {
   readonly admit?: AdmissionHook;
 }
 
+/** 4 MiB: the default socket buffer size of every IKE socket (see TransportOptions). */
+export const DEFAULT_SOCKET_BUFFER_BYTES = 4 << 20;
+
 export interface TransportOptions {
   readonly sockets: readonly SocketConfig[];
   /** Ports where IKE is plain for the 'auto' marker rule and the float (default 500, 848). */
   readonly plainPorts?: readonly number[];
   /** Largest IKE message accepted, marker excluded (default and maximum 65535, RFC 7296 §2). */
   readonly maxIkeLength?: number;
-  /** SO_RCVBUF / SO_SNDBUF in bytes (the kernel caps them at net.core.rmem_max / wmem_max). */
+  /**
+   * SO_RCVBUF / SO_SNDBUF in bytes (the kernel caps them at net.core.rmem_max / wmem_max).
+   * Default DEFAULT_SOCKET_BUFFER_BYTES: a burst of IKE_SA_INIT requests must not overflow
+   * the kernel's 208 KiB default and cost the initiators a retransmission.
+   */
   readonly receiveBufferSize?: number;
   readonly sendBufferSize?: number;
   /** Admission hook for all sockets. */

@@ -8,7 +8,7 @@ import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { EventEmitter } from 'node:events';
 import { isIP } from 'node:net';
 import { GkmError } from '../errors.ts';
-import { type AdmissionHook, type ResolvedOptions, type SocketConfig, type TransportOptions, validateOptions } from './config.ts';
+import { type AdmissionHook, DEFAULT_SOCKET_BUFFER_BYTES, type ResolvedOptions, type SocketConfig, type TransportOptions, validateOptions } from './config.ts';
 import { endpointKey, familyOf, type AddressFamily, type AddressPort, type Endpoint } from './endpoint.ts';
 import { classifyInbound, defaultMarkerMode, frameIke, NAT_KEEPALIVE, usesMarker, type SocketKind } from './framing.ts';
 import { DEFAULT_KEEPALIVE_SECONDS, NatKeepalives } from './keepalive.ts';
@@ -318,8 +318,8 @@ function bindSocket(cfg: SocketConfig, opts: TransportOptions): Promise<Bound> {
     type: family === 'IPv6' ? 'udp6' : 'udp4',
     ipv6Only: family === 'IPv6', // the IPv4 sockets are separate; no IPv4-mapped peers
     reuseAddr: cfg.reuseAddr ?? false,
-    recvBufferSize: opts.receiveBufferSize,
-    sendBufferSize: opts.sendBufferSize,
+    recvBufferSize: opts.receiveBufferSize ?? DEFAULT_SOCKET_BUFFER_BYTES,
+    sendBufferSize: opts.sendBufferSize ?? DEFAULT_SOCKET_BUFFER_BYTES,
     lookup: literalLookup,
   });
   return new Promise((resolve, reject) => {
