@@ -3,7 +3,7 @@
 # build machines, so this file is checked by test/deploy/docker.test.ts, not built there.
 FROM node:20-bookworm-slim
 
-# g++/make/python3: better-sqlite3 and the native datapath addon build from source.
+# g++/make/python3: better-sqlite3, pqclean (ML-KEM) and the native datapath addon build from source.
 RUN apt-get update \
  && apt-get install -y --no-install-recommends g++ make python3 \
  && rm -rf /var/lib/apt/lists/*
