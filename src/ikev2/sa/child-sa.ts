@@ -10,6 +10,7 @@ import type { AddressRangeSelector } from '../wire/sub/traffic-selector.ts';
 import type { ChildConfig, ChildMode } from './config.ts';
 import type { ChildSaSummary } from './events.ts';
 import { chosenAdditionalKes, chosenId } from './proposals.ts';
+import type { LifetimeDeadlines } from './lifetimes.ts';
 import type { Endpoint } from './types.ts';
 
 export interface ChildSuite {
@@ -67,6 +68,8 @@ export interface ChildSa extends Omit<NegotiatedChild, 'proposal'> {
   /** KE methods of the creating exchange (type 4, then ADDKE1..7); empty without PFS. */
   readonly keMethods: readonly number[];
   state: ChildSaState;
+  /** Soft and hard lifetime deadlines, fixed when first armed (create-child-sa.ts). */
+  lifetime?: LifetimeDeadlines | undefined;
 }
 
 /** A Child SA's own parameters as a configuration, when its configuration is gone. */

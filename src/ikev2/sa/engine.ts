@@ -42,6 +42,7 @@ import { errorNotifyFor, PeerNotifyError } from './messages.ts';
 import { optimizedRekeyNotifies } from './optimized-rekey.ts';
 import type { EstablishInput, InboundMessage, InitiatorTask, RekeyedIkeSaSpec, ResponderHandler, ResponseSpec, SentRequest, TaskContext } from './task.ts';
 import { realScheduler, type DatagramSender, type Endpoint, type RandomSource, type Scheduler, type Timer } from './types.ts';
+import { TimerQueue } from './timer-queue.ts';
 import { datagramDigest } from './windows.ts';
 
 /** The key-log writer's surface (keylog/writer.ts), so tests can pass a recorder. */
@@ -64,6 +65,8 @@ export interface EngineDeps {
 }
 
 const ZERO_SPI = Buffer.alloc(8);
+/** TaskContext.setTimer: the callback is the timer's argument, not a closure around it. */
+const callThunk = (_sa: IkeSa, fn: unknown): void => (fn as () => void)();
 const PHASE_ORDER: readonly PhaseKind[] = ['init-sent', 'keyed', 'established', 'deleting', 'closed'];
 const isWireError = (e: unknown): e is GkmError => isGkmError(e) && e.code.startsWith('GKM_WIRE_') && e.code !== 'GKM_WIRE_TOO_LARGE';
 
@@ -84,6 +87,7 @@ interface EngineOps {
   installChild(sa: IkeSa, child: NegotiatedChild, ni: Buffer, nr: Buffer, secrets: readonly Buffer[] | undefined, role: Role | undefined): ChildSa;
   removeChild(sa: IkeSa, child: ChildSa, reason: CloseReason): void;
   setTimer(sa: IkeSa, delayMs: number, fn: () => void): Timer;
+  setTimerWith<A>(sa: IkeSa, delayMs: number, handler: (ctx: TaskContext, arg: A) => void, arg: A): Timer;
   allocateIkeSpi(): Buffer;
   spawnRekeyedIkeSa(sa: IkeSa, spec: RekeyedIkeSaSpec): TaskContext;
   deleteIkeSa(sa: IkeSa): void;
@@ -141,6 +145,9 @@ class SaTaskContext implements TaskContext {
   setTimer(delayMs: number, fn: () => void): Timer {
     return this.ops.setTimer(this.sa, delayMs, fn);
   }
+  setTimerWith<A>(delayMs: number, handler: (ctx: TaskContext, arg: A) => void, arg: A): Timer {
+    return this.ops.setTimerWith(this.sa, delayMs, handler, arg);
+  }
   spawnRekeyedIkeSa(spec: RekeyedIkeSaSpec): TaskContext {
     return this.ops.spawnRekeyedIkeSa(this.sa, spec);
   }
@@ -185,6 +192,8 @@ export class IkeEngine {
   readonly #childSpis = new Set<string>();
   /** What per-SA task contexts call back into: one object per engine, not closures per SA. */
   readonly #ops: EngineOps;
+  /** Every per-SA timer (liveness, lifetimes, retries) on one scheduler timer. */
+  readonly #timers: TimerQueue<IkeSa>;
   #invalidSpiTokens: number;
   #invalidSpiRefill: number;
 
@@ -201,6 +210,7 @@ export class IkeEngine {
     this.#cookies = new CookieJar(this.#scheduler, this.#random, this.options.cookieSecretLifetimeMs);
     this.#invalidSpiTokens = this.options.invalidSpiPerSecond;
     this.#invalidSpiRefill = this.#scheduler.now();
+    this.#timers = new TimerQueue(this.#scheduler);
     this.#ops = {
       options: this.options,
       responderPolicy: this.#responder,
@@ -213,7 +223,8 @@ export class IkeEngine {
       releaseChildSpi: (spi) => this.#childSpis.delete(spi.toString('hex')),
       installChild: (sa, child, ni, nr, secrets, role) => this.#installChild(sa, child, ni, nr, secrets, role),
       removeChild: (sa, child, reason) => this.#removeChild(sa, child, reason),
-      setTimer: (sa, ms, fn) => this.#timer(sa, ms, fn),
+      setTimer: (sa, ms, fn) => this.#timers.add(sa, ms, callThunk, fn),
+      setTimerWith: (sa, ms, handler, arg) => this.#timers.add(sa, ms, this.#withContext, handler, arg),
       allocateIkeSpi: () => this.#allocateIkeSpi(),
       spawnRekeyedIkeSa: (sa, spec) => this.#spawnRekeyed(sa, spec),
       deleteIkeSa: (sa) => this.deleteIkeSa(sa.id),
@@ -529,6 +540,7 @@ export class IkeEngine {
     sa.responder.answered(mid, datagrams, [digest]);
     this.#transmit(datagrams, remote, local);
     spec.afterSend?.({ messageId: mid, datagrams, plainForm: () => plainFormOfOutgoing(header, spec.payloads) });
+    sa.forgetAuthentication();
     this.#pump(sa);
   }
 
@@ -577,6 +589,7 @@ export class IkeEngine {
     } catch (e) {
       return this.#taskFailed(sa, pending, e);
     }
+    sa.forgetAuthentication();
     if (result === 'ignore' || sa.pending.get(h.messageId) !== pending) return;
     pending.timer?.cancel();
     if (result === 'resend' && sa.isOpen) {
@@ -757,6 +770,7 @@ export class IkeEngine {
     this.#sas.set(sa.id, sa);
     this.#indexIdentities(sa);
     this.#recordIkeKeys(sa);
+    sa.forgetAuthentication();
     this.#armLiveness(sa);
     const ctx = this.#context(sa);
     armIkeLifetime(ctx);
@@ -846,33 +860,30 @@ export class IkeEngine {
     for (const p of sa.pending.values()) p.task.dispose?.();
     for (const c of [...sa.children.values()]) this.#removeChild(sa, c, reason);
     sa.close();
+    this.#timers.noteDead(sa.armedTimers);
     this.#sas.delete(sa.id);
     this.#leaveHalfOpen(sa);
     this.#unindexIdentities(sa);
     this.#emit({ type: 'deleted', ikeSaId: sa.id, what: 'ike', reason });
   }
 
-  #timer(sa: IkeSa, ms: number, fn: () => void): Timer {
-    const t = this.#scheduler.setTimer(ms, () => {
-      sa.timers.delete(t);
-      if (sa.isOpen) fn();
-    });
-    sa.timers.add(t);
-    return t;
-  }
+  /** A TaskContext.setTimerWith handler, called with a context of the SA (one function per engine). */
+  readonly #withContext = (sa: IkeSa, handler: unknown, arg: unknown): void => (handler as (ctx: TaskContext, arg: unknown) => void)(this.#context(sa), arg);
 
   /** RFC 7296 §2.4: probe only after a quiet period; a lost probe ends like any request. */
   #armLiveness(sa: IkeSa): void {
     const interval = this.options.livenessIntervalMs;
     if (interval <= 0) return;
     const wait = Math.max(1, sa.lastInbound + interval - this.#scheduler.now());
-    this.#timer(sa, wait, () => {
-      if (sa.phase !== 'established') return;
-      const quiet = this.#scheduler.now() - sa.lastInbound >= interval;
-      if (quiet && sa.pending.size === 0 && sa.tasks.length === 0) this.#queue(sa, new LivenessTask(), false);
-      this.#armLiveness(sa);
-    });
+    this.#timers.add(sa, wait, this.#livenessDue);
   }
+
+  readonly #livenessDue = (sa: IkeSa): void => {
+    if (sa.phase !== 'established') return;
+    const quiet = this.#scheduler.now() - sa.lastInbound >= this.options.livenessIntervalMs;
+    if (quiet && sa.pending.size === 0 && sa.tasks.length === 0) this.#queue(sa, new LivenessTask(), false);
+    this.#armLiveness(sa);
+  };
 
   #require(id: string): IkeSa {
     const sa = this.#sas.get(id);

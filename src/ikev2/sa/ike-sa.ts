@@ -24,6 +24,9 @@ import type { Endpoint, Timer } from './types.ts';
 import { RequesterWindow, ResponderWindow } from './windows.ts';
 
 export type Role = 'initiator' | 'responder';
+
+/** SK_pi/SK_pr once authentication is over. */
+const NO_KEY = Buffer.alloc(0);
 export type PhaseKind = 'init-sent' | 'keyed' | 'established' | 'deleting' | 'closed';
 
 const TRANSITIONS: Readonly<Record<PhaseKind, readonly PhaseKind[]>> = {
@@ -128,7 +131,8 @@ export class IkeSa {
   readonly reassembly = new Map<string, FragmentReassembler>();
   /** By inbound SPI (hex). */
   readonly children = new Map<string, ChildSa>();
-  readonly timers = new Set<Timer>();
+  /** Entries this SA has in the engine's TimerQueue (timer-queue.ts), for its bookkeeping. */
+  armedTimers = 0;
 
   private constructor(role: Role, spiI: Buffer, spiR: Buffer, local: Endpoint, remote: Endpoint, initConfig: IkeSaInitConfig, phase: PhaseKind, now: number, windowSize: number) {
     this.role = role;
@@ -243,12 +247,26 @@ export class IkeSa {
     return intAuthValue(s.i, s.r, s.ikeAuthMessageId);
   }
 
+  /**
+   * Once authenticated, what only AUTH needed goes (RFC 7296 §2.15, RFC 9242 §3.3.2): the
+   * IKE_SA_INIT record (both messages, both nonces), IntAuth, and SK_pi/SK_pr (wiped). The
+   * engine calls this when the exchange that established the SA is over; idempotent.
+   */
+  forgetAuthentication(): void {
+    if (this.#phase !== 'established' && this.#phase !== 'deleting') return;
+    this.#init = undefined;
+    this.intAuth = undefined;
+    const c = this.#crypto;
+    if (!c || c.keys.skPi.length === 0) return;
+    c.keys.skPi.fill(0);
+    c.keys.skPr.fill(0);
+    this.#crypto = { ...c, keys: { ...c.keys, skPi: NO_KEY, skPr: NO_KEY } };
+  }
+
   /** Enters `closed` from any phase and wipes the keys. */
   close(): void {
     if (this.#phase === 'closed') return;
     this.#phase = 'closed';
-    for (const t of this.timers) t.cancel();
-    this.timers.clear();
     for (const p of this.pending.values()) p.timer?.cancel();
     if (this.#crypto) {
       this.#crypto.outbound.dispose();

@@ -131,6 +131,11 @@ export interface TaskContext {
   now(): number;
   /** A timer bound to this IKE SA: it never fires once the SA is closed. */
   setTimer(delayMs: number, fn: () => void): Timer;
+  /**
+   * setTimer without a closure per timer: `handler` (one function shared by every SA) gets
+   * a context of this SA and `arg`. What many SAs arm (lifetimes) uses this.
+   */
+  setTimerWith<A>(delayMs: number, handler: (ctx: TaskContext, arg: A) => void, arg: A): Timer;
   /** A fresh IKE SPI, unique within this engine (IKE SA rekey, RFC 7296 §2.18). */
   allocateIkeSpi(): Buffer;
   /**

@@ -19,7 +19,7 @@ import { numberedProposals, selectProposal } from '../../../src/ikev2/sa/proposa
 import type { IkeSaKeys } from '../../../src/ikev2/crypto/keys.ts';
 import type { IkeSa } from '../../../src/ikev2/sa/ike-sa.ts';
 import type { InitiatorTask, ResponderHandler, TaskContext } from '../../../src/ikev2/sa/task.ts';
-import { AES128GCM, ep, eventsOf, ike, pair, PSK, pskInitiator, pskResponder, World, type Packet } from './support/harness.ts';
+import { AES128GCM, authAt, ep, eventsOf, ike, pair, PSK, pskInitiator, pskResponder, World, type Packet } from './support/harness.ts';
 import { aAndP, copyKeys, exchanges, GCM128, hmac, hybrid, isExchange, keysFrom, openGcm } from './support/intermediate.ts';
 
 const X25519_MLKEM768 = hybrid([KeId.ML_KEM_768]);
@@ -44,10 +44,15 @@ test('hybrid X25519 + ML-KEM-768 with PSK: IKE_SA_INIT, IKE_INTERMEDIATE (MID 1)
   assert.equal(eventsOf(i, 'ike_up')[0]?.ike.suite?.['ke'], 'CURVE25519+ML_KEM_768');
   const rsa = r.engine.get(sa.spiR.toString('hex'))!;
   assert.deepEqual(sa.requireCrypto().keys, rsa.requireCrypto().keys);
+  assert.deepEqual(authAt(i, sa).keys, authAt(r, rsa).keys);
   assert.equal(sa.additionalKeRounds, 1);
   assert.equal(rsa.additionalKeRounds, 1);
-  assert.deepEqual(sa.intAuthValue(), rsa.intAuthValue());
-  assert.equal(sa.intAuth?.ikeAuthMessageId, 2);
+  assert.deepEqual(authAt(i, sa).intAuthValue, authAt(r, rsa).intAuthValue);
+  assert.ok(authAt(i, sa).intAuthValue);
+  assert.equal(authAt(i, sa).intAuth?.ikeAuthMessageId, 2);
+  assert.equal(sa.intAuth, undefined, 'IntAuth forgotten once authenticated');
+  assert.throws(() => sa.requireInit(), /no IKE_SA_INIT record/, 'so is the IKE_SA_INIT record');
+  assert.equal(sa.requireCrypto().keys.skPi.length + sa.requireCrypto().keys.skPr.length, 0, 'and SK_pi/SK_pr');
   // The Child SA of IKE_AUTH is keyed from the final SK_d.
   assert.ok(i.sink.installed[0]!.outbound.encKey.equals(r.sink.installed[0]!.inbound.encKey));
 });
@@ -73,14 +78,14 @@ test('two additional rounds (ADDKE1 ML-KEM-768, ADDKE2 ECP-384): IKE_INTERMEDIAT
   assert.equal(sa.phase, 'established');
   assert.deepEqual(exchanges(world.net), ['34/0/q', '34/0/r', '43/1/q', '43/1/q', '43/1/r', '43/2/q', '43/2/r', '35/3/q', '35/3/r']);
   assert.equal(eventsOf(i, 'ike_up')[0]?.ike.suite?.['ke'], 'CURVE25519+ML_KEM_768+ECP384');
-  assert.equal(sa.intAuth?.ikeAuthMessageId, 3);
+  assert.equal(authAt(i, sa).intAuth?.ikeAuthMessageId, 3);
   assert.deepEqual(sa.requireCrypto().keys, r.engine.get(sa.spiR.toString('hex'))!.requireCrypto().keys);
 });
 
 test('hybrid after a COOKIE round and an INVALID_KE_PAYLOAD round: AUTH signs the last IKE_SA_INIT request', async () => {
   // The initiator sends ECP-256 first; the responder accepts only X25519 and wants a cookie.
   const offer = [ike(GCM128, [KeId.ECP256, KeId.CURVE25519], PrfId.HMAC_SHA2_256, { addke: [KeId.ML_KEM_768] })];
-  const { world, r, start } = pair({
+  const { world, i, r, start } = pair({
     initiator: { proposals: offer },
     responder: { proposals: [X25519_MLKEM768] },
     responderInit: { proposals: [X25519_MLKEM768] },
@@ -90,7 +95,7 @@ test('hybrid after a COOKIE round and an INVALID_KE_PAYLOAD round: AUTH signs th
   await world.advance();
   assert.equal(sa.phase, 'established');
   assert.deepEqual(exchanges(world.net), ['34/0/q', '34/0/r', '34/0/q', '34/0/r', '34/0/q', '34/0/r', '43/1/q', '43/1/q', '43/1/r', '35/2/q', '35/2/r']);
-  assert.ok(sa.requireInit().requestBytes.equals(world.net.sent[4]!.datagram), 'RealMessage1 is the third request');
+  assert.ok(authAt(i, sa).init?.requestBytes.equals(world.net.sent[4]!.datagram), 'RealMessage1 is the third request');
   assert.equal(eventsOf(r, 'ike_up')[0]?.ike.suite?.['ke'], 'CURVE25519+ML_KEM_768');
 });
 
@@ -124,7 +129,7 @@ test('ML-KEM-768 alone in IKE_SA_INIT (type 4 = 36): no IKE_INTERMEDIATE', async
   assert.equal(keOf(res!.payloads)?.data.length, 1088, 'KEr = ciphertext');
   assert.ok(!hasIntermediateNotify(world.net.sent[0]!.datagram) && !hasIntermediateNotify(world.net.sent[1]!.datagram));
   assert.equal(eventsOf(i, 'ike_up')[0]?.ike.suite?.['ke'], 'ML_KEM_768');
-  assert.equal(sa.intAuthValue(), undefined);
+  assert.equal(authAt(i, sa).intAuthValue, undefined);
 });
 
 test('optional round declined: ADDKE1 {ML-KEM-768, NONE} against a responder choosing NONE', async () => {
@@ -285,7 +290,7 @@ test('GSA_AUTH (RFC 9838) after IKE_INTERMEDIATE: the pluggable task and handler
   assert.equal(sa.phase, 'established');
   assert.deepEqual(exchanges(world.net), ['34/0/q', '34/0/r', '43/1/q', '43/1/q', '43/1/r', '39/2/q', '39/2/r']);
   assert.equal(eventsOf(gcks, 'ike_up').length, 1);
-  assert.equal(sa.intAuth?.ikeAuthMessageId, 2, 'IKE_AUTH_MID is the GSA_AUTH MID');
+  assert.equal(authAt(member, sa).intAuth?.ikeAuthMessageId, 2, 'IKE_AUTH_MID is the GSA_AUTH MID');
 });
 
 // --- byte level -------------------------------------------------------------------------------
@@ -301,7 +306,7 @@ for (const rounds of [[KeId.ML_KEM_768], [KeId.ML_KEM_768, KeId.ECP384]]) {
     const saved = additionalKeHooks.createInitiatorKe;
     additionalKeHooks.createInitiatorKe = (m) => createInitiatorKeForTest(m, PRIVATE_INPUT[m]!);
     try {
-      const { world, r, start } = hybridPair({}, [hybrid(rounds)]);
+      const { world, i, r, start } = hybridPair({}, [hybrid(rounds)]);
       const sa = start();
       // keys(n-1) as the initiator holds them when it sends round n (copies: old keys are wiped).
       const keysAtRound = new Map<number, IkeSaKeys>();
@@ -313,7 +318,7 @@ for (const rounds of [[KeId.ML_KEM_768], [KeId.ML_KEM_768, KeId.ECP384]]) {
       await world.advance();
       assert.equal(sa.phase, 'established');
       const rsa = r.engine.get(sa.spiR.toString('hex'))!;
-      const { ni, nr, requestBytes, responseBytes } = sa.requireInit();
+      const { ni, nr, requestBytes, responseBytes } = authAt(i, sa).init!;
       const of = (mid: number, response: boolean) => world.net.sent.filter((p) => isExchange(p, ExchangeType.IKE_INTERMEDIATE, response) && decodeMessage(p.datagram).header.messageId === mid).map((p) => p.datagram);
 
       let intAuthI: Buffer = Buffer.alloc(0);
@@ -342,10 +347,11 @@ for (const rounds of [[KeId.ML_KEM_768], [KeId.ML_KEM_768, KeId.ECP384]]) {
         const secret = mine.complete(ker.data);
         keys = keysFrom(hmac(keys.skD, secret, ni, nr), ni, nr, sa.spiI, sa.spiR);
       }
-      assert.deepEqual(sa.requireCrypto().keys, keys, 'final keys');
-      assert.deepEqual(rsa.requireCrypto().keys, keys);
-      assert.ok(sa.intAuth?.i?.equals(intAuthI) && sa.intAuth.r?.equals(intAuthR));
-      assert.ok(rsa.intAuth?.i?.equals(intAuthI) && rsa.intAuth.r?.equals(intAuthR));
+      assert.deepEqual(authAt(i, sa).keys, keys, 'final keys');
+      assert.deepEqual(authAt(r, rsa).keys, keys);
+      const [ai, ar] = [authAt(i, sa).intAuth, authAt(r, rsa).intAuth];
+      assert.ok(ai?.i?.equals(intAuthI) && ai.r?.equals(intAuthR));
+      assert.ok(ar?.i?.equals(intAuthI) && ar.r?.equals(intAuthR));
 
       // AUTH (PSK, RFC 7296 §2.15 + RFC 9242 §3.3.2) with the final SK_p and IKE_AUTH_MID.
       const authMid = rounds.length + 1;

@@ -772,34 +772,36 @@ export function queuePerResourceSas(ctx: TaskContext, config: ChildConfig): void
 
 // --- lifetimes ------------------------------------------------------------------------------
 
-const childDeadlines = new WeakMap<ChildSa, LifetimeDeadlines>();
-
 /**
  * Soft lifetime: rekey the Child SA; hard lifetime: delete it (RFC 7296 §2.8). The deadlines
- * are fixed at installation and survive a move to a rekeyed IKE SA (timers are re-armed).
- * One timer at a time: the hard one is armed when the soft one fires.
+ * are fixed at installation (kept on the record) and survive a move to a rekeyed IKE SA
+ * (timers are re-armed there). One timer at a time: the hard one is armed when the soft one
+ * fires. The handlers are module functions: arming allocates no closure per SA.
  */
 export function armChildLifetime(ctx: TaskContext, child: ChildSa): void {
-  let d = childDeadlines.get(child);
+  let d = child.lifetime;
   if (!d) {
     const l = childConfigNamed(ctx.sa, child.name)?.lifetime;
     if (!l) return;
     d = lifetimeDeadlines(l, ctx.now(), ctx.random);
-    childDeadlines.set(child, d);
+    child.lifetime = d;
   }
-  const key = child.inboundSpi.toString('hex');
-  const live = (): boolean => ctx.sa.phase === 'established' && ctx.sa.children.get(key) === child;
-  const { rekeyAt, expireAt } = d;
-  const expire = (): void => {
-    if (!live() || child.state === 'deleting') return;
-    child.state = 'deleting';
-    ctx.queue(new DeleteChildSasTask([child], [], 'expired'));
-  };
-  ctx.setTimer(Math.max(0, rekeyAt - ctx.now()), () => {
-    if (!live()) return; // moved (timers re-armed there) or gone
-    if (child.state === 'installed') ctx.queue(new CreateChildSaTask({ kind: 'rekey-child', inboundSpi: child.inboundSpi }));
-    ctx.setTimer(Math.max(0, expireAt - ctx.now()), expire);
-  });
+  ctx.setTimerWith(Math.max(0, d.rekeyAt - ctx.now()), childSoftLifetime, child);
+}
+
+/** Still this IKE SA's Child SA: not moved to a rekeyed IKE SA (timers re-armed there) nor gone. */
+const childLive = (ctx: TaskContext, child: ChildSa): boolean => ctx.sa.phase === 'established' && ctx.sa.children.get(child.inboundSpi.toString('hex')) === child;
+
+function childSoftLifetime(ctx: TaskContext, child: ChildSa): void {
+  if (!childLive(ctx, child)) return;
+  if (child.state === 'installed') ctx.queue(new CreateChildSaTask({ kind: 'rekey-child', inboundSpi: child.inboundSpi }));
+  ctx.setTimerWith(Math.max(0, child.lifetime!.expireAt - ctx.now()), childHardLifetime, child);
+}
+
+function childHardLifetime(ctx: TaskContext, child: ChildSa): void {
+  if (!childLive(ctx, child) || child.state === 'deleting') return;
+  child.state = 'deleting';
+  ctx.queue(new DeleteChildSasTask([child], [], 'expired'));
 }
 
 /** Soft lifetime: rekey the IKE SA (§2.18); hard lifetime: delete it with its Child SAs. One timer at a time. */
@@ -807,12 +809,17 @@ export function armIkeLifetime(ctx: TaskContext): void {
   const l = ctx.sa.config?.ikeLifetime;
   if (!l) return;
   const d = lifetimeDeadlines(l, ctx.now(), ctx.random);
-  const live = (): boolean => ctx.sa.phase === 'established' && ctx.sa.supersededBy === undefined;
-  ctx.setTimer(d.rekeyAt - ctx.now(), () => {
-    if (!live()) return;
-    ctx.queue(new CreateChildSaTask({ kind: 'rekey-ike' }));
-    ctx.setTimer(d.expireAt - ctx.now(), () => {
-      if (live()) ctx.deleteIkeSa();
-    });
-  });
+  ctx.setTimerWith(d.rekeyAt - ctx.now(), ikeSoftLifetime, d.expireAt);
+}
+
+const ikeLive = (ctx: TaskContext): boolean => ctx.sa.phase === 'established' && ctx.sa.supersededBy === undefined;
+
+function ikeSoftLifetime(ctx: TaskContext, expireAt: number): void {
+  if (!ikeLive(ctx)) return;
+  ctx.queue(new CreateChildSaTask({ kind: 'rekey-ike' }));
+  ctx.setTimerWith(expireAt - ctx.now(), ikeHardLifetime, undefined);
+}
+
+function ikeHardLifetime(ctx: TaskContext): void {
+  if (ikeLive(ctx)) ctx.deleteIkeSa();
 }

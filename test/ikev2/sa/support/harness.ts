@@ -7,6 +7,8 @@ import { IkeEngine, type EngineDeps } from '../../../../src/ikev2/sa/engine.ts';
 import type { ChildSaSink, InstalledChildSa } from '../../../../src/ikev2/sa/child-sa.ts';
 import type { ChildConfig, EngineOptions, PeerConfig, ResponderPolicy } from '../../../../src/ikev2/sa/config.ts';
 import type { IkeEvent } from '../../../../src/ikev2/sa/events.ts';
+import type { IkeSa, InitRecord, IntAuthState } from '../../../../src/ikev2/sa/ike-sa.ts';
+import type { IkeSaKeys } from '../../../../src/ikev2/crypto/keys.ts';
 import { Id } from '../../../../src/ikev2/sa/identity.ts';
 import type { DatagramSender, Endpoint, Scheduler, Timer } from '../../../../src/ikev2/sa/types.ts';
 import { EncrId, KeId, PrfId, ProtocolId, SnId, TsType } from '../../../../src/ikev2/registry/index.ts';
@@ -114,8 +116,13 @@ export class World {
     const events: IkeEvent[] = [];
     const engine = new IkeEngine({ childSaSink: sink, ...deps, sender: this.net.sender(), scheduler: this.clock });
     engine.events.on('*', (e) => events.push(e));
+    const auth = new Map<string, AuthState>();
+    engine.events.on('ike_up', (e) => {
+      const sa = engine.get(e.ike.id);
+      if (sa) auth.set(sa.id, authStateOf(sa));
+    });
     this.net.attach(ip, engine);
-    return { engine, sink, events, ip };
+    return { engine, sink, events, ip, auth };
   }
 
   /** Delivers everything in flight, firing timers due up to `ms` from now in order. */
@@ -136,6 +143,35 @@ export interface Peer {
   readonly sink: RecordingSink;
   readonly events: IkeEvent[];
   readonly ip: string;
+  /** What only authentication needed, as it was at ike_up (the engine forgets it afterwards). */
+  readonly auth: Map<string, AuthState>;
+}
+
+export interface AuthState {
+  readonly init: InitRecord | undefined;
+  readonly intAuth: IntAuthState | undefined;
+  readonly intAuthValue: Buffer | undefined;
+  /** A copy: SK_pi/SK_pr are wiped once authentication is over. */
+  readonly keys: IkeSaKeys | undefined;
+}
+
+function authStateOf(sa: IkeSa): AuthState {
+  const keys = sa.crypto?.keys;
+  const copy = keys && (Object.fromEntries(Object.entries(keys).map(([k, v]) => [k, Buffer.from(v as Buffer)])) as unknown as IkeSaKeys);
+  let init: InitRecord | undefined;
+  try {
+    init = sa.requireInit();
+  } catch {
+    init = undefined; // a rekeyed IKE SA has none
+  }
+  return { init, intAuth: sa.intAuth && { ...sa.intAuth }, intAuthValue: sa.intAuthValue(), keys: copy };
+}
+
+/** The authentication state `peer` recorded for `sa` at ike_up. */
+export function authAt(peer: Peer, sa: IkeSa): AuthState {
+  const a = peer.auth.get(sa.id);
+  if (!a) throw new Error(`no ike_up recorded for ${sa.id}`);
+  return a;
 }
 
 export const eventsOf = <T extends IkeEvent['type']>(p: Peer, type: T): Extract<IkeEvent, { type: T }>[] =>
