@@ -12,18 +12,19 @@ export type Attribute =
 
 const AF = 0x8000;
 
-export function decodeAttribute(r: Reader, field = 'attribute'): Attribute {
-  const head = r.u16(`${field}.type`);
+/** One attribute, named `field` (or `field[index]` in errors). */
+export function decodeAttribute(r: Reader, field = 'attribute', index?: number): Attribute {
+  const head = r.u16(field, index, 'type');
   const type = head & 0x7fff;
-  if (head & AF) return { type, tv: true, value: r.u16(`${field}.value`) };
-  const len = r.u16(`${field}.length`);
-  return { type, tv: false, data: r.bytes(len, `${field}.value`) };
+  if (head & AF) return { type, tv: true, value: r.u16(field, index, 'value') };
+  const len = r.u16(field, index, 'length');
+  return { type, tv: false, data: r.bytes(len, field, index, 'value') };
 }
 
 /** Decode attributes until the reader is exhausted. */
 export function decodeAttributes(r: Reader, field = 'attribute'): Attribute[] {
   const out: Attribute[] = [];
-  while (r.remaining > 0) out.push(decodeAttribute(r, `${field}[${out.length}]`));
+  while (r.remaining > 0) out.push(decodeAttribute(r, field, out.length));
   return out;
 }
 

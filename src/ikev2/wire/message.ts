@@ -6,7 +6,7 @@
 import { GkmError } from '../errors.ts';
 import { IKE_HEADER_LENGTH } from '../registry/exchange.ts';
 import { decodeHeader, encodeHeader, type DecodedHeader, type IkeHeader } from './header.ts';
-import { decodePayloadChain, encodePayloadChain, type Payload } from './payload.ts';
+import { decodeChain, encodePayloadChain, type Payload } from './payload.ts';
 import { Reader } from './reader.ts';
 import { Writer } from './writer.ts';
 
@@ -46,7 +46,7 @@ export function decodeMessage(datagram: Buffer): DecodedMessage {
       detail: `says ${header.length}, datagram has ${datagram.length}`,
     });
   }
-  const chain = decodePayloadChain(header.nextPayload, r.rest(), 'payloads');
+  const chain = decodeChain(header.nextPayload, r.sub(r.remaining, 'payloads', 'payloads'));
   return {
     header,
     payloads: chain.payloads,

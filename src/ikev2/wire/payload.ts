@@ -34,10 +34,22 @@ export interface PayloadCodec<P extends { readonly type: number }> {
   encode(w: Writer, p: P): void;
 }
 
-/** Raw body bytes of payloads decoded from the wire (AUTH needs ID bodies as sent). */
+/**
+ * Raw body bytes of the identification payloads decoded from the wire: AUTH signs the ID
+ * payload's body exactly as sent, reserved octets included (RFC 7296 §2.15). Only those
+ * are kept: a WeakMap entry per payload of every message cost time and GC work (ephemerons)
+ * for bytes nobody reads.
+ */
 const rawBodies = new WeakMap<object, Buffer>();
 
-/** The body bytes exactly as received, or (for payloads we built) as we encode them. */
+/** Payload types whose received body `payloadBody` returns verbatim. */
+const keepsRawBody = (type: number): boolean => type === PayloadType.IDi || type === PayloadType.IDr || type === PayloadType.IDg;
+
+/**
+ * The body bytes of a payload: for an ID payload decoded from the wire exactly as received;
+ * otherwise as we encode it (for a decoded payload that is the received body up to reserved
+ * octets, which we write as zero; an unknown payload's body is always verbatim).
+ */
 export function payloadBody(p: Payload): Buffer {
   const raw = rawBodies.get(p);
   if (raw) return raw;
@@ -61,9 +73,21 @@ export interface DecodedChain {
   readonly encryptedOffset: number;
 }
 
+/** Throws GKM_WIRE_TRUNCATED naming the first generic header field that does not fit. */
+function genericHeaderTruncated(r: Reader, field: string): never {
+  r.u8(`${field}.nextPayload`);
+  r.u8(`${field}.flags`);
+  r.u16(`${field}.length`);
+  throw new GkmError('GKM_WIRE_TRUNCATED', { field: `${r.path}.${field}`, detail: 'generic payload header' });
+}
+
 /** Decode a payload chain that starts with payload type `first` and fills `buf` exactly. */
 export function decodePayloadChain(first: number, buf: Buffer, path = 'payloads'): DecodedChain {
-  const r = new Reader(buf, path);
+  return decodeChain(first, new Reader(buf, path));
+}
+
+/** `decodePayloadChain` over a reader's window (offsets are relative to the window). */
+export function decodeChain(first: number, r: Reader): DecodedChain {
   const payloads: Payload[] = [];
   let next = first;
   let encryptedOffset = -1;
@@ -72,12 +96,13 @@ export function decodePayloadChain(first: number, buf: Buffer, path = 'payloads'
     const at = r.offset;
     const type = next;
     const codec = payloadCodecs.get(type);
-    const field = `[${idx}]${codec ? codec.name : `type${type}`}`;
-    next = r.u8(`${field}.nextPayload`);
-    const critical = (r.u8(`${field}.flags`) & CRITICAL_FLAG) !== 0;
-    const length = r.u16(`${field}.length`);
-    if (length < GENERIC_HEADER_LENGTH) r.fail('GKM_WIRE_BAD_LENGTH', `${field}.length`, `${length} < 4`);
-    const body = r.sub(length - GENERIC_HEADER_LENGTH, `${field}.body`, `${path}${field}`);
+    const name = codec ? codec.name : `type${type}`;
+    if (r.remaining < GENERIC_HEADER_LENGTH) genericHeaderTruncated(r, `[${idx}]${name}`);
+    next = r.u8('nextPayload');
+    const critical = (r.u8('flags') & CRITICAL_FLAG) !== 0;
+    const length = r.u16('length');
+    if (length < GENERIC_HEADER_LENGTH) r.fail('GKM_WIRE_BAD_LENGTH', `[${idx}]${name}.length`, `${length} < 4`);
+    const body = r.chainItem(length - GENERIC_HEADER_LENGTH, name, idx);
     let p: Payload;
     if (codec) {
       p = codec.decode(body);
@@ -85,13 +110,13 @@ export function decodePayloadChain(first: number, buf: Buffer, path = 'payloads'
       if (critical) (p as { critical?: boolean }).critical = true;
     } else if (critical) {
       throw new GkmError('GKM_WIRE_UNSUPPORTED_CRITICAL_PAYLOAD', {
-        field: `${path}${field}`,
+        field: `${r.path}[${idx}]${name}`,
         notifyData: Buffer.from([type]),
       });
     } else {
       p = { type: 'unknown', wireType: type, body: body.rest() };
     }
-    rawBodies.set(p, body.bytesAll);
+    if (keepsRawBody(type)) rawBodies.set(p, body.bytesAll);
     payloads.push(p);
     if (chainEnds(p)) {
       // RFC 7296 §3.14: the SK payload is the last one; its Next Payload names the inner chain.

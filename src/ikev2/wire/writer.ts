@@ -7,6 +7,7 @@ import { GkmError } from '../errors.ts';
 export class Writer {
   private buf: Buffer;
   private pos = 0;
+  private finished = false;
 
   constructor(initialCapacity = 256) {
     this.buf = Buffer.allocUnsafe(initialCapacity);
@@ -17,7 +18,8 @@ export class Writer {
   }
 
   private ensure(n: number): void {
-    if (this.pos + n <= this.buf.length) return;
+    if (this.pos + n <= this.buf.length && !this.finished) return;
+    if (this.finished) throw new GkmError('GKM_WIRE_ENCODE', { field: 'writer', detail: 'written after finish()' });
     let cap = this.buf.length * 2;
     while (cap < this.pos + n) cap *= 2;
     const next = Buffer.allocUnsafe(cap);
@@ -98,9 +100,13 @@ export class Writer {
     this.patchU16(start + lengthOffset, this.pos - start, field);
   }
 
-  /** A copy of the written bytes. */
+  /**
+   * The written bytes: a view of the writer's buffer, not a copy (one allocation and copy
+   * less per message); the writer refuses further writes. Patching after finish() is a bug.
+   */
   finish(): Buffer {
-    return Buffer.from(this.buf.subarray(0, this.pos));
+    this.finished = true;
+    return this.buf.subarray(0, this.pos);
   }
 }
 

@@ -38,12 +38,13 @@ function dataCodec<T>(
   decode: (r: Reader) => T,
   encode: (w: Writer, v: T) => void,
 ): NotifyDataCodec<T> {
+  const path = `N(${name})`; // once per codec, not per parse
   return {
     notifyType,
     name,
     parse(n) {
       checkType(n, notifyType, name);
-      const r = new Reader(n.data, `N(${name})`);
+      const r = new Reader(n.data, path);
       const v = decode(r);
       r.end('data');
       return v;

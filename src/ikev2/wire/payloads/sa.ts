@@ -83,13 +83,13 @@ function proposalProblem(
   return undefined;
 }
 
-function decodeProposal(r: Reader, field: string, previousNumber: number | undefined): { proposal: Proposal; last: boolean } {
-  const lastFlag = r.u8(`${field}.last`);
-  if (lastFlag !== MORE && lastFlag !== LAST) r.fail('GKM_WIRE_BAD_VALUE', `${field}.last`, `${lastFlag}, expected ${MORE} or ${LAST}`);
-  r.skip(1, `${field}.reserved`);
-  const length = r.u16(`${field}.length`);
-  if (length < PROPOSAL_HEADER) r.fail('GKM_WIRE_BAD_LENGTH', `${field}.length`, `${length} < ${PROPOSAL_HEADER}`);
-  const body = r.sub(length - 4, field);
+function decodeProposal(r: Reader, index: number, previousNumber: number | undefined): { proposal: Proposal; last: boolean } {
+  const lastFlag = r.u8('proposal', index, 'last');
+  if (lastFlag !== MORE && lastFlag !== LAST) r.fail('GKM_WIRE_BAD_VALUE', `proposal[${index}].last`, `${lastFlag}, expected ${MORE} or ${LAST}`);
+  r.skip(1, 'proposal', index, 'reserved');
+  const length = r.u16('proposal', index, 'length');
+  if (length < PROPOSAL_HEADER) r.fail('GKM_WIRE_BAD_LENGTH', `proposal[${index}].length`, `${length} < ${PROPOSAL_HEADER}`);
+  const body = r.item(length - 4, 'proposal', index);
   const number = body.u8('number');
   const protocolId = body.u8('protocolId');
   const spiSize = body.u8('spiSize');
@@ -110,11 +110,11 @@ export const saCodec: PayloadCodec<SaPayload> = {
     if (r.remaining === 0) r.fail('GKM_WIRE_BAD_COUNT', 'proposals', 'SA payload without proposals');
     const proposals: Proposal[] = [];
     for (;;) {
-      const field = `proposal[${proposals.length}]`;
-      const { proposal, last } = decodeProposal(r, field, proposals.at(-1)?.number);
+      const index = proposals.length;
+      const { proposal, last } = decodeProposal(r, index, proposals[index - 1]?.number);
       proposals.push(proposal);
       if (last !== (r.remaining === 0)) {
-        r.fail('GKM_WIRE_BAD_VALUE', `${field}.last`, last ? `marked last but ${r.remaining} byte(s) follow` : 'marked "more" but nothing follows');
+        r.fail('GKM_WIRE_BAD_VALUE', `proposal[${index}].last`, last ? `marked last but ${r.remaining} byte(s) follow` : 'marked "more" but nothing follows');
       }
       if (last) return { type: PayloadType.SA, proposals };
     }

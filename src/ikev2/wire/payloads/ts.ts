@@ -28,7 +28,7 @@ function tsCodec<T extends TsPayloadType>(type: T, name: string): PayloadCodec<T
       r.skip(3, 'reserved');
       if (count === 0) r.fail('GKM_WIRE_BAD_COUNT', 'numTs', 'no traffic selector');
       const selectors: TrafficSelector[] = [];
-      for (let i = 0; i < count; i++) selectors.push(decodeTrafficSelector(r, `ts[${i}]`));
+      for (let i = 0; i < count; i++) selectors.push(decodeTrafficSelector(r, 'ts', i));
       if (r.remaining > 0) r.fail('GKM_WIRE_BAD_COUNT', 'numTs', `${count} selector(s), then ${r.remaining} more byte(s)`);
       return { type, selectors };
     },

@@ -41,10 +41,16 @@ export function groupSpiProblem(protocolId: number, spi: Uint8Array): { code: 'G
   const size = groupSpiSize(protocolId);
   if (size === undefined) return { code: 'GKM_WIRE_BAD_VALUE', detail: `protocol ${protocolId} is not GIKE_UPDATE, ESP or AH` };
   if (spi.length !== size) return { code: 'GKM_WIRE_BAD_LENGTH', detail: `SPI size ${spi.length}, protocol ${protocolId} needs ${size}` };
-  const head = protocolId === ProtocolId.GIKE_UPDATE ? spi.subarray(0, 8) : spi;
-  if (head.every((b) => b === 0)) return { code: 'GKM_WIRE_BAD_VALUE', detail: 'zero SPI' };
+  if (allZero(spi, protocolId === ProtocolId.GIKE_UPDATE ? 8 : spi.length)) return { code: 'GKM_WIRE_BAD_VALUE', detail: 'zero SPI' };
   return null;
 }
+
+function allZero(b: Uint8Array, n: number): boolean {
+  for (let i = 0; i < n; i++) if (b[i] !== 0) return false;
+  return true;
+}
+
+const NO_SPI: Buffer = Buffer.alloc(0);
 
 export interface GroupSubstructureHead {
   /** 0 for a GW policy / Member Key Bag, else the group SA's protocol. */
@@ -59,26 +65,26 @@ export interface GroupSubstructureHead {
  * Decode substructures until `r` is exhausted; none at all is GKM_WIRE_BAD_COUNT. `what`
  * names them in errors ("policy", "bag").
  */
-export function decodeGroupSubstructures<T>(r: Reader, what: string, decodeOne: (head: GroupSubstructureHead, field: string) => T): T[] {
+export function decodeGroupSubstructures<T>(r: Reader, what: string, decodeOne: (head: GroupSubstructureHead, index: number) => T): T[] {
   const out: T[] = [];
   if (r.remaining === 0) r.fail('GKM_WIRE_BAD_COUNT', what, 'none present');
   do {
-    const field = `${what}[${out.length}]`;
-    const protocolId = r.u8(`${field}.protocol`);
-    const spiSize = r.u8(`${field}.spiSize`); // RESERVED when protocol is 0: ignored on receipt
-    const length = r.u16(`${field}.length`);
-    if (length < HEADER) r.fail('GKM_WIRE_BAD_LENGTH', `${field}.length`, `${length} < ${HEADER}`);
-    const body = r.sub(length - HEADER, field);
-    let spi: Buffer = Buffer.alloc(0);
+    const i = out.length;
+    const protocolId = r.u8(what, i, 'protocol');
+    const spiSize = r.u8(what, i, 'spiSize'); // RESERVED when protocol is 0: ignored on receipt
+    const length = r.u16(what, i, 'length');
+    if (length < HEADER) r.fail('GKM_WIRE_BAD_LENGTH', `${what}[${i}].length`, `${length} < ${HEADER}`);
+    const body = r.item(length - HEADER, what, i);
+    let spi = NO_SPI;
     if (protocolId !== ProtocolId.NONE) {
       const size = groupSpiSize(protocolId);
-      if (size === undefined) r.fail('GKM_WIRE_BAD_VALUE', `${field}.protocol`, `${protocolId} is not 0, GIKE_UPDATE, ESP or AH`);
-      if (spiSize !== size) r.fail('GKM_WIRE_BAD_LENGTH', `${field}.spiSize`, `${spiSize} != ${size} for protocol ${protocolId}`);
+      if (size === undefined) r.fail('GKM_WIRE_BAD_VALUE', `${what}[${i}].protocol`, `${protocolId} is not 0, GIKE_UPDATE, ESP or AH`);
+      if (spiSize !== size) r.fail('GKM_WIRE_BAD_LENGTH', `${what}[${i}].spiSize`, `${spiSize} != ${size} for protocol ${protocolId}`);
       spi = body.bytes(spiSize, 'spi');
       const problem = groupSpiProblem(protocolId, spi);
-      if (problem) r.fail(problem.code, `${field}.spi`, problem.detail);
+      if (problem) r.fail(problem.code, `${what}[${i}].spi`, problem.detail);
     }
-    out.push(decodeOne({ protocolId, spi, body }, field));
+    out.push(decodeOne({ protocolId, spi, body }, i));
     body.end();
   } while (r.remaining > 0);
   return out;

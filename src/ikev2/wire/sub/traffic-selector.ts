@@ -35,17 +35,20 @@ export function isAddressRange(ts: TrafficSelector): ts is AddressRangeSelector 
 
 const addrLen = (tsType: number): number => (tsType === TsType.TS_IPV4_ADDR_RANGE ? 4 : 16);
 
-export function decodeTrafficSelector(r: Reader, field: string): TrafficSelector {
-  const tsType = r.u8(`${field}.type`);
-  const octet1 = r.u8(`${field}.ipProtocol`);
-  const selLen = r.u16(`${field}.selectorLength`);
-  if (selLen < 4) r.fail('GKM_WIRE_BAD_LENGTH', `${field}.selectorLength`, `${selLen} < 4`);
-  const body = r.sub(selLen - 4, field);
+const itemName = (field: string, index: number | undefined): string => (index === undefined ? field : `${field}[${index}]`);
+
+/** One selector, named `field` (or `field[index]` in errors). */
+export function decodeTrafficSelector(r: Reader, field: string, index?: number): TrafficSelector {
+  const tsType = r.u8(field, index, 'type');
+  const octet1 = r.u8(field, index, 'ipProtocol');
+  const selLen = r.u16(field, index, 'selectorLength');
+  if (selLen < 4) r.fail('GKM_WIRE_BAD_LENGTH', `${itemName(field, index)}.selectorLength`, `${selLen} < 4`);
+  const body = index === undefined ? r.sub(selLen - 4, field) : r.item(selLen - 4, field, index);
   if (tsType !== TsType.TS_IPV4_ADDR_RANGE && tsType !== TsType.TS_IPV6_ADDR_RANGE) {
     return { tsType, octet1, body: body.rest() };
   }
   const n = addrLen(tsType);
-  if (selLen !== 8 + 2 * n) r.fail('GKM_WIRE_BAD_LENGTH', `${field}.selectorLength`, `${selLen} != ${8 + 2 * n}`);
+  if (selLen !== 8 + 2 * n) r.fail('GKM_WIRE_BAD_LENGTH', `${itemName(field, index)}.selectorLength`, `${selLen} != ${8 + 2 * n}`);
   const startPort = body.u16('startPort');
   const endPort = body.u16('endPort');
   const startAddress = body.bytes(n, 'startAddress');

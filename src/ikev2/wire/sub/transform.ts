@@ -17,13 +17,13 @@ const MORE = 3;
 const LAST = 0;
 const TRANSFORM_HEADER = 8;
 
-function decodeTransform(r: Reader, field: string): { t: Transform; last: boolean } {
-  const lastFlag = r.u8(`${field}.last`);
-  if (lastFlag !== MORE && lastFlag !== LAST) r.fail('GKM_WIRE_BAD_VALUE', `${field}.last`, `${lastFlag}`);
-  r.skip(1, `${field}.reserved`);
-  const length = r.u16(`${field}.length`);
-  if (length < TRANSFORM_HEADER) r.fail('GKM_WIRE_BAD_LENGTH', `${field}.length`, `${length} < ${TRANSFORM_HEADER}`);
-  const body = r.sub(length - 4, field);
+function decodeTransform(r: Reader, field: string, index: number): { t: Transform; last: boolean } {
+  const lastFlag = r.u8(field, index, 'last');
+  if (lastFlag !== MORE && lastFlag !== LAST) r.fail('GKM_WIRE_BAD_VALUE', `${field}[${index}].last`, `${lastFlag}`);
+  r.skip(1, field, index, 'reserved');
+  const length = r.u16(field, index, 'length');
+  if (length < TRANSFORM_HEADER) r.fail('GKM_WIRE_BAD_LENGTH', `${field}[${index}].length`, `${length} < ${TRANSFORM_HEADER}`);
+  const body = r.item(length - 4, field, index);
   const transformType = body.u8('type');
   body.skip(1, 'reserved');
   const transformId = body.u16('id');
@@ -39,7 +39,7 @@ export function decodeTransforms(r: Reader, field: string, count?: number): Tran
   const out: Transform[] = [];
   if (count === 0) return out;
   for (;;) {
-    const { t, last } = decodeTransform(r, `${field}[${out.length}]`);
+    const { t, last } = decodeTransform(r, field, out.length);
     out.push(t);
     if (count !== undefined && (last ? out.length !== count : out.length === count)) {
       r.fail('GKM_WIRE_BAD_COUNT', `${field}.count`, `Num Transforms ${count} disagrees with Last Substruc marks`);
