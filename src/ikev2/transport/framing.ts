@@ -67,29 +67,55 @@ export interface InboundRules {
 
 const drop = (reason: DropReason): Inbound => ({ type: 'drop', reason });
 
-/** What a received datagram is. The IKE message is a view into `datagram`, marker removed. */
-export function classifyInbound(datagram: Buffer, rules: InboundRules): Inbound {
-  if (datagram.length > MAX_MESSAGE_LENGTH) return drop('tooLong');
-  let message = datagram;
+/**
+ * What a received datagram is, without allocating (the receive path's per-datagram work):
+ * 'ike' (the message starts after the marker when `rules.marked`), 'keepalive', 'esp',
+ * or the reason it is dropped.
+ */
+export function inboundKind(datagram: Buffer, rules: InboundRules): 'ike' | 'keepalive' | 'esp' | DropReason {
+  if (datagram.length > MAX_MESSAGE_LENGTH) return 'tooLong';
+  let length = datagram.length;
   if (rules.marked) {
     switch (classifyNatTDatagram(datagram)) {
       case 'keepalive':
-        return { type: 'keepalive' };
+        return 'keepalive';
       case 'esp':
-        return rules.acceptEsp ? { type: 'esp', packet: datagram } : drop('espNotAccepted');
+        return rules.acceptEsp ? 'esp' : 'espNotAccepted';
       case 'invalid': // every invalid case is a length problem: < 4 octets, short IKE or short ESP
-        return drop('tooShort');
+        return 'tooShort';
       case 'ike':
-        message = datagram.subarray(NON_ESP_MARKER.length);
+        length -= NON_ESP_MARKER.length;
     }
   }
-  if (message.length < IKE_HEADER_LENGTH) return drop('tooShort');
-  if (message.length > rules.maxIkeLength) return drop('tooLong');
-  return { type: 'ike', message };
+  if (length < IKE_HEADER_LENGTH) return 'tooShort';
+  if (length > rules.maxIkeLength) return 'tooLong';
+  return 'ike';
 }
 
-/** The chunks to hand to the socket for one outgoing IKE message (scatter send, no copy). */
-export const frameIke = (message: Buffer, marked: boolean): Buffer[] => (marked ? [NON_ESP_MARKER, message] : [message]);
+/** The IKE message of a datagram `inboundKind` called 'ike': a view without the marker, if any. */
+export const ikeMessageOf = (datagram: Buffer, marked: boolean): Buffer => (marked ? datagram.subarray(NON_ESP_MARKER.length) : datagram);
+
+/** What a received datagram is. The IKE message is a view into `datagram`, marker removed. */
+export function classifyInbound(datagram: Buffer, rules: InboundRules): Inbound {
+  const kind = inboundKind(datagram, rules);
+  switch (kind) {
+    case 'ike':
+      return { type: 'ike', message: ikeMessageOf(datagram, rules.marked) };
+    case 'keepalive':
+      return { type: 'keepalive' };
+    case 'esp':
+      return { type: 'esp', packet: datagram };
+    default:
+      return drop(kind);
+  }
+}
+
+/**
+ * What to hand to the socket for one outgoing IKE message: the message itself, or the
+ * marker and the message as a scatter list (no copy). dgram wraps a lone Buffer in a list
+ * of its own and copies a list it is given, so a lone Buffer is the cheaper call.
+ */
+export const frameIke = (message: Buffer, marked: boolean): Buffer | Buffer[] => (marked ? [NON_ESP_MARKER, message] : message);
 
 /** NAT keepalive: one octet 0xFF, never marked (RFC 3948 §2.3). */
 export const NAT_KEEPALIVE = Buffer.from([0xff]);

@@ -10,7 +10,7 @@ import { isIP } from 'node:net';
 import { GkmError } from '../errors.ts';
 import { type AdmissionHook, DEFAULT_SOCKET_BUFFER_BYTES, type ResolvedOptions, type SocketConfig, type TransportOptions, validateOptions } from './config.ts';
 import { endpointKey, familyOf, type AddressFamily, type AddressPort, type Endpoint } from './endpoint.ts';
-import { classifyInbound, defaultMarkerMode, frameIke, NAT_KEEPALIVE, usesMarker, type SocketKind } from './framing.ts';
+import { defaultMarkerMode, frameIke, ikeMessageOf, inboundKind, NAT_KEEPALIVE, usesMarker, type SocketKind } from './framing.ts';
 import { DEFAULT_KEEPALIVE_SECONDS, NatKeepalives } from './keepalive.ts';
 import { copyCounters, newCounters, sumCounters, type SocketCounters } from './stats.ts';
 import type { BoundSocket, EspHandler, IkeDatagram, IkeHandler, TransportErrorEvent } from './types.ts';
@@ -30,9 +30,16 @@ export interface TransportStats {
 
 type Events = { error: [TransportErrorEvent] };
 
+/** Up to this many sockets `#socketAt` only scans them (the map is for larger transports). */
+const SCAN_LIMIT = 8;
+
 /**
  * Resolve literal addresses only: a host name never reaches DNS from here (a send to one
  * fails like any other send). dgram passes the wanted family as a number.
+ *
+ * A literal answers at once rather than on the next tick: dgram does nothing after calling
+ * lookup (send, bind, connect), so the datagram goes to the kernel inside `socket.send`
+ * without a tick queue entry per send. Failures keep dns.lookup's asynchronous callback.
  */
 function literalLookup(
   hostname: string,
@@ -47,7 +54,7 @@ function literalLookup(
     process.nextTick(callback, err, '', 0);
     return;
   }
-  process.nextTick(callback, null, hostname, family);
+  callback(null, hostname, family);
 }
 
 export class IkeTransport extends EventEmitter<Events> {
@@ -121,15 +128,14 @@ export class IkeTransport extends EventEmitter<Events> {
   send(message: Buffer, remote: AddressPort, via: AddressPort): Promise<boolean> {
     if (this.closed) return Promise.resolve(false);
     const b = this.#socketAt(via);
-    const chunks = frameIke(message, usesMarker(b.marker, b.local.port, remote.port, this.#options.plainPorts));
+    const data = frameIke(message, usesMarker(b.marker, b.local.port, remote.port, this.#options.plainPorts));
     return new Promise((resolve) => {
-      const sent = (err: Error | null): void => {
-        if (err) this.#sendFailed(b, remote, err);
-        else b.counters.sent++;
-        resolve(!err);
-      };
       try {
-        b.socket.send(chunks, remote.port, remote.address, sent);
+        b.socket.send(data, remote.port, remote.address, (err: Error | null) => {
+          if (err) this.#sendFailed(b, remote, err);
+          else b.counters.sent++;
+          resolve(!err);
+        });
         this.#keepalives.noteSent(b.local, remote);
       } catch (e) {
         this.#sendFailed(b, remote, e);
@@ -194,23 +200,28 @@ export class IkeTransport extends EventEmitter<Events> {
     });
   }
 
+  /** Per datagram: one kind test, then only the objects the handler receives (endpoint, IkeDatagram). */
   #receive(b: Bound, datagram: Buffer, rinfo: RemoteInfo): void {
     if (this.closed) return;
     b.counters.received++;
     const marked = usesMarker(b.marker, b.local.port, rinfo.port, this.#options.plainPorts);
-    const inbound = classifyInbound(datagram, { marked, acceptEsp: b.kind === 'natt', maxIkeLength: this.#options.maxIkeLength });
-    const remote = (): Endpoint => ({ address: rinfo.address, port: rinfo.port, family: b.local.family });
-    switch (inbound.type) {
-      case 'drop':
-        b.counters.dropped[inbound.reason]++;
-        return;
+    const kind = inboundKind(datagram, { marked, acceptEsp: b.kind === 'natt', maxIkeLength: this.#options.maxIkeLength });
+    switch (kind) {
+      case 'ike':
+        return this.#deliverIke(b, {
+          data: ikeMessageOf(datagram, marked),
+          remote: { address: rinfo.address, port: rinfo.port, family: b.local.family },
+          local: b.local,
+          socketKind: b.kind,
+          marked,
+        });
+      case 'esp':
+        return this.#deliverEsp(b, datagram, { address: rinfo.address, port: rinfo.port, family: b.local.family });
       case 'keepalive':
         b.counters.keepalivesReceived++;
         return;
-      case 'esp':
-        return this.#deliverEsp(b, inbound.packet, remote());
-      case 'ike':
-        return this.#deliverIke(b, { data: inbound.message, remote: remote(), local: b.local, socketKind: b.kind, marked });
+      default:
+        b.counters.dropped[kind]++;
     }
   }
 
@@ -274,9 +285,15 @@ export class IkeTransport extends EventEmitter<Events> {
   }
 
   #socketAt(via: AddressPort): Bound {
-    const b = this.#byLocal.get(endpointKey(via));
+    const b = this.#bound.length > SCAN_LIMIT ? this.#byLocal.get(endpointKey(via)) : this.#scan(via);
     if (b === undefined) throw new GkmError('GKM_TRANSPORT_NO_SOCKET', { field: 'via', detail: endpointKey(via) });
     return b;
+  }
+
+  /** A transport binds a handful of sockets: comparing them beats building a key per send. */
+  #scan(via: AddressPort): Bound | undefined {
+    for (const b of this.#bound) if (b.local.port === via.port && b.local.address === via.address) return b;
+    return undefined;
   }
 
   #natTSocketAt(via: AddressPort): Bound {

@@ -79,8 +79,10 @@ test('size bounds: > 65535 and > the configured maximum are dropped as tooLong, 
 
 test('frameIke prepends the marker only when the path is marked', () => {
   const m = ikeMessage();
-  assert.deepEqual(Buffer.concat(frameIke(m, true)), marked(m));
-  assert.deepEqual(frameIke(m, false), [m]);
+  const framed = frameIke(m, true);
+  assert.ok(Array.isArray(framed), 'a scatter list: no copy of the message');
+  assert.deepEqual(Buffer.concat(framed), marked(m));
+  assert.equal(frameIke(m, false), m, 'unmarked: the message itself');
 });
 
 test('isIkeSaInitRequest: IKE_SA_INIT, R clear, SPIr zero', () => {
