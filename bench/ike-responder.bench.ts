@@ -56,15 +56,21 @@ async function ours(netns: string, root: string, plugin: string): Promise<{ resu
   try {
     const base = await r.stats();
     let held: OurStats | undefined;
-    // Called by runLoadAgainst with every SA still held (before the initiator stops).
-    const endpoint = { ...r.endpoint, countSas: async () => (held = await r.stats()).sas };
-    const result = await runLoadAgainst(endpoint, plugin, load(root, 'ours'));
     const snapshot = process.env.GKM_LOAD_HEAP_SNAPSHOT;
+    // Called by runLoadAgainst with every SA still held (before the initiator stops).
+    const endpoint = {
+      ...r.endpoint,
+      countSas: async () => {
+        held = await r.stats();
+        if (snapshot) {
+          console.log(`  heap snapshot -> ${snapshot} (${held.sas} SAs held)`);
+          await r.heapSnapshot(snapshot);
+        }
+        return held.sas;
+      },
+    };
+    const result = await runLoadAgainst(endpoint, plugin, load(root, 'ours'));
     if (!held) throw new Error('no stats with the SAs held');
-    if (snapshot) {
-      console.log(`  heap snapshot -> ${snapshot} (taken after the initiator stopped: SAs it deleted are gone)`);
-      await r.heapSnapshot(snapshot);
-    }
     return { result, base, held };
   } finally {
     await r.stop();

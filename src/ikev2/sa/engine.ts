@@ -43,6 +43,8 @@ import { optimizedRekeyNotifies } from './optimized-rekey.ts';
 import type { EstablishInput, InboundMessage, InitiatorTask, RekeyedIkeSaSpec, ResponderHandler, ResponseSpec, SentRequest, TaskContext } from './task.ts';
 import { realScheduler, type DatagramSender, type Endpoint, type RandomSource, type Scheduler, type Timer } from './types.ts';
 import { TimerQueue } from './timer-queue.ts';
+import { retained } from './retained.ts';
+import { NO_KE_METHODS, ownIdentity, sharedChildSuite, sharedSelectors } from './shared-values.ts';
 import { datagramDigest } from './windows.ts';
 
 /** The key-log writer's surface (keylog/writer.ts), so tests can pass a recorder. */
@@ -65,6 +67,7 @@ export interface EngineDeps {
 }
 
 const ZERO_SPI = Buffer.alloc(8);
+const newReassembler = (mid: number): FragmentReassembler => new FragmentReassembler(mid);
 /** TaskContext.setTimer: the callback is the timer's argument, not a closure around it. */
 const callThunk = (_sa: IkeSa, fn: unknown): void => (fn as () => void)();
 const PHASE_ORDER: readonly PhaseKind[] = ['init-sent', 'keyed', 'established', 'deleting', 'closed'];
@@ -493,11 +496,9 @@ export class IkeEngine {
       }
       if (last.type !== PayloadType.SKF || !sa.extensions.fragmentation) return undefined;
       const key = `${kind}:${msg.header.messageId}`;
-      const reassembler = sa.reassembly.get(key) ?? new FragmentReassembler(msg.header.messageId);
-      sa.reassembly.set(key, reassembler);
-      const r = reassembler.add(msg, crypto.inbound);
+      const r = sa.reassembler(key, msg.header.messageId, newReassembler).add(msg, crypto.inbound);
       if (!r.complete) return undefined;
-      sa.reassembly.delete(key);
+      sa.dropReassembly(key);
       return this.#inbound(r.first, r.inner, remote, local, r);
     } catch (e) {
       if (isWireError(e)) throw e;
@@ -602,9 +603,9 @@ export class IkeEngine {
   #finishRequest(sa: IkeSa, mid: number): void {
     const p = sa.pending.get(mid);
     p?.timer?.cancel();
-    sa.pending.delete(mid);
+    sa.deletePending(mid);
     sa.requester.complete(mid);
-    sa.reassembly.delete(`response:${mid}`);
+    sa.dropReassembly(`response:${mid}`);
     this.#pump(sa);
   }
 
@@ -669,7 +670,7 @@ export class IkeEngine {
     } catch (e) {
       task.dispose?.();
       this.#reportError(sa, e);
-      if (mid !== undefined) sa.pending.delete(mid);
+      if (mid !== undefined) sa.deletePending(mid);
       if (task.critical || mid !== undefined) this.#close(sa, 'error');
       return;
     }
@@ -684,7 +685,7 @@ export class IkeEngine {
       plainForm: () => (task.exchangeType === ExchangeType.IKE_SA_INIT ? datagrams[0]! : plainFormOfOutgoing(header, payloads)),
     };
     const pending: PendingRequest = { task, request, retransmits: 0, timer: undefined };
-    sa.pending.set(messageId, pending);
+    sa.setPending(messageId, pending);
     this.#transmit(datagrams, sa.remote, sa.local);
     this.#armRetransmit(sa, pending);
   }
@@ -749,8 +750,8 @@ export class IkeEngine {
     sa.advance('established');
     this.#leaveHalfOpen(sa);
     sa.config = input.config;
-    sa.localId = input.localId;
-    sa.remoteId = input.remoteId;
+    sa.localId = input.localId; // ours: from the configuration
+    sa.remoteId = ownIdentity(input.remoteId); // decoded from IDi/IDr: not a view into the message
     this.#indexIdentities(sa);
     this.#recordIkeKeys(sa);
     this.#emit({ type: 'ike_up', ike: this.summary(sa) });
@@ -829,8 +830,24 @@ export class IkeEngine {
     };
     this.#sink?.install(installed);
     this.#recordEspKeys(sa, installed);
-    const { proposal: _proposal, ...rest } = child;
-    const record: ChildSa = { ...rest, suite, encapsulated, keMethods: keMethodsOf(child.proposal), state: 'installed' };
+    const keMethods = keMethodsOf(child.proposal);
+    const [inboundSpi, outboundSpi] = retained(child.inboundSpi, child.outboundSpi);
+    // The record outlives the exchange: shared or own values, never views into a message.
+    const record: ChildSa = {
+      name: child.name,
+      protocolId: child.protocolId,
+      mode: child.mode,
+      inboundSpi: inboundSpi!,
+      outboundSpi: outboundSpi!,
+      localTs: sharedSelectors(child.localTs),
+      remoteTs: sharedSelectors(child.remoteTs),
+      ...(child.resourceId !== undefined ? { resourceId: retained(child.resourceId)[0]! } : {}),
+      ...(child.initial !== undefined ? { initial: child.initial } : {}),
+      suite: sharedChildSuite(suite),
+      encapsulated,
+      keMethods: keMethods.length === 0 ? NO_KE_METHODS : keMethods,
+      state: 'installed',
+    };
     sa.children.set(child.inboundSpi.toString('hex'), record);
     this.#emit({ type: 'child_up', ikeSaId: sa.id, child: childSummary(record) });
     armChildLifetime(this.#context(sa), record);

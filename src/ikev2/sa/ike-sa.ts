@@ -25,6 +25,8 @@ import { RequesterWindow, ResponderWindow } from './windows.ts';
 
 export type Role = 'initiator' | 'responder';
 
+const NO_PENDING: ReadonlyMap<number, PendingRequest> = new Map();
+
 /** SK_pi/SK_pr once authentication is over. */
 const NO_KEY = Buffer.alloc(0);
 export type PhaseKind = 'init-sent' | 'keyed' | 'established' | 'deleting' | 'closed';
@@ -127,8 +129,10 @@ export class IkeSa {
   readonly requester = new RequesterWindow();
   readonly responder: ResponderWindow;
   readonly tasks: InitiatorTask[] = [];
-  readonly pending = new Map<number, PendingRequest>();
-  readonly reassembly = new Map<string, FragmentReassembler>();
+  /** Our requests in flight, by MID; allocated while there are any (most SAs have none). */
+  #pending: Map<number, PendingRequest> | undefined;
+  /** SKF reassembly by `request:MID` / `response:MID` (RFC 7383); allocated while in use. */
+  #reassembly: Map<string, FragmentReassembler> | undefined;
   /** By inbound SPI (hex). */
   readonly children = new Map<string, ChildSa>();
   /** Entries this SA has in the engine's TimerQueue (timer-queue.ts), for its bookkeeping. */
@@ -175,6 +179,30 @@ export class IkeSa {
     sa.remoteId = old.remoteId;
     Object.assign(sa.extensions, old.extensions);
     return sa;
+  }
+
+  get pending(): ReadonlyMap<number, PendingRequest> {
+    return this.#pending ?? NO_PENDING;
+  }
+
+  setPending(mid: number, p: PendingRequest): void {
+    (this.#pending ??= new Map()).set(mid, p);
+  }
+
+  deletePending(mid: number): void {
+    if (this.#pending?.delete(mid) && this.#pending.size === 0) this.#pending = undefined;
+  }
+
+  /** The reassembler of `key`, created when `messageId` is given and none exists. */
+  reassembler(key: string, messageId: number, create: (mid: number) => FragmentReassembler): FragmentReassembler {
+    const map = (this.#reassembly ??= new Map());
+    let r = map.get(key);
+    if (!r) map.set(key, (r = create(messageId)));
+    return r;
+  }
+
+  dropReassembly(key: string): void {
+    if (this.#reassembly?.delete(key) && this.#reassembly.size === 0) this.#reassembly = undefined;
   }
 
   get spiR(): Buffer {

@@ -15,9 +15,10 @@ import { retained } from './retained.ts';
 /** RFC 7296 §2.3: Message IDs never wrap; the SA must be rekeyed before that. */
 export const MAX_MESSAGE_ID = 0xffffffff;
 
+/** Sets and maps of a window exist only while they hold something: most SAs are idle. */
 export class RequesterWindow {
   #next: number;
-  readonly #inFlight = new Set<number>();
+  #inFlight: Set<number> | undefined;
 
   constructor(
     first = 0,
@@ -32,27 +33,27 @@ export class RequesterWindow {
   }
 
   canSend(): boolean {
-    return this.#inFlight.size < this.peerWindowSize && this.#next <= MAX_MESSAGE_ID;
+    return this.inFlightCount < this.peerWindowSize && this.#next <= MAX_MESSAGE_ID;
   }
 
   /** Takes the next MID for a new request. */
   allocate(): number {
     if (!this.canSend()) throw new GkmError('GKM_IKE_INVALID_STATE', { detail: 'request window full or Message IDs exhausted' });
     const mid = this.#next++;
-    this.#inFlight.add(mid);
+    (this.#inFlight ??= new Set()).add(mid);
     return mid;
   }
 
   isInFlight(mid: number): boolean {
-    return this.#inFlight.has(mid);
+    return this.#inFlight?.has(mid) ?? false;
   }
 
   complete(mid: number): void {
-    this.#inFlight.delete(mid);
+    if (this.#inFlight?.delete(mid) && this.#inFlight.size === 0) this.#inFlight = undefined;
   }
 
   get inFlightCount(): number {
-    return this.#inFlight.size;
+    return this.#inFlight?.size ?? 0;
   }
 }
 
@@ -68,8 +69,8 @@ export type RequestClass =
 
 interface CachedResponse {
   readonly datagrams: readonly Buffer[];
-  /** Digests of the request datagrams (for a fragmented request: of fragment 1). */
-  readonly requestDigests: ReadonlySet<string>;
+  /** Digests of the request datagrams (for a fragmented request: of fragment 1); usually one. */
+  readonly requestDigests: readonly string[];
 }
 
 export const datagramDigest = (d: Buffer): string => createHash('sha256').update(d).digest('base64');
@@ -77,8 +78,9 @@ export const datagramDigest = (d: Buffer): string => createHash('sha256').update
 export class ResponderWindow {
   /** Lowest request MID not answered yet. */
   #lowest: number;
-  readonly #cache = new Map<number, CachedResponse>();
-  readonly #inProgress = new Set<number>();
+  /** By MID; with the default window of 1, one entry at most. */
+  #cache: Map<number, CachedResponse> | undefined;
+  #inProgress: Set<number> | undefined;
 
   constructor(
     first = 0,
@@ -93,32 +95,33 @@ export class ResponderWindow {
   }
 
   classify(mid: number): RequestClass {
-    if (this.#inProgress.has(mid)) return 'in-progress';
-    if (this.#cache.has(mid)) return 'retransmit';
+    if (this.#inProgress?.has(mid)) return 'in-progress';
+    if (this.#cache?.has(mid)) return 'retransmit';
     if (mid < this.#lowest || mid >= this.#lowest + this.size) return 'outside';
     return 'new';
   }
 
   /** The cached response when `digest` is one of the request datagrams we answered. */
   cachedFor(mid: number, digest: string): readonly Buffer[] | undefined {
-    const c = this.#cache.get(mid);
-    return c && c.requestDigests.has(digest) ? c.datagrams : undefined;
+    const c = this.#cache?.get(mid);
+    return c && c.requestDigests.includes(digest) ? c.datagrams : undefined;
   }
 
   begin(mid: number): void {
-    this.#inProgress.add(mid);
+    (this.#inProgress ??= new Set()).add(mid);
   }
 
   /** Processing ended without a response (e.g. the SA closed): the MID is new again. */
   abandon(mid: number): void {
-    this.#inProgress.delete(mid);
+    if (this.#inProgress?.delete(mid) && this.#inProgress.size === 0) this.#inProgress = undefined;
   }
 
   /** Records the response to `mid`, slides the window, forgets responses below it. */
   answered(mid: number, datagrams: readonly Buffer[], requestDigests: Iterable<string>): void {
-    this.#inProgress.delete(mid);
-    this.#cache.set(mid, { datagrams: retained(...datagrams), requestDigests: new Set(requestDigests) });
-    while (this.#cache.has(this.#lowest)) this.#lowest++;
-    for (const m of this.#cache.keys()) if (m < this.#lowest - this.size) this.#cache.delete(m);
+    this.abandon(mid);
+    const cache = (this.#cache ??= new Map());
+    cache.set(mid, { datagrams: retained(...datagrams), requestDigests: [...new Set(requestDigests)] });
+    while (cache.has(this.#lowest)) this.#lowest++;
+    for (const m of cache.keys()) if (m < this.#lowest - this.size) cache.delete(m);
   }
 }

@@ -37,8 +37,29 @@ const ZERO_SPI = Buffer.alloc(8);
 
 // --- shared -------------------------------------------------------------------------------
 
+/**
+ * Suites of IKE SAs negotiated without an SPI in the proposal (IKE_SA_INIT), shared by every
+ * SA with the same transforms: one frozen object per distinct suite instead of a proposal
+ * with its transform list per SA. Bounded: what can be chosen is a subset of our own offers.
+ */
+const sharedSuites = new Map<string, IkeSuite>();
+const SHARED_SUITES_MAX = 256;
+
+const transformsKey = (p: Proposal): string =>
+  `${p.protocolId};${p.transforms.map((t) => `${t.transformType}.${t.transformId}.${t.attributes.map((a) => (a.tv ? `${a.type}=${a.value}` : `${a.type}:${a.data.toString('hex')}`)).join(',')}`).join(';')}`;
+
 /** The negotiated suite of a chosen IKE proposal; GKM_IKE_NO_PROPOSAL_CHOSEN if incomplete. */
 export function ikeSuiteOf(p: Proposal): IkeSuite {
+  const shareable = p.spi.length === 0;
+  const key = shareable ? transformsKey(p) : '';
+  const known = shareable ? sharedSuites.get(key) : undefined;
+  if (known) return known;
+  const suite = buildIkeSuite(p);
+  if (shareable && sharedSuites.size < SHARED_SUITES_MAX) sharedSuites.set(key, deepFreeze(suite));
+  return suite;
+}
+
+function buildIkeSuite(p: Proposal): IkeSuite {
   const encr = p.transforms.find((t) => t.transformType === TransformType.ENCR);
   const prfId = chosenId(p, TransformType.PRF);
   const keMethod = chosenId(p, TransformType.KE);
@@ -47,7 +68,12 @@ export function ikeSuiteOf(p: Proposal): IkeSuite {
   }
   const integId = chosenId(p, TransformType.INTEG);
   return {
-    proposal: { ...p, spi: retained(p.spi)[0]! }, // kept for the SA's life: not a view into the message
+    // Kept for the SA's life: nothing in it may be a view into the message.
+    proposal: {
+      ...p,
+      spi: retained(p.spi)[0]!,
+      transforms: p.transforms.map((t) => ({ ...t, attributes: t.attributes.map((a) => (a.tv ? { ...a } : { ...a, data: retained(a.data)[0]! })) })),
+    },
     encrId: encr.transformId,
     keyLengthBits: keyLengthOf(encr),
     integId: integId === IntegId.NONE ? undefined : integId,
@@ -56,6 +82,14 @@ export function ikeSuiteOf(p: Proposal): IkeSuite {
     additionalKes: chosenAdditionalKes(p),
     kwaId: chosenId(p, TransformType.KWA),
   };
+}
+
+function deepFreeze<T>(o: T): T {
+  if (o && typeof o === 'object' && !Buffer.isBuffer(o) && !Object.isFrozen(o)) {
+    for (const v of Object.values(o)) deepFreeze(v);
+    Object.freeze(o);
+  }
+  return o;
 }
 
 /** SKEYSEED and SK_* (RFC 7296 §2.14), then the SK ciphers of our role. Wipes `secret`. */
@@ -186,7 +220,9 @@ export class IkeSaInitTask implements InitiatorTask {
 
   #complete(ctx: TaskContext, res: InboundMessage, req: SentRequest, { suite, ke, nr }: { suite: IkeSuite; ke: KePayload; nr: Buffer }): void {
     const sa = ctx.sa;
-    const [spiR, nrCopy, requestBytes, responseBytes] = retained(res.header.spiR, nr, req.datagrams[0]!, res.raw) as [Buffer, Buffer, Buffer, Buffer];
+    // The SPI apart from the record: the record is dropped once authenticated (IkeSa.forgetAuthentication).
+    const [spiR] = retained(res.header.spiR) as [Buffer];
+    const [nrCopy, requestBytes, responseBytes] = retained(nr, req.datagrams[0]!, res.raw) as [Buffer, Buffer, Buffer];
     const secret = this.#ke.complete(ke.data);
     const crypto = deriveIkeCrypto('initiator', suite, this.#ni, nr, secret, sa.spiI, spiR);
     const init: InitRecord = { ni: this.#ni, nr: nrCopy, requestBytes, responseBytes };
@@ -288,7 +324,9 @@ export function respondToIkeSaInit(input: InitResponderInput): InitResponderResu
     spiR,
     payloads,
     create(responseBytes) {
-      const [spiICopy, niCopy, requestBytes, responseCopy] = retained(spiI, ni, request.raw, responseBytes) as [Buffer, Buffer, Buffer, Buffer];
+      // The SPI apart from the record: the record is dropped once authenticated (IkeSa.forgetAuthentication).
+      const [spiICopy] = retained(spiI) as [Buffer];
+      const [niCopy, requestBytes, responseCopy] = retained(ni, request.raw, responseBytes) as [Buffer, Buffer, Buffer];
       const init: InitRecord = { ni: niCopy, nr, requestBytes, responseBytes: responseCopy };
       const sa = IkeSa.responder(spiICopy, spiR, request.local, request.remote, config, init, crypto, input.now, input.windowSize);
       recordPeerCapabilities(sa, p, intermediate);
