@@ -84,6 +84,7 @@ function memoryReport(base: OurStats, held: OurStats): string {
     row('held IKE SAs (ours)', String(held.sas)),
     row('RSS after GC per SA', `${per(base.rssKiB, held.rssKiB)} (${base.rssKiB} -> ${held.rssKiB} KiB)`),
     row('JS heap per SA', `${per(base.heapUsedKiB, held.heapUsedKiB)} (${base.heapUsedKiB} -> ${held.heapUsedKiB} KiB)`),
+    row('V8 heap committed per SA', `${per(base.heapTotalKiB, held.heapTotalKiB)} (${base.heapTotalKiB} -> ${held.heapTotalKiB} KiB; new space ${base.spaces['new_space']} -> ${held.spaces['new_space']} KiB)`),
     row('external (Buffers) per SA', `${per(base.externalKiB, held.externalKiB)} (${base.externalKiB} -> ${held.externalKiB} KiB)`),
     row('heap + external per SA', per(base.heapUsedKiB + base.externalKiB, held.heapUsedKiB + held.externalKiB)),
   ].join('\n');

@@ -18,6 +18,10 @@ export interface OurStats {
   readonly sas: number;
   readonly rssKiB: number;
   readonly heapUsedKiB: number;
+  /** V8 heap committed (used + free + the young generation's semi-spaces). */
+  readonly heapTotalKiB: number;
+  /** Committed KiB per V8 space (new_space, old_space, ...). */
+  readonly spaces: Readonly<Record<string, number>>;
   readonly externalKiB: number;
   readonly arrayBuffersKiB: number;
 }

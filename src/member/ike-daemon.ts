@@ -17,7 +17,7 @@ import type { OffloadProvider } from '../datapath/provider.ts';
 import { KeyLogWriter } from '../ikev2/keylog/writer.ts';
 import type { ChildSa } from '../ikev2/sa/child-sa.ts';
 import { childSummary } from '../ikev2/sa/child-sa.ts';
-import type { EngineOptions } from '../ikev2/sa/config.ts';
+import type { EngineOptions, PeerConfig, ResponderPolicy } from '../ikev2/sa/config.ts';
 import type { IkeEngine } from '../ikev2/sa/engine.ts';
 import type { IkeEvent } from '../ikev2/sa/events.ts';
 import type { IkeSa } from '../ikev2/sa/ike-sa.ts';
@@ -137,7 +137,7 @@ export class IkeDaemon {
         ...(o.scheduler ? { scheduler: o.scheduler } : {}),
         ...(sink ? { childSaSink: sink } : {}),
         ...(keyLog ? { keyLog } : {}),
-        responder: responderPolicy(o.config.connections),
+        responder: sharingPeerConfigs(responderPolicy(o.config.connections)),
         options: { livenessIntervalMs: livenessInterval(o.config.connections, log), ...o.engineOptions },
       },
       onUnroutable: (remote, local) => log.error({ local: endpointText(local), remote: endpointText(remote) }, 'no socket bound for the local endpoint; datagram dropped'),
@@ -466,4 +466,30 @@ function livenessInterval(conns: readonly LoadedConnection[], log: Logger): numb
   const delays = [...new Set(conns.map((c) => c.dpdDelay).filter((d) => d > 0))];
   if (delays.length > 1) log.warn({ dpdDelays: delays }, `dpd_delay differs between connections; using the shortest, ${Math.min(...delays)}s, for all`);
   return delays.length === 0 ? 0 : Math.min(...delays) * 1000;
+}
+
+/** Distinct responder PeerConfigs kept for sharing (connections × address pairs in use). */
+const SHARED_PEER_CONFIGS_MAX = 4096;
+
+/**
+ * A connection's PeerConfig depends only on the connection and the two IP addresses
+ * (peers.ts: `dynamic` selectors, the default identity), and every IKE SA keeps its own
+ * for its lifetime. Identical ones are shared: the first built for (connection name, local
+ * IP, remote IP) is returned again, so held SAs do not each keep a copy (selectors, children).
+ */
+function sharingPeerConfigs(policy: ResponderPolicy): ResponderPolicy {
+  const shared = new Map<string, PeerConfig>();
+  return {
+    init: policy.init,
+    resolvePeer(query) {
+      const config = policy.resolvePeer(query);
+      if (!config) return undefined;
+      const key = `${config.name}|${query.local.ip}|${query.remote.ip}`;
+      const known = shared.get(key);
+      if (known) return known;
+      if (shared.size >= SHARED_PEER_CONFIGS_MAX) shared.clear();
+      shared.set(key, config);
+      return config;
+    },
+  };
 }

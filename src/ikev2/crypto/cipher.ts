@@ -61,27 +61,36 @@ abstract class BaseSkCipher {
   }
 }
 
+/** Cipher names shared by every SA (not a string per cipher object). */
+const GCM_ALGORITHMS: Readonly<Record<number, string>> = { 128: 'aes-128-gcm', 192: 'aes-192-gcm', 256: 'aes-256-gcm' };
+
 /** AES-GCM-8/12/16 and ChaCha20-Poly1305: key | salt(4), nonce = salt | IV(8). */
 class AeadSkCipher extends BaseSkCipher implements SkCipher {
   readonly aead = true;
   readonly icvLength: number;
   readonly #algorithm: string; // aes-{128,192,256}-gcm or chacha20-poly1305
+  /** key | salt in one allocation of its own; the salt is read from it per nonce. */
+  readonly #material: Buffer;
   readonly #key: Buffer;
-  readonly #salt: Buffer;
 
   constructor(info: EncrInfo, keyBits: number, keyMaterial: Buffer) {
     super(info);
     this.icvLength = info.icvLength;
-    this.#algorithm = info.mode === 'gcm' ? `aes-${keyBits}-gcm` : 'chacha20-poly1305';
+    this.#algorithm = info.mode === 'gcm' ? (GCM_ALGORITHMS[keyBits] ?? `aes-${keyBits}-gcm`) : 'chacha20-poly1305';
     const own = Buffer.allocUnsafeSlow(keyMaterial.length); // not pooled: see keys.ts split()
     keyMaterial.copy(own);
+    this.#material = own;
     this.#key = own.subarray(0, keyBits / 8);
-    this.#salt = own.subarray(keyBits / 8);
   }
 
   #nonce(iv: Buffer): Buffer {
     checkIv(iv, this.ivLength);
-    return Buffer.concat([this.#salt, iv]);
+    const keyLength = this.#key.length;
+    const saltLength = this.#material.length - keyLength;
+    const nonce = Buffer.allocUnsafe(saltLength + iv.length);
+    this.#material.copy(nonce, 0, keyLength);
+    iv.copy(nonce, saltLength);
+    return nonce;
   }
 
   seal(iv: Buffer, aad: Buffer, plaintext: Buffer): Buffer {
@@ -111,7 +120,7 @@ class AeadSkCipher extends BaseSkCipher implements SkCipher {
   }
 
   dispose(): void {
-    wipe(this.#key, this.#salt);
+    wipe(this.#material);
   }
 }
 
@@ -226,8 +235,6 @@ export interface IvSource {
   next(): Buffer;
 }
 
-const IV_COUNTER_LIMIT = 1n << 64n;
-
 /**
  * IVs for one key: AEADs need uniqueness per key (RFC 5282 §3.1, RFC 7634 §2), so a 64-bit
  * counter from a random start below 2^63 (at least 2^63 IVs before it refuses); CBC needs
@@ -235,17 +242,37 @@ const IV_COUNTER_LIMIT = 1n << 64n;
  */
 export function createIvSource(cipher: Pick<SkCipher, 'ivLength' | 'aead'>): IvSource {
   const { ivLength } = cipher;
-  if (!cipher.aead) return { next: () => randomBytes(ivLength) };
+  if (!cipher.aead) return new RandomIvSource(ivLength);
   if (ivLength !== 8) throw new GkmError('GKM_CRYPTO_INTERNAL', { detail: `counter IV of ${ivLength} octets` });
-  let counter = randomBytes(8).readBigUInt64BE() >> 1n;
-  return {
-    next() {
-      if (counter >= IV_COUNTER_LIMIT) throw new GkmError('GKM_CRYPTO_INTERNAL', { detail: 'IV space exhausted' });
-      const iv = Buffer.alloc(8);
-      iv.writeBigUInt64BE(counter++);
-      return iv;
-    },
-  };
+  const start = randomBytes(8);
+  return new CounterIvSource(start.readUInt32BE(0) >>> 1, start.readUInt32BE(4));
+}
+
+/** Objects, not closures: one per SA direction, so they stay small (no per-SA function). */
+class RandomIvSource implements IvSource {
+  constructor(readonly ivLength: number) {}
+  next(): Buffer {
+    return randomBytes(this.ivLength);
+  }
+}
+
+/** The 64-bit counter as two 32-bit halves (no BigInt per message). */
+class CounterIvSource implements IvSource {
+  constructor(
+    private hi: number,
+    private lo: number,
+  ) {}
+  next(): Buffer {
+    if (this.hi > 0xffffffff) throw new GkmError('GKM_CRYPTO_INTERNAL', { detail: 'IV space exhausted' });
+    const iv = Buffer.allocUnsafe(8);
+    iv.writeUInt32BE(this.hi, 0);
+    iv.writeUInt32BE(this.lo, 4);
+    if (this.lo === 0xffffffff) {
+      this.lo = 0;
+      this.hi++;
+    } else this.lo++;
+    return iv;
+  }
 }
 
 // --- SK plaintext and body ----------------------------------------------------------------
