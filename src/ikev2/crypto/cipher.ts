@@ -69,9 +69,9 @@ class AeadSkCipher extends BaseSkCipher implements SkCipher {
   readonly aead = true;
   readonly icvLength: number;
   readonly #algorithm: string; // aes-{128,192,256}-gcm or chacha20-poly1305
-  /** key | salt in one allocation of its own; the salt is read from it per nonce. */
+  /** key | salt in one allocation of its own: key and salt are read from it per message. */
   readonly #material: Buffer;
-  readonly #key: Buffer;
+  readonly #keyLength: number;
 
   constructor(info: EncrInfo, keyBits: number, keyMaterial: Buffer) {
     super(info);
@@ -80,12 +80,16 @@ class AeadSkCipher extends BaseSkCipher implements SkCipher {
     const own = Buffer.allocUnsafeSlow(keyMaterial.length); // not pooled: see keys.ts split()
     keyMaterial.copy(own);
     this.#material = own;
-    this.#key = own.subarray(0, keyBits / 8);
+    this.#keyLength = keyBits / 8;
+  }
+
+  get #key(): Buffer {
+    return this.#material.subarray(0, this.#keyLength);
   }
 
   #nonce(iv: Buffer): Buffer {
     checkIv(iv, this.ivLength);
-    const keyLength = this.#key.length;
+    const keyLength = this.#keyLength;
     const saltLength = this.#material.length - keyLength;
     const nonce = Buffer.allocUnsafe(saltLength + iv.length);
     this.#material.copy(nonce, 0, keyLength);

@@ -68,6 +68,7 @@ export type RequestClass =
   | 'outside';
 
 interface CachedResponse {
+  readonly mid: number;
   readonly datagrams: readonly Buffer[];
   /** Digests of the request datagrams (for a fragmented request: of fragment 1); usually one. */
   readonly requestDigests: readonly string[];
@@ -78,8 +79,8 @@ export const datagramDigest = (d: Buffer): string => createHash('sha256').update
 export class ResponderWindow {
   /** Lowest request MID not answered yet. */
   #lowest: number;
-  /** By MID; with the default window of 1, one entry at most. */
-  #cache: Map<number, CachedResponse> | undefined;
+  /** At most 2 x window size entries (1-2 with the default window of 1): an array, not a Map. */
+  #cache: CachedResponse[] | undefined;
   #inProgress: Set<number> | undefined;
 
   constructor(
@@ -96,15 +97,22 @@ export class ResponderWindow {
 
   classify(mid: number): RequestClass {
     if (this.#inProgress?.has(mid)) return 'in-progress';
-    if (this.#cache?.has(mid)) return 'retransmit';
+    if (this.#cached(mid)) return 'retransmit';
     if (mid < this.#lowest || mid >= this.#lowest + this.size) return 'outside';
     return 'new';
   }
 
   /** The cached response when `digest` is one of the request datagrams we answered. */
   cachedFor(mid: number, digest: string): readonly Buffer[] | undefined {
-    const c = this.#cache?.get(mid);
+    const c = this.#cached(mid);
     return c && c.requestDigests.includes(digest) ? c.datagrams : undefined;
+  }
+
+  #cached(mid: number): CachedResponse | undefined {
+    const cache = this.#cache;
+    if (!cache) return undefined;
+    for (const c of cache) if (c.mid === mid) return c;
+    return undefined;
   }
 
   begin(mid: number): void {
@@ -119,9 +127,10 @@ export class ResponderWindow {
   /** Records the response to `mid`, slides the window, forgets responses below it. */
   answered(mid: number, datagrams: readonly Buffer[], requestDigests: Iterable<string>): void {
     this.abandon(mid);
-    const cache = (this.#cache ??= new Map());
-    cache.set(mid, { datagrams: retained(...datagrams), requestDigests: [...new Set(requestDigests)] });
-    while (cache.has(this.#lowest)) this.#lowest++;
-    for (const m of cache.keys()) if (m < this.#lowest - this.size) cache.delete(m);
+    const entry: CachedResponse = { mid, datagrams: retained(...datagrams), requestDigests: [...new Set(requestDigests)] };
+    const kept = (this.#cache ?? []).filter((c) => c.mid !== mid);
+    kept.push(entry);
+    while (kept.some((c) => c.mid === this.#lowest)) this.#lowest++;
+    this.#cache = kept.filter((c) => c.mid >= this.#lowest - this.size);
   }
 }

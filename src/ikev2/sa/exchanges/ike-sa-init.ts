@@ -325,10 +325,10 @@ export function respondToIkeSaInit(input: InitResponderInput): InitResponderResu
     payloads,
     create(responseBytes) {
       // The SPI apart from the record: the record is dropped once authenticated (IkeSa.forgetAuthentication).
-      const [spiICopy] = retained(spiI) as [Buffer];
+      const [spiICopy, spiRCopy] = retained(spiI, spiR) as [Buffer, Buffer];
       const [niCopy, requestBytes, responseCopy] = retained(ni, request.raw, responseBytes) as [Buffer, Buffer, Buffer];
       const init: InitRecord = { ni: niCopy, nr, requestBytes, responseBytes: responseCopy };
-      const sa = IkeSa.responder(spiICopy, spiR, request.local, request.remote, config, init, crypto, input.now, input.windowSize);
+      const sa = IkeSa.responder(spiICopy, spiRCopy, request.local, request.remote, config, init, crypto, input.now, input.windowSize);
       recordPeerCapabilities(sa, p, intermediate);
       sa.extensions.nat = detectNat(notifiesOf(p), spiI, ZERO_SPI, request.local, request.remote);
       return sa;
