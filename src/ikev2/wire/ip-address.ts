@@ -24,8 +24,26 @@ function ipv6Bytes(ip: string): number[] {
   return all.flatMap((g) => [g >> 8, g & 0xff]);
 }
 
+/** A validated dotted quad (no leading zeros, each 0..255: `isIPv4`) written digit by digit. */
+function ipv4Buffer(ip: string): Buffer {
+  const out = Buffer.allocUnsafe(4);
+  let at = 0;
+  let octet = 0;
+  for (let i = 0; i < ip.length; i++) {
+    const c = ip.charCodeAt(i);
+    if (c === 0x2e) {
+      out[at++] = octet;
+      octet = 0;
+    } else {
+      octet = octet * 10 + (c - 0x30);
+    }
+  }
+  out[at] = octet;
+  return out;
+}
+
 export function ipAddressBytes(ip: string): Buffer {
-  if (isIPv4(ip)) return Buffer.from(ipv4Bytes(ip));
+  if (isIPv4(ip)) return ipv4Buffer(ip);
   if (isIPv6(ip)) return Buffer.from(ipv6Bytes(ip));
   throw new GkmError('GKM_WIRE_ENCODE', { field: 'ipAddress', detail: `not an IP address: ${JSON.stringify(ip)}` });
 }

@@ -40,37 +40,52 @@ export interface ProposalSpec {
 
 const MAX_ADDKE_ROUNDS = TransformType.ADDKE7 - TransformType.ADDKE1 + 1;
 
-const many = <T>(v: OneOrMany<T> | undefined): readonly T[] => (v === undefined ? [] : Array.isArray(v) ? v : [v as T]);
-
 /** The Key Length transform attribute (RFC 7296 §3.3.5): always TV, in bits. */
 export const keyLengthAttr = (bits: number): Attribute => tvAttr(TransformAttr.KEY_LENGTH, bits);
 
-const plain = (transformType: number, ids: OneOrMany<number> | undefined): Transform[] =>
-  many(ids).map((transformId) => ({ transformType, transformId, attributes: [] }));
+/** Append one transform per ID (a lone ID or a list of alternatives). */
+function pushPlain(out: Transform[], transformType: number, ids: OneOrMany<number> | undefined): void {
+  if (ids === undefined) return;
+  if (typeof ids === 'number') out.push({ transformType, transformId: ids, attributes: [] });
+  else for (const transformId of ids) out.push({ transformType, transformId, attributes: [] });
+}
 
-/** Build a proposal; transforms come out ordered by transform type (stable within a type). */
+function pushEncr(out: Transform[], spec: ProposalSpec): void {
+  const encr = spec.encr;
+  if (encr === undefined) return;
+  for (const e of typeof encr === 'number' || !Array.isArray(encr) ? [encr as number | EncrChoice] : (encr as readonly (number | EncrChoice)[])) {
+    const { id, keyLength } = typeof e === 'number' ? { id: e, keyLength: spec.keyLength } : e;
+    out.push({ transformType: TransformType.ENCR, transformId: id, attributes: keyLength === undefined ? [] : [keyLengthAttr(keyLength)] });
+  }
+}
+
+/**
+ * Build a proposal; transforms come out ordered by transform type (stable within a type).
+ * Called per negotiation: the fields are appended in transform type order, so only
+ * `extra` transforms need a sort.
+ */
 export function buildProposal(spec: ProposalSpec): Proposal {
   const addke = spec.addke ?? [];
   if (addke.length > MAX_ADDKE_ROUNDS) {
     throw new GkmError('GKM_WIRE_ENCODE', { field: 'proposal.addke', detail: `${addke.length} rounds > ${MAX_ADDKE_ROUNDS}` });
   }
-  const encr = many(spec.encr).map((e): Transform => {
-    const { id, keyLength } = typeof e === 'number' ? { id: e, keyLength: spec.keyLength } : e;
-    return { transformType: TransformType.ENCR, transformId: id, attributes: keyLength === undefined ? [] : [keyLengthAttr(keyLength)] };
-  });
-  const transforms = [
-    ...encr,
-    ...plain(TransformType.PRF, spec.prf),
-    ...plain(TransformType.INTEG, spec.integ),
-    ...plain(TransformType.KE, spec.ke),
-    ...plain(TransformType.SN, spec.sn),
-    ...addke.flatMap((ids, i) => plain(TransformType.ADDKE1 + i, ids)),
-    ...plain(TransformType.KWA, spec.kwa),
-    ...plain(TransformType.GCAUTH, spec.gcauth),
-    ...(spec.extra ?? []),
-  ].sort((a, b) => a.transformType - b.transformType);
-  return { number: spec.number ?? 1, protocolId: spec.protocolId, spi: spec.spi ?? Buffer.alloc(0), transforms };
+  const transforms: Transform[] = [];
+  pushEncr(transforms, spec);
+  pushPlain(transforms, TransformType.PRF, spec.prf);
+  pushPlain(transforms, TransformType.INTEG, spec.integ);
+  pushPlain(transforms, TransformType.KE, spec.ke);
+  pushPlain(transforms, TransformType.SN, spec.sn);
+  for (let i = 0; i < addke.length; i++) pushPlain(transforms, TransformType.ADDKE1 + i, addke[i]);
+  pushPlain(transforms, TransformType.KWA, spec.kwa);
+  pushPlain(transforms, TransformType.GCAUTH, spec.gcauth);
+  if (spec.extra !== undefined && spec.extra.length > 0) {
+    transforms.push(...spec.extra);
+    transforms.sort((a, b) => a.transformType - b.transformType); // stable (ES2019)
+  }
+  return { number: spec.number ?? 1, protocolId: spec.protocolId, spi: spec.spi ?? NO_SPI, transforms };
 }
+
+const NO_SPI: Buffer = Buffer.alloc(0);
 
 export function transformsOfType(p: Proposal, transformType: number): Transform[] {
   return p.transforms.filter((t) => t.transformType === transformType);
