@@ -321,14 +321,15 @@ export class IkeDaemon {
   }
 
   #onEngineEvent(e: IkeEvent): void {
-    const me = memberEvent(e, {
-      conn: (id) => this.#conn(id),
-      selectors: (id, spi) => this.engine.get(id)?.children.get(spi),
-    });
+    // The member event and its text only when someone reads them (a listener, a logger).
+    const wanted = this.#log !== silentLogger || this.events.listenerCount('event') > 0;
+    const me = wanted ? memberEvent(e, { conn: (id) => this.#conn(id), selectors: (id, spi) => this.engine.get(id)?.children.get(spi) }) : undefined;
     this.#track(e);
-    const level = me.event === 'error' ? 'warn' : 'info';
-    this.#log[level]({ event: me.event, ...('ikeSaId' in me ? { ike: me.ikeSaId } : {}) }, describeEvent(me));
-    this.#emit(me);
+    if (me) {
+      const level = me.event === 'error' ? 'warn' : 'info';
+      this.#log[level]({ event: me.event, ...('ikeSaId' in me ? { ike: me.ikeSaId } : {}) }, describeEvent(me));
+      this.#emit(me);
+    }
     if (e.type === 'deleted' && e.what === 'ike') this.#connOf.delete(e.ikeSaId);
   }
 

@@ -10,7 +10,6 @@
  * malformed requests are answered with the notify of their error. Requests we send are
  * retransmitted with back-off until answered or given up (§2.1), which closes the SA.
  */
-import { randomBytes } from 'node:crypto';
 import { GkmError, isGkmError } from '../errors.ts';
 import { deriveChildKeys, childKeySizes } from '../crypto/keys.ts';
 import { FragmentReassembler, fragmentMessage, plainFormOfOutgoing, plainFormOfReceived, protectMessage, unprotectMessage, type OpenedMessage } from '../crypto/encrypted-message.ts';
@@ -43,6 +42,7 @@ import { optimizedRekeyNotifies } from './optimized-rekey.ts';
 import type { EstablishInput, InboundMessage, InitiatorTask, RekeyedIkeSaSpec, ResponderHandler, ResponseSpec, SentRequest, TaskContext } from './task.ts';
 import { realScheduler, type DatagramSender, type Endpoint, type RandomSource, type Scheduler, type Timer } from './types.ts';
 import { TimerQueue } from './timer-queue.ts';
+import { pooledRandomSource } from './random-pool.ts';
 import { retained } from './retained.ts';
 import { NO_KE_METHODS, ownIdentity, sharedChildSuite, sharedSelectors } from './shared-values.ts';
 import { datagramDigest } from './windows.ts';
@@ -205,7 +205,7 @@ export class IkeEngine {
     optimizedRekeyNotifies(this.options); // GKM_IKE_CONFIG now rather than at the first IKE_AUTH
     this.#sender = deps.sender;
     this.#scheduler = deps.scheduler ?? realScheduler;
-    this.#random = deps.random ?? randomBytes;
+    this.#random = deps.random ?? pooledRandomSource();
     this.#wallClock = deps.wallClock ?? (() => new Date());
     this.#sink = deps.childSaSink;
     this.#keyLog = deps.keyLog;
