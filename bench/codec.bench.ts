@@ -14,7 +14,7 @@ import { decodePayloadChain, encodeChain } from '../src/ikev2/wire/payload.ts';
 import { lastResult, measure } from './lib/measure.ts';
 import { Prng } from './lib/prng.ts';
 import { fmt, table } from './lib/table.ts';
-import { counterIvs, gsaAuthResponse, saInitMlKem768, saInitX25519 } from './lib/typical-messages.ts';
+import { counterIvs, gsaAuthResponse, ikeAuthRequestInner, saInitMlKem768, saInitX25519 } from './lib/typical-messages.ts';
 
 const env = (name: string, fallback: number): number => {
   const v = Number(process.env[name]);
@@ -41,6 +41,15 @@ for (const [label, msg] of [
   cases.push({ message: label, op: 'decode', bytes: raw.length, fn: () => decodeMessage(raw) });
   cases.push({ message: label, op: 'encode', bytes: raw.length, fn: () => encodeMessage(msg) });
 }
+
+// What a responder under strongSwan's load-tester decodes after SK (issue 3).
+const authInner = ikeAuthRequestInner(rng);
+const authInnerChain = encodeChain(authInner);
+const authLabel = 'IKE_AUTH req: inner chain {IDi AUTH N SA TSi TSr}';
+cases.push(
+  { message: authLabel, op: 'decode', bytes: authInnerChain.bytes.length, fn: () => decodePayloadChain(authInnerChain.first, authInnerChain.bytes) },
+  { message: authLabel, op: 'encode', bytes: authInnerChain.bytes.length, fn: () => encodeChain(authInner) },
+);
 
 const gsaAuth = gsaAuthResponse(rng);
 const label = 'GSA_AUTH resp, SK{IDr AUTH GSA KD}';

@@ -72,6 +72,23 @@ export const saInitX25519 = (rng: Prng): IkeMessage => saInitRequest(rng, KeId.C
 /** The same with an ML-KEM-768 encapsulation key (1184 octets) in KE. */
 export const saInitMlKem768 = (rng: Prng): IkeMessage => saInitRequest(rng, KeId.ML_KEM_768, 1184);
 
+/**
+ * Inner payloads of an IKE_AUTH request as a responder under strongSwan's load-tester gets
+ * them: IDi (FQDN), AUTH (PSK, HMAC-SHA2-256), N(INITIAL_CONTACT), SA (one ESP proposal:
+ * AES-GCM-16-128, 32-bit SN, SPI), TSi and TSr (one IPv4 range each).
+ */
+export function ikeAuthRequestInner(rng: Prng): Payload[] {
+  const esp = buildProposal({ protocolId: ProtocolId.ESP, spi: rng.bytes(4), encr: { id: EncrId.AES_GCM_16, keyLength: 128 }, sn: SnId.SEQ32 });
+  return [
+    { type: PayloadType.IDi, idType: IdType.ID_FQDN, data: Buffer.from('load-tester.example.org') },
+    { type: PayloadType.AUTH, method: AuthMethod.PSK, data: rng.bytes(32) },
+    notify(NotifyType.INITIAL_CONTACT),
+    { type: PayloadType.SA, proposals: [esp] },
+    { type: PayloadType.TSi, selectors: [ipv4Range('10.0.0.1', '10.0.0.1')] },
+    { type: PayloadType.TSr, selectors: [ipv4Range('0.0.0.0', '255.255.255.255')] },
+  ];
+}
+
 const transform = (transformType: number, transformId: number, attributes: Attribute[] = []) => ({ transformType, transformId, attributes });
 const gcm256 = () => transform(TransformType.ENCR, EncrId.AES_GCM_16, [tvAttr(TransformAttr.KEY_LENGTH, 256)]);
 

@@ -150,19 +150,22 @@ export interface EncodedChain {
 export function encodePayloadChain(w: Writer, payloads: readonly Payload[]): EncodedChain {
   const start = w.length;
   let encryptedOffset = -1;
-  payloads.forEach((p, i) => {
+  for (let i = 0; i < payloads.length; i++) {
+    const p = payloads[i]!;
     const last = i === payloads.length - 1;
-    if (chainEnds(p) && !last) {
+    const ends = chainEnds(p);
+    if (ends && !last) {
       throw new GkmError('GKM_WIRE_ENCODE', { field: `payloads[${i}]`, detail: 'SK/SKF must be the last payload' });
     }
     const hdrAt = w.length;
-    if (chainEnds(p)) encryptedOffset = hdrAt - start;
-    const next = chainEnds(p) ? p.innerFirstPayload : last ? PayloadType.NONE : wireTypeOf(payloads[i + 1]!);
+    if (ends) encryptedOffset = hdrAt - start;
+    const next = ends ? p.innerFirstPayload : last ? PayloadType.NONE : wireTypeOf(payloads[i + 1]!);
     w.u8(next, 'nextPayload').u8(p.critical ? CRITICAL_FLAG : 0);
     const lenAt = w.reserveU16();
     encodePayloadBody(w, p);
-    w.patchU16(lenAt, w.length - hdrAt, `payloads[${i}].length`);
-  });
+    const length = w.length - hdrAt;
+    w.patchU16(lenAt, length, length > 0xffff ? `payloads[${i}].length` : 'length');
+  }
   return { first: payloads.length ? wireTypeOf(payloads[0]!) : PayloadType.NONE, encryptedOffset };
 }
 

@@ -42,7 +42,8 @@ export class Writer {
   u16(v: number, field = 'u16'): this {
     this.check(v, 0xffff, field);
     this.ensure(2);
-    this.buf.writeUInt16BE(v, this.pos);
+    this.buf[this.pos] = v >>> 8;
+    this.buf[this.pos + 1] = v & 0xff;
     this.pos += 2;
     return this;
   }
@@ -61,7 +62,7 @@ export class Writer {
   }
   zeros(n: number): this {
     this.ensure(n);
-    this.buf.fill(0, this.pos, this.pos + n);
+    for (let i = 0; i < n; i++) this.buf[this.pos + i] = 0; // short runs (RESERVED octets): no fill() call
     this.pos += n;
     return this;
   }
@@ -74,7 +75,8 @@ export class Writer {
   }
   patchU16(at: number, v: number, field = 'length'): void {
     this.check(v, 0xffff, field);
-    this.buf.writeUInt16BE(v, at);
+    this.buf[at] = v >>> 8;
+    this.buf[at + 1] = v & 0xff;
   }
   reserveU32(): number {
     const at = this.pos;

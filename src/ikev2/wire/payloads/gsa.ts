@@ -52,10 +52,15 @@ export const isGsaPolicy = (p: GroupPolicy): p is GsaPolicy => p.protocolId !== 
 
 /** Why a policy list breaks the §4.4 composition rules, or null. */
 export function gsaCompositionProblem(policies: readonly GroupPolicy[]): string | null {
-  const count = (pred: (p: GroupPolicy) => boolean): number => policies.filter(pred).length;
-  if (count((p) => p.protocolId === ProtocolId.GIKE_UPDATE) > 1) return 'more than one GIKE_UPDATE policy';
-  if (count(isGroupWidePolicy) > 1) return 'more than one GW policy';
-  if (count(isGsaPolicy) === 0) return 'no GIKE_UPDATE, ESP or AH policy';
+  let rekey = 0;
+  let groupWide = 0;
+  for (const p of policies) {
+    if (p.protocolId === ProtocolId.GIKE_UPDATE) rekey++;
+    else if (isGroupWidePolicy(p)) groupWide++;
+  }
+  if (rekey > 1) return 'more than one GIKE_UPDATE policy';
+  if (groupWide > 1) return 'more than one GW policy';
+  if (groupWide === policies.length) return 'no GIKE_UPDATE, ESP or AH policy';
   return null;
 }
 
