@@ -40,7 +40,7 @@ import { IkeSa, type PendingRequest, type PhaseKind, type Role } from './ike-sa.
 import { errorNotifyFor, PeerNotifyError } from './messages.ts';
 import { optimizedRekeyNotifies } from './optimized-rekey.ts';
 import type { EstablishInput, InboundMessage, InitiatorTask, RekeyedIkeSaSpec, ResponderHandler, ResponseSpec, SentRequest, TaskContext } from './task.ts';
-import { realScheduler, type DatagramSender, type Endpoint, type RandomSource, type Scheduler, type Timer } from './types.ts';
+import { realScheduler, sameEndpoint, type DatagramSender, type Endpoint, type RandomSource, type Scheduler, type Timer } from './types.ts';
 import { TimerQueue } from './timer-queue.ts';
 import { pooledRandomSource } from './random-pool.ts';
 import { retained } from './retained.ts';
@@ -193,6 +193,7 @@ export class IkeEngine {
   readonly #byIdentities = new Map<string, IkeSa[]>();
   readonly #handlers = new Map<number, ResponderHandler>();
   readonly #childSpis = new Set<string>();
+  readonly #locals = new Map<string, Endpoint>();
   /** What per-SA task contexts call back into: one object per engine, not closures per SA. */
   readonly #ops: EngineOps;
   /** Every per-SA timer (liveness, lifetimes, retries) on one scheduler timer. */
@@ -322,8 +323,9 @@ export class IkeEngine {
   }
 
   /** Feeds one received IKE message (non-ESP marker already removed by the transport). */
-  async receive(datagram: Buffer, remote: Endpoint, local: Endpoint): Promise<void> {
+  async receive(datagram: Buffer, remote: Endpoint, incomingLocal: Endpoint): Promise<void> {
     if (datagram.length < IKE_HEADER_LENGTH) return;
+    const local = this.#sharedLocal(incomingLocal);
     let header: DecodedHeader;
     try {
       header = decodeHeader(new Reader(datagram.subarray(0, IKE_HEADER_LENGTH), 'header'));
@@ -346,6 +348,16 @@ export class IkeEngine {
     const sa = this.#sas.get(ourSpi.toString('hex'));
     if (!sa || !this.#matchesSa(sa, header)) return this.#answerInvalidSpi(header, remote, local);
     return this.#onRequest(sa, msg, datagram, remote, local);
+  }
+
+  /** Our endpoints are few: SAs share one object per local address and port. */
+  #sharedLocal(e: Endpoint): Endpoint {
+    const key = `${e.ip}|${e.port}`;
+    const known = this.#locals.get(key);
+    if (known) return known;
+    if (this.#locals.size >= 1024) this.#locals.clear();
+    this.#locals.set(key, e);
+    return e;
   }
 
   // --- IKE_SA_INIT responder ------------------------------------------------------------------
@@ -534,8 +546,8 @@ export class IkeEngine {
     if (!sa.isOpen && spec.payloads.length === 0) return;
     const digest = datagramDigest(inbound?.raw ?? datagram);
     // RFC 7296 §2.11, §2.23: answer the request's source; follow the peer's address from now on.
-    sa.remote = remote;
-    sa.local = local;
+    if (!sameEndpoint(sa.remote, remote)) sa.remote = remote;
+    if (!sameEndpoint(sa.local, local)) sa.local = local;
     const header: IkeHeader = { spiI: sa.spiI, spiR: sa.spiR, exchangeType: msg.header.exchangeType, flags: this.#flags(sa, true), messageId: mid };
     const datagrams = this.#encode(sa, header, spec.payloads);
     sa.responder.answered(mid, datagrams, [digest]);

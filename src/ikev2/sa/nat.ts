@@ -35,5 +35,10 @@ export function detectNat(notifies: readonly NotifyPayload[], spiI: Buffer, spiR
   if (src.length === 0 || dst.length === 0) return undefined;
   const remoteHash = natDetectionHash(spiI, spiR, remote.ip, remote.port);
   const localHash = natDetectionHash(spiI, spiR, local.ip, local.port);
-  return { remote: !src.some((h) => h.equals(remoteHash)), local: !dst.some((h) => h.equals(localHash)) };
+  return natState(!dst.some((h) => h.equals(localHash)), !src.some((h) => h.equals(remoteHash)));
 }
+
+/** The four possible states, shared by every SA. */
+const NAT_STATES: readonly NatState[] = [false, true].flatMap((local) => [false, true].map((remote) => Object.freeze({ local, remote })));
+
+export const natState = (local: boolean, remote: boolean): NatState => NAT_STATES[(local ? 2 : 0) + (remote ? 1 : 0)]!;

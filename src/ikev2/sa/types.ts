@@ -40,7 +40,8 @@ export const MAX_TIMER_STEP_MS = 0x7fffffff;
  * Node allows (lifetimes of weeks) are waited out in steps.
  */
 export const realScheduler: Scheduler = {
-  now: () => performance.now(),
+  // Whole milliseconds: times an SA keeps stay small integers, not heap-allocated doubles.
+  now: () => Math.floor(performance.now()),
   setTimer(delayMs, fn) {
     const due = performance.now() + Math.max(0, delayMs);
     let t: NodeJS.Timeout;

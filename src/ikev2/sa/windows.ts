@@ -66,11 +66,12 @@ export type RequestClass =
   /** Below the window with no cached response, or above the window: drop. */
   | 'outside';
 
+/** One response kept for retransmissions; single datagram and digest without arrays. */
 interface CachedResponse {
   readonly mid: number;
-  readonly datagrams: readonly Buffer[];
-  /** Digests of the request datagrams (for a fragmented request: of fragment 1); usually one. */
-  readonly requestDigests: readonly number[];
+  readonly datagrams: Buffer | readonly Buffer[];
+  /** Digest(s) of the request datagrams (for a fragmented request: of fragment 1); usually one. */
+  readonly requestDigests: number | readonly number[];
 }
 
 /**
@@ -120,7 +121,10 @@ export class ResponderWindow {
   /** The cached response when `digest` is one of the request datagrams we answered. */
   cachedFor(mid: number, digest: number): readonly Buffer[] | undefined {
     const c = this.#cached(mid);
-    return c && c.requestDigests.includes(digest) ? c.datagrams : undefined;
+    if (!c) return undefined;
+    const known = typeof c.requestDigests === 'number' ? c.requestDigests === digest : c.requestDigests.includes(digest);
+    if (!known) return undefined;
+    return Buffer.isBuffer(c.datagrams) ? [c.datagrams] : (c.datagrams as readonly Buffer[]);
   }
 
   #cached(mid: number): CachedResponse | undefined {
@@ -142,10 +146,12 @@ export class ResponderWindow {
   /** Records the response to `mid`, slides the window, forgets responses below it. */
   answered(mid: number, datagrams: readonly Buffer[], requestDigests: Iterable<number>): void {
     this.abandon(mid);
-    const entry: CachedResponse = { mid, datagrams: retained(...datagrams), requestDigests: [...new Set(requestDigests)] };
-    const kept = (this.#cache ?? []).filter((c) => c.mid !== mid);
-    kept.push(entry);
-    while (kept.some((c) => c.mid === this.#lowest)) this.#lowest++;
-    this.#cache = kept.filter((c) => c.mid >= this.#lowest - this.size);
+    const kept = retained(...datagrams);
+    const digests = [...new Set(requestDigests)];
+    const entry: CachedResponse = { mid, datagrams: kept.length === 1 ? kept[0]! : kept, requestDigests: digests.length === 1 ? digests[0]! : digests };
+    const cache = (this.#cache ?? []).filter((c) => c.mid !== mid);
+    cache.push(entry);
+    while (cache.some((c) => c.mid === this.#lowest)) this.#lowest++;
+    this.#cache = cache.filter((c) => c.mid >= this.#lowest - this.size);
   }
 }
