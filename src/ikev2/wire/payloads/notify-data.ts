@@ -7,7 +7,7 @@
  * defined without data ignore any data they carry (RFC 9838 §4.7 says so for its own;
  * we apply it to all, see docs/decisions.md "Notify data").
  */
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 import { GkmError } from '../../errors.ts';
 import { ProtocolId } from '../../registry/misc.ts';
 import { NotifyType } from '../../registry/notify.ts';
@@ -274,6 +274,16 @@ export function natDetectionHash(spiI: Buffer, spiR: Buffer, ip: string, port: n
   if (spiI.length !== 8 || spiR.length !== 8) {
     throw new GkmError('GKM_WIRE_ENCODE', { field: 'natDetectionHash.spi', detail: `SPI sizes ${spiI.length}/${spiR.length}, expected 8` });
   }
-  const portBytes = encodeWith((w) => w.u16(port, 'natDetectionHash.port'), 2);
-  return createHash('sha1').update(spiI).update(spiR).update(unmapIpv4(ipAddressBytes(ip))).update(portBytes).digest();
+  if (!Number.isInteger(port) || port < 0 || port > 0xffff) {
+    throw new GkmError('GKM_WIRE_ENCODE', { field: 'natDetectionHash.port', detail: `value ${port} out of range 0..65535` });
+  }
+  // One buffer and a one-shot hash: four of these per IKE_SA_INIT exchange (a Hash object
+  // with four updates cost several times more).
+  const addr = unmapIpv4(ipAddressBytes(ip));
+  const input = Buffer.allocUnsafe(18 + addr.length);
+  spiI.copy(input, 0);
+  spiR.copy(input, 8);
+  addr.copy(input, 16);
+  input.writeUInt16BE(port, 16 + addr.length);
+  return hash('sha1', input, 'buffer');
 }
