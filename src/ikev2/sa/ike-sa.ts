@@ -12,7 +12,7 @@ import type { IvSource, SkCipher } from '../crypto/cipher.ts';
 import type { IkeSaKeys } from '../crypto/keys.ts';
 import type { Prf } from '../crypto/prf.ts';
 import { intAuthValue } from '../crypto/keys.ts';
-import { wipeKeys } from '../crypto/zeroize.ts';
+import { wipe, wipeKeys } from '../crypto/zeroize.ts';
 import type { FragmentReassembler } from '../crypto/encrypted-message.ts';
 import type { Proposal } from '../wire/payloads/index.ts';
 import type { ChildSa } from './child-sa.ts';
@@ -27,7 +27,7 @@ export type Role = 'initiator' | 'responder';
 
 const NO_PENDING: ReadonlyMap<number, PendingRequest> = new Map();
 
-/** SK_pi/SK_pr once authentication is over. */
+/** The keys an established SA no longer keeps (see forgetAuthentication). */
 const NO_KEY = Buffer.alloc(0);
 export type PhaseKind = 'init-sent' | 'keyed' | 'established' | 'deleting' | 'closed';
 
@@ -277,7 +277,9 @@ export class IkeSa {
 
   /**
    * Once authenticated, what only AUTH needed goes (RFC 7296 §2.15, RFC 9242 §3.3.2): the
-   * IKE_SA_INIT record (both messages, both nonces), IntAuth, and SK_pi/SK_pr (wiped). The
+   * IKE_SA_INIT record (both messages, both nonces), IntAuth, and SK_pi/SK_pr (wiped). So do
+   * SK_ei/SK_er/SK_ai/SK_ar: the SK ciphers hold their own copies, and only SK_d derives
+   * anything later (Child SAs, rekeys, GSK_w). The key log has recorded them by then. The
    * engine calls this when the exchange that established the SA is over; idempotent.
    */
   forgetAuthentication(): void {
@@ -285,10 +287,10 @@ export class IkeSa {
     this.#init = undefined;
     this.intAuth = undefined;
     const c = this.#crypto;
-    if (!c || c.keys.skPi.length === 0) return;
-    c.keys.skPi.fill(0);
-    c.keys.skPr.fill(0);
-    this.#crypto = { ...c, keys: { ...c.keys, skPi: NO_KEY, skPr: NO_KEY } };
+    if (!c || c.keys.skPi === NO_KEY) return;
+    const { skD, skAi, skAr, skEi, skEr, skPi, skPr } = c.keys;
+    wipe(skAi, skAr, skEi, skEr, skPi, skPr);
+    this.#crypto = { ...c, keys: { skD, skAi: NO_KEY, skAr: NO_KEY, skEi: NO_KEY, skEr: NO_KEY, skPi: NO_KEY, skPr: NO_KEY } };
   }
 
   /** Enters `closed` from any phase and wipes the keys. */

@@ -10,7 +10,7 @@ import { localAuthPayloads, verifyPeerAuth } from '../../../src/ikev2/sa/auth.ts
 import { DEFAULT_SIGNATURE_HASHES, type PeerConfig } from '../../../src/ikev2/sa/config.ts';
 import { idPayload, identityOf } from '../../../src/ikev2/sa/identity.ts';
 import type { InitiatorTask, ResponderHandler, TaskContext } from '../../../src/ikev2/sa/task.ts';
-import { ep, eventsOf, pskInitiator, World, pskResponder } from './support/harness.ts';
+import { authAt, ep, eventsOf, pskInitiator, World, pskResponder } from './support/harness.ts';
 
 const find = <T extends Payload>(p: readonly Payload[], type: number) => p.find((x) => x.type === type) as T;
 
@@ -73,11 +73,13 @@ test('--keylog: IKE SA and both ESP directions are recorded (Wireshark UAT + key
   await world.advance();
   const json = JSON.parse(readFileSync(join(dir, 'keys.json'), 'utf8')) as { ikeSas: { spiI: string; skEi: string }[]; espSas: { spi: number }[] };
   assert.equal(json.ikeSas[0]?.spiI, sa.spiI.toString('hex'));
-  assert.equal(json.ikeSas[0]?.skEi, sa.requireCrypto().keys.skEi.toString('hex'));
+  const skEi = authAt(i, sa).keys!.skEi.toString('hex');
+  assert.equal(skEi.length, 40, 'SK_ei: AES-128 key and 4-octet salt');
+  assert.equal(json.ikeSas[0]?.skEi, skEi);
   assert.deepEqual(json.espSas.map((e) => e.spi).sort(), [i.sink.installed[0]!.inbound.spi, i.sink.installed[0]!.outbound.spi].sort());
   assert.match(readFileSync(join(dir, 'ikev2_decryption_table'), 'utf8'), new RegExp(sa.spiI.toString('hex')));
   // Keys never appear in events.
-  assert.ok(!JSON.stringify(i.events).includes(sa.requireCrypto().keys.skEi.toString('hex')));
+  assert.ok(!JSON.stringify(i.events).includes(skEi));
 });
 
 

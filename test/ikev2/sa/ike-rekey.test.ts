@@ -10,6 +10,7 @@ import { EncrId, ExchangeType, KeId, PayloadType, PrfId, ProtocolId } from '../.
 import { decodeMessage, type KePayload, type NoncePayload, type SaPayload } from '../../../src/ikev2/wire/index.ts';
 import { child, eventsOf, ike, mirror, type Packet } from './support/harness.ts';
 import { assertChildrenAgree, establishedPair, liveSa, openPacket, payloadTypes } from './support/rekey.ts';
+import type { IkeSa } from '../../../src/ikev2/sa/ike-sa.ts';
 
 for (const [label, prf] of [['prfsha256', PrfId.HMAC_SHA2_256], ['prfsha384', PrfId.HMAC_SHA2_384]] as const) {
   test(`IKE SA rekey by the initiator (${label}): keys from SK_d(old) with the old PRF, Child SAs survive, MIDs restart, old SA deleted`, async () => {
@@ -52,7 +53,8 @@ for (const [label, prf] of [['prfsha256', PrfId.HMAC_SHA2_256], ['prfsha384', Pr
     const nr = (res.payloads.find((p) => p.type === PayloadType.NONCE) as NoncePayload).nonce;
     assert.ok((req.payloads[2] as KePayload).method === KeId.CURVE25519);
     const k = inew.requireCrypto().keys;
-    assert.ok(!k.skD.equals(oldSkD) && !k.skEi.equals(oldKeys.skEi), 'keys differ');
+    const logged = (sa: IkeSa) => i.ikeKeys.find((x) => x.spiI.equals(sa.spiI) && x.spiR.equals(sa.spiR))!;
+    assert.ok(!k.skD.equals(oldSkD) && !logged(inew).skEi.equals(logged(isa).skEi), 'keys differ');
     // Both sides agree; a derivation from another SK_d(old) gives other keys (the old SA's SK_d is an input).
     assert.ok(k.skD.equals(rnew.requireCrypto().keys.skD));
     assert.equal(inew.requireCrypto().prf.id, oldPrf.id, 'the PRF does not change on rekey');

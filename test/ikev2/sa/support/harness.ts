@@ -3,7 +3,8 @@
  * datagrams between engines by IP (with hooks to drop, tamper or NAT them), a recording
  * Child SA sink, and ready-made PSK configurations.
  */
-import { IkeEngine, type EngineDeps } from '../../../../src/ikev2/sa/engine.ts';
+import { IkeEngine, type EngineDeps, type KeyLogSink } from '../../../../src/ikev2/sa/engine.ts';
+import type { IkeSaKeyRecord } from '../../../../src/ikev2/keylog/index.ts';
 import type { ChildSaSink, InstalledChildSa } from '../../../../src/ikev2/sa/child-sa.ts';
 import type { ChildConfig, EngineOptions, PeerConfig, ResponderPolicy } from '../../../../src/ikev2/sa/config.ts';
 import type { IkeEvent } from '../../../../src/ikev2/sa/events.ts';
@@ -114,7 +115,9 @@ export class World {
   engine(ip: string, deps: Omit<EngineDeps, 'sender' | 'scheduler'> = {}): Peer {
     const sink = new RecordingSink();
     const events: IkeEvent[] = [];
-    const engine = new IkeEngine({ childSaSink: sink, ...deps, sender: this.net.sender(), scheduler: this.clock });
+    const ikeKeys: IkeSaKeyRecord[] = [];
+    const keyLog: KeyLogSink = { recordIkeSa: (r) => void ikeKeys.push(r), recordEspSa: () => undefined };
+    const engine = new IkeEngine({ childSaSink: sink, keyLog, ...deps, sender: this.net.sender(), scheduler: this.clock });
     engine.events.on('*', (e) => events.push(e));
     const auth = new Map<string, AuthState>();
     engine.events.on('ike_up', (e) => {
@@ -122,7 +125,7 @@ export class World {
       if (sa) auth.set(sa.id, authStateOf(sa));
     });
     this.net.attach(ip, engine);
-    return { engine, sink, events, ip, auth };
+    return { engine, sink, events, ip, auth, ikeKeys };
   }
 
   /** Delivers everything in flight, firing timers due up to `ms` from now in order. */
@@ -145,6 +148,8 @@ export interface Peer {
   readonly ip: string;
   /** What only authentication needed, as it was at ike_up (the engine forgets it afterwards). */
   readonly auth: Map<string, AuthState>;
+  /** IKE SA keys as the key log received them (unless the test passed its own keyLog). */
+  readonly ikeKeys: IkeSaKeyRecord[];
 }
 
 export interface AuthState {
