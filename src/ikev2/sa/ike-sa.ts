@@ -21,6 +21,7 @@ import type { Identity } from './identity.ts';
 import type { NatState } from './nat.ts';
 import type { InitiatorTask, SentRequest } from './task.ts';
 import type { Endpoint, Timer } from './types.ts';
+import { retained } from './retained.ts';
 import { RequesterWindow, ResponderWindow } from './windows.ts';
 
 export type Role = 'initiator' | 'responder';
@@ -289,8 +290,9 @@ export class IkeSa {
     const c = this.#crypto;
     if (!c || c.keys.skPi === NO_KEY) return;
     const { skD, skAi, skAr, skEi, skEr, skPi, skPr } = c.keys;
-    wipe(skAi, skAr, skEi, skEr, skPi, skPr);
-    this.#crypto = { ...c, keys: { skD, skAi: NO_KEY, skAr: NO_KEY, skEi: NO_KEY, skEr: NO_KEY, skPi: NO_KEY, skPr: NO_KEY } };
+    const [ownSkD] = retained(skD); // frees the allocation of all seven keys
+    wipe(skD, skAi, skAr, skEi, skEr, skPi, skPr);
+    this.#crypto = { ...c, keys: { skD: ownSkD!, skAi: NO_KEY, skAr: NO_KEY, skEi: NO_KEY, skEr: NO_KEY, skPi: NO_KEY, skPr: NO_KEY } };
   }
 
   /** Enters `closed` from any phase and wipes the keys. */
