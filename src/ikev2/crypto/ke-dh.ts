@@ -1,6 +1,7 @@
 /**
- * Diffie-Hellman groups on node:crypto (OpenSSL): Curve25519/Curve448 (RFC 8031),
- * ECP-256/384/521 (RFC 5903) and MODP-2048 (RFC 3526 group 14).
+ * Diffie-Hellman groups on OpenSSL: Curve25519/Curve448 (RFC 8031) through the native addon
+ * when it is loaded (native.ts; node:crypto otherwise), ECP-256/384/521 (RFC 5903) and
+ * MODP-2048 (RFC 3526 group 14) through node:crypto.
  *
  * Each group turns a private key into a key pair whose public value is already in IKE
  * KE-payload form, and derives the shared secret g^ir from the peer's KE data. Every
@@ -14,9 +15,11 @@ import {
   createPublicKey,
   diffieHellman,
   generateKeyPairSync,
+  type JsonWebKey,
   type KeyObject,
 } from 'node:crypto';
 import { GkmError } from '../errors.ts';
+import { ikeNativeCrypto, type IkeNativeCrypto } from './native.ts';
 import { wipe } from './zeroize.ts';
 
 export interface DhKeyPair {
@@ -40,12 +43,64 @@ const invalidKe = (detail: string, cause?: unknown): GkmError =>
 
 // --- Curve25519 / Curve448 (RFC 7748, RFC 8031) ---------------------------------------
 
+export type XdhCurveName = 'x25519' | 'x448';
+
+const XDH = {
+  x25519: { size: 32, oidLastByte: 0x6e, id: 25519 },
+  x448: { size: 56, oidLastByte: 0x6f, id: 448 },
+} as const;
+
+/** RFC 7748 §6, RFC 8031 §2: an all-zero shared secret MUST be rejected. */
+const allZero = (curve: XdhCurveName): GkmError => invalidKe(`${curve} shared secret is all zero`);
+
 /**
- * Raw public values are JWK `x` members (RFC 8037 §2); a fixed private key (known-answer
+ * X25519 / X448 on the native addon (one call per key pair and one per shared secret). The
+ * private key lives in a Buffer of its own (not Node's shared pool) that dispose() wipes.
+ * Exported for tests; dhGroups picks it when the addon is loaded.
+ */
+export function nativeXdhGroup(curve: XdhCurveName, native: IkeNativeCrypto): DhGroup {
+  const { size, id } = XDH[curve];
+  return {
+    publicLength: size,
+    secretLength: size,
+    generate(privateKeyRaw) {
+      let privateKey: Buffer | undefined = Buffer.alloc(size);
+      const publicData = Buffer.allocUnsafe(size);
+      if (privateKeyRaw) {
+        if (privateKeyRaw.length !== size) {
+          throw new GkmError('GKM_CRYPTO_BAD_KEY_LENGTH', { detail: `${curve} private key of ${privateKeyRaw.length} octets` });
+        }
+        privateKeyRaw.copy(privateKey);
+        native.xdhPublic(id, privateKey, publicData);
+      } else {
+        native.xdhGenerate(id, privateKey, publicData);
+      }
+      return {
+        publicData,
+        derive(peerData) {
+          if (!privateKey) throw new GkmError('GKM_CRYPTO_INTERNAL', { detail: 'key pair already disposed' });
+          if (peerData.length !== size) throw invalidKe(`${curve} public value of ${peerData.length} octets`);
+          const secret = Buffer.alloc(size);
+          if (!native.xdhDerive(id, privateKey, peerData, secret)) throw allZero(curve);
+          return secret;
+        },
+        dispose() {
+          wipe(privateKey);
+          privateKey = undefined;
+        },
+      };
+    },
+  };
+}
+
+/**
+ * X25519 / X448 on node:crypto (without the addon). Raw public values are JWK `x` members
+ * (RFC 8037 §2); a fixed private key (known-answer
  * tests) is wrapped in the PKCS#8 prefix for id-X25519 (1.3.101.110) / id-X448
  * (1.3.101.111), RFC 8410 §7.
  */
-function xdhGroup(curve: 'x25519' | 'x448', size: number, oidLastByte: number): DhGroup {
+export function nodeXdhGroup(curve: XdhCurveName): DhGroup {
+  const { size, oidLastByte } = XDH[curve];
   const algId = Buffer.from([0x30, 0x05, 0x06, 0x03, 0x2b, 0x65, oidLastByte]);
   const pkcs8Prefix = Buffer.concat([
     Buffer.of(0x30, size + 14, 0x02, 0x01, 0x00),
@@ -63,18 +118,26 @@ function xdhGroup(curve: 'x25519' | 'x448', size: number, oidLastByte: number): 
     secretLength: size,
     generate(privateKeyRaw) {
       let privateKey: KeyObject | undefined;
-      let publicKey: KeyObject;
+      let publicData: Buffer;
       if (privateKeyRaw) {
         const der = Buffer.concat([pkcs8Prefix, privateKeyRaw]);
         privateKey = createPrivateKey({ key: der, format: 'der', type: 'pkcs8' });
         wipe(der);
-        publicKey = createPublicKey(privateKey);
+        publicData = rawPublic(createPublicKey(privateKey));
       } else {
-        const pair = curve === 'x25519' ? generateKeyPairSync('x25519') : generateKeyPairSync('x448');
-        ({ privateKey, publicKey } = pair);
+        // The public key is encoded by the key generation itself: exporting a generated
+        // KeyObject to JWK afterwards can deadlock Node 20.20 (ExportJWKEdKey holds the key's
+        // mutex while allocating; a GC then destroys the KeyGenJob, which takes the same mutex).
+        // (@types/node has no overload for a JWK public key with a KeyObject private key.)
+        const pair = (generateKeyPairSync as unknown as (type: string, options: object) => { privateKey: KeyObject; publicKey: JsonWebKey })(
+          curve,
+          { publicKeyEncoding: { format: 'jwk' } },
+        );
+        privateKey = pair.privateKey;
+        publicData = Buffer.from(pair.publicKey.x ?? '', 'base64url');
       }
       return {
-        publicData: rawPublic(publicKey),
+        publicData,
         derive(peerData) {
           if (!privateKey) throw new GkmError('GKM_CRYPTO_INTERNAL', { detail: 'key pair already disposed' });
           let secret: Buffer;
@@ -84,8 +147,7 @@ function xdhGroup(curve: 'x25519' | 'x448', size: number, oidLastByte: number): 
             // OpenSSL refuses an all-zero result itself (low-order point).
             throw invalidKe(`${curve} derivation failed`, e);
           }
-          // RFC 7748 §6, RFC 8031 §2: an all-zero shared secret MUST be rejected.
-          if (secret.every((b) => b === 0)) throw invalidKe(`${curve} shared secret is all zero`);
+          if (secret.every((b) => b === 0)) throw allZero(curve);
           return secret;
         },
         dispose() {
@@ -95,6 +157,14 @@ function xdhGroup(curve: 'x25519' | 'x448', size: number, oidLastByte: number): 
     },
   };
 }
+
+/** The native group when the addon is loaded (GKM_NATIVE_CRYPTO=0: never) and `native` is not null, else node:crypto. */
+export function xdhGroup(curve: XdhCurveName, native: IkeNativeCrypto | null = ikeNativeCrypto() ?? null): DhGroup {
+  return native ? nativeXdhGroup(curve, native) : nodeXdhGroup(curve);
+}
+
+/** What dhGroups.x25519 / x448 run on (GKM_NATIVE_CRYPTO=0 or no addon: node:crypto). */
+export const xdhPath: 'native addon' | 'node:crypto' = ikeNativeCrypto() ? 'native addon' : 'node:crypto';
 
 // --- ECP groups (RFC 5903) ------------------------------------------------------------
 
@@ -183,8 +253,8 @@ function modp2048Group(): DhGroup {
 }
 
 export const dhGroups = {
-  x25519: xdhGroup('x25519', 32, 0x6e),
-  x448: xdhGroup('x448', 56, 0x6f),
+  x25519: xdhGroup('x25519'),
+  x448: xdhGroup('x448'),
   ecp256: ecpGroup('prime256v1', 32),
   ecp384: ecpGroup('secp384r1', 48),
   ecp521: ecpGroup('secp521r1', 66),

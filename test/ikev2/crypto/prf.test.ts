@@ -1,7 +1,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { createHmac } from 'node:crypto';
-import { getPrf, prfPlus } from '../../../src/ikev2/crypto/prf.ts';
+import { createHmac, randomBytes } from 'node:crypto';
+import { ikeNativeCrypto } from '../../../src/ikev2/crypto/native.ts';
+import { createHmacPrf, getPrf, prfPlus } from '../../../src/ikev2/crypto/prf.ts';
 import { PrfId } from '../../../src/ikev2/registry/transform.ts';
 import { isGkmError } from '../../../src/ikev2/errors.ts';
 import { hex, loadVectors, type WycheproofFile } from './vectors.ts';
@@ -107,4 +108,40 @@ test('Wycheproof HMAC-SHA256, 256-bit tags, through PRF_HMAC_SHA2_256', () => {
     else invalid++;
   }
   assert.ok(valid >= 20 && invalid >= 20);
+});
+
+// --- the native addon's HMAC / prf+ against node:crypto's ----------------------------------------
+
+const native = ikeNativeCrypto();
+
+test('native HMAC and prf+ equal node:crypto: SHA-1/256/384/512, short and long keys, parts, lengths', { skip: !native && 'addon not loaded' }, () => {
+  const hashes = [['sha1', 20], ['sha256', 32], ['sha384', 48], ['sha512', 64]] as const;
+  for (const [hash, size] of hashes) {
+    const a = createHmacPrf(1000, hash, size, size, native!);
+    const b = createHmacPrf(1000, hash, size, size, null);
+    assert.ok(a.expand && !b.expand);
+    // Keys shorter than, equal to and longer than the block (hashed first, RFC 2104 §2).
+    for (const keyLength of [0, 1, 20, 64, 65, 128, 129, 300]) {
+      const key = randomBytes(keyLength);
+      for (const data of [Buffer.alloc(0), randomBytes(1), randomBytes(64), randomBytes(1500)]) {
+        assert.deepEqual(a.compute(key, data), b.compute(key, data), `${hash} key ${keyLength} data ${data.length}`);
+      }
+      // More parts than one addon call takes are concatenated first.
+      const parts = Array.from({ length: 20 }, (_, i) => randomBytes(i));
+      for (const n of [0, 1, 2, 13, 14, 15, 16, 17, 20]) {
+        assert.deepEqual(a.compute(key, parts.slice(0, n)), b.compute(key, parts.slice(0, n)), `${hash} ${n} parts`);
+      }
+      for (const length of [0, 1, size - 1, size, size + 1, 3 * size + 5, 255 * size]) {
+        const seed = [randomBytes(32), randomBytes(32), randomBytes(8), randomBytes(8)];
+        assert.deepEqual(prfPlus(a, key, seed, length), prfPlus(b, key, seed, length), `${hash} prf+ ${length}`);
+      }
+    }
+    assert.throws(() => prfPlus(a, randomBytes(32), randomBytes(8), 255 * size + 1), (e) => isGkmError(e, 'GKM_CRYPTO_BAD_KEY_LENGTH'));
+  }
+});
+
+test('getPrf uses the native addon when it is loaded (CI: GKM_REQUIRE_NATIVE=1)', () => {
+  const required = process.env['GKM_REQUIRE_NATIVE'] === '1' || process.env['CI'] !== undefined;
+  if (required) assert.ok(native, 'the addon (with its IKE functions) did not load');
+  assert.equal(getPrf(PrfId.HMAC_SHA2_256).expand !== undefined, native !== undefined);
 });

@@ -3,8 +3,7 @@
  * `node scripts/build-native.mjs`; GKM_NATIVE_ADDON may point at a prebuilt .node file.
  */
 import { existsSync } from 'node:fs';
-import { createRequire } from 'node:module';
-import { fileURLToPath } from 'node:url';
+import { DEFAULT_NATIVE_ADDON_PATH, nativeAddonPath, requireNativeAddon } from '../../../ikev2/crypto/native.ts';
 import { ProviderUnavailableError } from '../errors.ts';
 
 /** An opaque per-SA handle (one EVP_CIPHER_CTX); freed by destroySa or when collected. */
@@ -89,10 +88,8 @@ export interface NativeAddon {
   info(): { openssl: string; maxBurst: number; maxPacket: number; fastGcm: boolean; status: Record<string, number> };
 }
 
-/** Where the build puts the addon (repo-relative: native/esp-burst/build/Release). */
-export const ADDON_PATH = fileURLToPath(
-  new URL('../../../../native/esp-burst/build/Release/gkm_native.node', import.meta.url),
-);
+/** Where the build puts the addon (repo-relative: native/esp-burst/build/Release); ikev2/crypto/native.ts resolves it. */
+export const ADDON_PATH = DEFAULT_NATIVE_ADDON_PATH;
 
 export const BUILD_HINT =
   'Build it with `node scripts/build-native.mjs` (offline: g++, make, python3 and Node\'s headers in /usr/include/node)';
@@ -116,12 +113,12 @@ export function nativeAddonAvailable(): boolean {
 }
 
 function tryLoad(): { addon: NativeAddon } | { error: ProviderUnavailableError } {
-  const path = process.env['GKM_NATIVE_ADDON'] ?? ADDON_PATH;
+  const path = nativeAddonPath();
   if (!existsSync(path)) {
     return { error: new ProviderUnavailableError('native', `addon not built (${path} is missing)`, BUILD_HINT) };
   }
   try {
-    return { addon: createRequire(import.meta.url)(path) as NativeAddon };
+    return { addon: requireNativeAddon(path) as NativeAddon };
   } catch (cause) {
     return { error: new ProviderUnavailableError('native', `addon failed to load (${String(cause)})`, BUILD_HINT, cause) };
   }

@@ -1,0 +1,9 @@
+// N-API entry points of the IKE SA crypto (ike_crypto.cc): X25519/X448 (RFC 7748) and HMAC /
+// prf+ (RFC 7296 §2.13). The JS side is src/ikev2/crypto/native.ts; addon.cc registers them.
+#pragma once
+
+#include <node_api.h>
+
+namespace gkm {
+bool RegisterIkeCrypto(napi_env env, napi_value exports);
+}  // namespace gkm

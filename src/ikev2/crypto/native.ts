@@ -1,0 +1,82 @@
+/**
+ * The IKE SA crypto of the native addon (native/esp-burst/src/ike_crypto.cc): X25519/X448
+ * key pairs and shared secrets (RFC 7748) and HMAC / prf+ (RFC 7296 §2.13) on the OpenSSL
+ * inside Node, without node:crypto's per-call KeyObject and algorithm look-ups (figures in
+ * docs/performance.md, "IKE SA crypto on the native addon").
+ *
+ * Optional: ke-dh.ts and prf.ts use node:crypto when the addon is not built, fails to load,
+ * predates these functions, or GKM_NATIVE_CRYPTO=0 (A/B comparisons). The addon is the same
+ * .node file as the datapath's (src/datapath/providers/native/addon.ts takes its path from
+ * here); GKM_NATIVE_ADDON may point at a prebuilt one.
+ */
+import { existsSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+import type { HashName } from './algorithms.ts';
+
+/** Where `node scripts/build-native.mjs` puts the addon. */
+export const DEFAULT_NATIVE_ADDON_PATH = fileURLToPath(
+  new URL('../../../native/esp-burst/build/Release/gkm_native.node', import.meta.url),
+);
+
+/** The addon file to load: GKM_NATIVE_ADDON, else the build output. */
+export function nativeAddonPath(env: NodeJS.ProcessEnv = process.env): string {
+  return env['GKM_NATIVE_ADDON'] ?? DEFAULT_NATIVE_ADDON_PATH;
+}
+
+/** Loads the addon at `path` (Node caches it per path, so every loader shares one instance). */
+export function requireNativeAddon(path: string): unknown {
+  return createRequire(import.meta.url)(path);
+}
+
+/** Curve ids of the xdh* functions. */
+export type XdhCurve = 25519 | 448;
+
+/** The `hash` argument of hmac/prfPlus. */
+export const NATIVE_HASH: Readonly<Record<HashName, number>> = { sha1: 0, sha256: 1, sha384: 2, sha512: 3 };
+
+/** At most this many parts in one hmac/prfPlus `data` array. */
+export const NATIVE_MAX_PARTS = 16;
+
+/** The functions ikev2 uses. Every length is checked natively (TypeError ERR_GKM_NATIVE_ARGS). */
+export interface IkeNativeCrypto {
+  /** A fresh private key (RAND_priv_bytes, clamped per RFC 7748 §5) and its public value. */
+  xdhGenerate(curve: XdhCurve, outPrivate: Uint8Array, outPublic: Uint8Array): void;
+  /** The public value of a given private key (known-answer tests). */
+  xdhPublic(curve: XdhCurve, privateKey: Uint8Array, outPublic: Uint8Array): void;
+  /** X25519/X448(private, peer) into outSecret; false, with outSecret zeroed, for an all-zero result. */
+  xdhDerive(curve: XdhCurve, privateKey: Uint8Array, peerPublic: Uint8Array, outSecret: Uint8Array): boolean;
+  /** out (exactly the digest size) = HMAC(key, data parts concatenated). */
+  hmac(hash: number, key: Uint8Array, data: Uint8Array | readonly Uint8Array[], out: Uint8Array): void;
+  /** out = the first out.length octets of prf+(key, seed) over HMAC (at most 255 blocks). */
+  prfPlus(hash: number, key: Uint8Array, seed: Uint8Array | readonly Uint8Array[], out: Uint8Array): void;
+  /** Whether X25519/X448 run OpenSSL's functions directly (else through EVP_PKEY); HMAC digests found. */
+  ikeCryptoInfo(): { x25519Direct: boolean; x448Direct: boolean; hmac: boolean };
+}
+
+const FUNCTIONS = ['xdhGenerate', 'xdhPublic', 'xdhDerive', 'hmac', 'prfPlus', 'ikeCryptoInfo'] as const;
+
+/**
+ * The addon's IKE functions, or undefined (never throws) when GKM_NATIVE_CRYPTO=0, the file is
+ * missing or does not load, or it lacks a function (an older build). Not cached: see ikeNativeCrypto().
+ */
+export function loadIkeNativeCrypto(env: NodeJS.ProcessEnv = process.env): IkeNativeCrypto | undefined {
+  if (env['GKM_NATIVE_CRYPTO'] === '0') return undefined;
+  const path = nativeAddonPath(env);
+  if (!existsSync(path)) return undefined;
+  try {
+    const addon = requireNativeAddon(path) as Partial<IkeNativeCrypto>;
+    if (!FUNCTIONS.every((f) => typeof addon[f] === 'function')) return undefined;
+    return addon.ikeCryptoInfo!().hmac ? (addon as IkeNativeCrypto) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+let cached: { crypto: IkeNativeCrypto | undefined } | undefined;
+
+/** loadIkeNativeCrypto() once per process (the environment as it was at the first call). */
+export function ikeNativeCrypto(): IkeNativeCrypto | undefined {
+  cached ??= { crypto: loadIkeNativeCrypto() };
+  return cached.crypto;
+}
