@@ -51,29 +51,45 @@ export interface SelectOptions {
 
 const isAddKeType = (type: number): boolean => type >= TransformType.ADDKE1 && type <= TransformType.ADDKE7;
 
-/** Match one offered proposal against one of ours; the chosen transforms, or undefined. */
+/**
+ * Match one offered proposal against one of ours; the chosen transforms, or undefined.
+ * Plain loops, no per-type arrays: this runs for every IKE_SA_INIT and Child SA offer.
+ */
 function match(offered: Proposal, ours: Proposal, { prefer, additionalKe = true }: SelectOptions): Transform[] | undefined {
   const chosen: Transform[] = [];
-  for (const type of new Set([...typesOf(offered), ...typesOf(ours)])) {
-    let offeredOfType = offered.transforms.filter((t) => t.transformType === type);
-    if (!additionalKe && isAddKeType(type) && offeredOfType.length > 0) {
-      offeredOfType = offeredOfType.filter((t) => t.transformId === KeId.NONE);
-      if (offeredOfType.length === 0) return undefined; // a round the initiator requires but cannot run
+  const types = typesOf(offered);
+  for (const t of typesOf(ours)) if (!types.includes(t)) types.push(t);
+  for (const type of types) {
+    // Without IKE_INTERMEDIATE only NONE can be chosen for an ADDKE type (RFC 9370 §2.2.1).
+    const noneOnly = !additionalKe && isAddKeType(type);
+    const preferred = prefer?.get(type);
+    let offeredCount = 0;
+    let usable = 0;
+    let offeredNone = false;
+    let first: Transform | undefined;
+    let preferredPick: Transform | undefined;
+    for (const o of offered.transforms) {
+      if (o.transformType !== type) continue;
+      offeredCount++;
+      if (noneOnly && o.transformId !== KeId.NONE) continue;
+      usable++;
+      if (o.transformId === KeId.NONE) offeredNone = true;
+      if (!ours.transforms.some((t) => sameTransform(o, t))) continue;
+      first ??= o;
+      if (preferredPick === undefined && preferred !== undefined && o.transformId === preferred) preferredPick = o;
     }
-    const oursOfType = ours.transforms.filter((t) => t.transformType === type);
-    if (offeredOfType.length === 0) {
+    if (noneOnly && offeredCount > 0 && usable === 0) return undefined; // a round the initiator requires but cannot run
+    if (usable === 0) {
       // Only we carry it: fine if NONE is among our choices for an optional KE type.
-      if (isKeType(type) && oursOfType.some((t) => t.transformId === KeId.NONE)) continue;
+      if (isKeType(type) && ours.transforms.some((t) => t.transformType === type && t.transformId === KeId.NONE)) continue;
       return undefined;
     }
-    const common = offeredOfType.filter((o) => oursOfType.some((t) => sameTransform(o, t)));
-    const preferred = prefer?.get(type);
-    const pick = common.find((t) => t.transformId === preferred) ?? common[0];
+    const pick = preferredPick ?? first;
     if (pick) {
       chosen.push(pick);
       continue;
     }
-    if (isKeType(type) && offeredOfType.some((t) => t.transformId === KeId.NONE)) continue;
+    if (isKeType(type) && offeredNone) continue;
     return undefined;
   }
   return chosen;
