@@ -27,6 +27,7 @@ import { KeyIdAllocator } from './key-ids.ts';
 import { KeyTree, type MemberId } from './key-tree.ts';
 import { secureRandom, type RandomSource } from './random.ts';
 import { SpiAllocator } from './spi-allocator.ts';
+import { WrapCache } from './wrap-cache.ts';
 
 export interface GroupKeysOptions {
   /** Rekey SA policy; absent for a group rekeyed in-band only (RFC 9838 §2.4.2). */
@@ -119,6 +120,8 @@ export class GroupKeys {
   #dataSecurity: DataSecuritySaKeys[];
   /** In-band groups: membership changed since the last commit. */
   #inbandEvictions = 0;
+  /** Registration wraps shared by members of a subtree (only ciphertext). */
+  readonly #wraps = new WrapCache();
 
   constructor(opts: GroupKeysOptions) {
     this.#random = opts.random ?? secureRandom;
@@ -181,7 +184,7 @@ export class GroupKeys {
       ...(rekeySa ? { rekeySa: { ...rekeySa, under: wraps.rekeySaUnder } } : {}),
       dataSecurity: this.#dataSecurity,
       member: { wrapKeys: wraps.wrapKeys, ...(req.authKey ? { authKey: req.authKey } : {}), ...(req.senderIds ? { senderIds: req.senderIds } : {}) },
-    });
+    }, this.#wraps);
     return {
       kd: built.kd,
       ...(rekeySa ? { rekeySa: rekeySa.policy } : {}),

@@ -7,3 +7,4 @@ export * from './group-sa-keys.ts';
 export * from './key-download.ts';
 export * from './key-tree.ts';
 export * from './group-keys.ts';
+export * from './wrap-cache.ts';

@@ -19,6 +19,7 @@ import { PayloadType } from '../../ikev2/registry/payload.ts';
 import { buildGroupKeyBag, buildMemberKeyBag, type GroupExchangeContext, type WrappedKey } from '../../ikev2/wire/group-attributes.ts';
 import type { GsaPolicy } from '../../ikev2/wire/payloads/gsa.ts';
 import type { KdPayload, KeyBag } from '../../ikev2/wire/payloads/kd.ts';
+import type { WrapCache } from './wrap-cache.ts';
 
 /** The SA a KD travels over (RFC 9838 §3.1). */
 export interface KeyChannel {
@@ -85,7 +86,11 @@ export function pathWraps(path: KeyPath): { readonly rekeySaUnder: readonly Kwk[
   return { rekeySaUnder: [top], wrapKeys };
 }
 
-export function buildKeyDownload(channel: KeyChannel, content: KeyDownloadContent): BuiltKeyDownload {
+/**
+ * `cache` (optional) serves wraps under tree KWKs (KWK ID > 0) that other members' KDs
+ * had already (src/gcks/keys/wrap-cache.ts); `wraps` still counts them (App. A's figure).
+ */
+export function buildKeyDownload(channel: KeyChannel, content: KeyDownloadContent, cache?: WrapCache): BuiltKeyDownload {
   const kw = getKeyWrap(channel.kwaId);
   let wraps = 0;
   const wrap = (keyId: number, plaintext: Buffer, under: Kwk): WrappedKey => {
@@ -95,7 +100,8 @@ export function buildKeyDownload(channel: KeyChannel, content: KeyDownloadConten
       throw new GkmError('GKM_KEYS_KWA_MISMATCH', { field: `KWK ${under.keyId}`, detail: `${kek.length}-octet KWK, ${kw.name} needs ${kw.keyLength}` });
     }
     wraps++;
-    return { keyId, kwkId: under.keyId, encryptedKey: kw.wrap(kek, plaintext) };
+    const encryptedKey = cache && under.keyId !== 0 ? cache.wrap(keyId, plaintext, under.keyId, kek, () => kw.wrap(kek, plaintext)) : kw.wrap(kek, plaintext);
+    return { keyId, kwkId: under.keyId, encryptedKey };
   };
 
   const bags: KeyBag[] = [];

@@ -179,8 +179,7 @@ export class GroupKeyStore {
   // --- internals ------------------------------------------------------------------------
 
   #retireNode(keyId: number): void {
-    const live = this.#store.keys.findByKeyId(this.#groupId, keyId);
-    if (live) this.#store.keys.retire(live.id);
+    this.#store.keys.retireByKeyId(this.#groupId, keyId);
   }
 
   #addSa(kind: 'tek' | 'kek', sa: { readonly policy: GsaPolicy; readonly keymat: Buffer; readonly nextSpi?: Buffer }, saName: string): SaRef {

@@ -84,7 +84,6 @@ const toEntry = (r: AuditRow): AuditEntry => ({
 export function auditRepository(ctx: RepositoryContext): AuditRepository {
   const { db } = ctx;
   const insert = db.prepare('INSERT INTO audit_log (at, actor, action, group_id, member_id, detail) VALUES (?, ?, ?, ?, ?, ?)');
-  const byId = db.prepare<[number], AuditRow>('SELECT * FROM audit_log WHERE id = ?');
   const list = db.prepare<{ group: number | null; after: number; limit: number }, AuditRow>(`SELECT * FROM audit_log
     WHERE (:group IS NULL OR group_id = :group) AND id > :after ORDER BY id LIMIT :limit`);
   return {
@@ -92,8 +91,9 @@ export function auditRepository(ctx: RepositoryContext): AuditRepository {
       const detail = e.detail ?? {};
       const bad = secretProblem(detail, 'detail');
       if (bad) throw new GkmError('GKM_STORE_AUDIT_SECRET', { field: e.action, detail: bad });
-      const { lastInsertRowid } = insert.run(ctx.now(), e.actor, e.action, e.groupId ?? null, e.memberId ?? null, JSON.stringify(detail));
-      return toEntry(byId.get(Number(lastInsertRowid))!);
+      const row: Omit<AuditRow, 'id'> = { at: ctx.now(), actor: e.actor, action: e.action, group_id: e.groupId ?? null, member_id: e.memberId ?? null, detail: JSON.stringify(detail) };
+      const { lastInsertRowid } = insert.run(row.at, row.actor, row.action, row.group_id, row.member_id, row.detail);
+      return toEntry({ ...row, id: Number(lastInsertRowid) }); // as stored, without reading it back
     },
     list: (q = {}) => list.all({ group: q.groupId ?? null, after: q.afterId ?? 0, limit: q.limit ?? 1000 }).map(toEntry),
   };

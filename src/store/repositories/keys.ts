@@ -76,6 +76,8 @@ export interface KeyMaterialRepository {
   findBySpi(spi: Buffer): KeyMaterialRecord | undefined;
   /** The live key with this Key ID in the group. */
   findByKeyId(groupId: number, keyId: number): KeyMaterialRecord | undefined;
+  /** Retire the live key with this Key ID in the group (one statement); whether there was one. */
+  retireByKeyId(groupId: number, keyId: number, at?: number): boolean;
   list(groupId: number, filter?: KeyFilter): KeyMaterialRecord[];
   retire(id: number, at?: number): void;
   setExpiry(id: number, expiresAt: number | null): void;
@@ -132,6 +134,7 @@ export function keyMaterialRepository(ctx: RepositoryContext): KeyMaterialReposi
   const list = db.prepare<{ group: number; kind: KeyKind | null; retired: number }, KeyRow>(`SELECT * FROM key_material
     WHERE group_id = :group AND (:kind IS NULL OR kind = :kind) AND (:retired = 1 OR retired_at IS NULL) ORDER BY id`);
   const retire = db.prepare('UPDATE key_material SET retired_at = ? WHERE id = ? AND retired_at IS NULL');
+  const retireKeyId = db.prepare('UPDATE key_material SET retired_at = ? WHERE group_id = ? AND key_id = ? AND retired_at IS NULL');
   const expiry = db.prepare('UPDATE key_material SET expires_at = ? WHERE id = ?');
   const purge = db.prepare('DELETE FROM key_material WHERE retired_at IS NOT NULL AND retired_at < ?');
 
@@ -142,11 +145,28 @@ export function keyMaterialRepository(ctx: RepositoryContext): KeyMaterialReposi
       const uid = newUid();
       const t = ctx.now();
       const sealed = ctx.secrets().seal(k.secret, secretPlace(uid));
+      const r: Omit<KeyRow, 'id'> = {
+        uid,
+        group_id: k.groupId,
+        kind: k.kind,
+        key_id: k.keyId ?? null,
+        spi: k.spi ?? null,
+        sa_name: k.saName ?? null,
+        tree_node: k.treeNode ?? null,
+        member_id: k.memberId ?? null,
+        algorithm: k.algorithm ?? null,
+        secret_enc: sealed,
+        public_key: k.publicKey ?? null,
+        created_at: t,
+        activates_at: k.activatesAt ?? t,
+        expires_at: k.expiresAt ?? null,
+        retired_at: null,
+      };
       const { lastInsertRowid } = guarded('key_material', () =>
-        insert.run(uid, k.groupId, k.kind, k.keyId ?? null, k.spi ?? null, k.saName ?? null, k.treeNode ?? null, k.memberId ?? null,
-          k.algorithm ?? null, sealed, k.publicKey ?? null, t, k.activatesAt ?? t, k.expiresAt ?? null),
+        insert.run(uid, r.group_id, r.kind, r.key_id, r.spi, r.sa_name, r.tree_node, r.member_id, r.algorithm, sealed, r.public_key, t, r.activates_at, r.expires_at),
       );
-      return toRecord(row(Number(lastInsertRowid)));
+      // The record from what was inserted (no read back: a join stores ~2 rows).
+      return toRecord({ ...r, id: Number(lastInsertRowid) });
     },
     get: (id) => {
       const r = byId.get(id);
@@ -166,9 +186,9 @@ export function keyMaterialRepository(ctx: RepositoryContext): KeyMaterialReposi
     },
     list: (groupId, filter = {}) => list.all({ group: groupId, kind: filter.kind ?? null, retired: filter.includeRetired ? 1 : 0 }).map(toRecord),
     retire(id, at) {
-      row(id);
-      retire.run(at ?? ctx.now(), id);
+      if (retire.run(at ?? ctx.now(), id).changes === 0) row(id); // retired already, or GKM_STORE_NOT_FOUND
     },
+    retireByKeyId: (groupId, keyId, at) => retireKeyId.run(at ?? ctx.now(), groupId, keyId).changes > 0,
     setExpiry(id, expiresAt) {
       row(id);
       expiry.run(expiresAt, id);

@@ -74,7 +74,8 @@ export function registrationRepository(ctx: RepositoryContext): RegistrationRepo
   const upsert = db.prepare(`INSERT INTO registrations (group_id, member_id, ike_spi, peer, sender_ids, leaf_key_id, registered_at, expires_at)
     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (group_id, member_id) DO UPDATE SET ike_spi = excluded.ike_spi, peer = excluded.peer, sender_ids = excluded.sender_ids,
-      leaf_key_id = excluded.leaf_key_id, registered_at = excluded.registered_at, expires_at = excluded.expires_at`);
+      leaf_key_id = excluded.leaf_key_id, registered_at = excluded.registered_at, expires_at = excluded.expires_at
+    RETURNING *`);
   const get = db.prepare<[number, number], RegistrationRow>('SELECT * FROM registrations WHERE group_id = ? AND member_id = ?');
   const forGroup = db.prepare<[number], RegistrationRow>('SELECT * FROM registrations WHERE group_id = ? ORDER BY id');
   const forIke = db.prepare<[Buffer], RegistrationRow>('SELECT * FROM registrations WHERE ike_spi = ? ORDER BY id');
@@ -83,17 +84,23 @@ export function registrationRepository(ctx: RepositoryContext): RegistrationRepo
   const delIke = db.prepare('DELETE FROM registrations WHERE ike_spi = ?');
 
   const repo: RegistrationRepository = {
-    put: (r, opts = {}) =>
-      db.transaction(() => {
-        const cap = opts.memberCap;
-        if (cap != null && !get.get(r.groupId, r.memberId) && repo.countForGroup(r.groupId) >= cap) {
+    put(r, opts = {}) {
+      const write = (): RegistrationRecord => {
+        const senderIds = JSON.stringify(r.senderIds ?? []);
+        const row = guarded('registrations', () =>
+          upsert.get(r.groupId, r.memberId, r.ikeSpi, r.peer, senderIds, r.leafKeyId ?? null, ctx.now(), r.expiresAt ?? null),
+        ) as RegistrationRow;
+        return toRegistration(row);
+      };
+      const cap = opts.memberCap;
+      if (cap == null) return write(); // one statement: no transaction of its own needed
+      return db.transaction(() => {
+        if (!get.get(r.groupId, r.memberId) && repo.countForGroup(r.groupId) >= cap) {
           throw new GkmError('GKM_GCKS_GROUP_FULL', { field: `group ${r.groupId}`, detail: `${cap} member(s) registered` });
         }
-        guarded('registrations', () =>
-          upsert.run(r.groupId, r.memberId, r.ikeSpi, r.peer, JSON.stringify(r.senderIds ?? []), r.leafKeyId ?? null, ctx.now(), r.expiresAt ?? null),
-        );
-        return repo.get(r.groupId, r.memberId)!;
-      })(),
+        return write();
+      })();
+    },
     get: (groupId, memberId) => {
       const r = get.get(groupId, memberId);
       return r && toRegistration(r);

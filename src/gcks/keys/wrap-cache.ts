@@ -1,0 +1,54 @@
+/**
+ * Wrapped keys that registrations share (RFC 9838 §4.5.4, App. A "A joins"): a GM's KD
+ * carries the Rekey SA key under the top key of its path and each path key under the next
+ * one down. Only the wraps under its own leaf key and under GSK_w of its IKE SA are its
+ * own; the others are the same bytes for every member of that subtree until either key is
+ * replaced, because RFC 3394/5649 key wrap is deterministic (the default IV). Caching them
+ * cuts a join at depth h from h + 2 wraps to ~3.
+ *
+ * Entries hold ciphertext only (a key wrapped under a tree key), never a plaintext key.
+ * An entry is used only when the very Buffers it was made from are asked for again: a
+ * tree node gets a new Buffer (and Key ID) whenever it is rekeyed, an SA its own keymat,
+ * so a replaced key can never hit. Wraps under GSK_w (KWK ID 0) are per IKE SA and never
+ * cached. The cache is bounded (oldest entry out first).
+ */
+export const WRAP_CACHE_ENTRIES = 4096;
+
+interface Entry {
+  readonly plaintext: Buffer;
+  readonly kek: Buffer;
+  readonly wrapped: Buffer;
+}
+
+export class WrapCache {
+  readonly #entries = new Map<string, Entry>();
+  readonly #max: number;
+  hits = 0;
+
+  constructor(max = WRAP_CACHE_ENTRIES) {
+    this.#max = max;
+  }
+
+  /** `plaintext` (Key ID `keyId`, 0 for an SA key) wrapped under `kek` (KWK ID `kwkId` > 0). */
+  wrap(keyId: number, plaintext: Buffer, kwkId: number, kek: Buffer, compute: () => Buffer): Buffer {
+    const name = `${keyId}/${kwkId}`;
+    const e = this.#entries.get(name);
+    if (e && e.plaintext === plaintext && e.kek === kek) {
+      this.hits++;
+      return e.wrapped;
+    }
+    const wrapped = compute();
+    this.#entries.delete(name);
+    if (this.#entries.size >= this.#max) this.#entries.delete(this.#entries.keys().next().value!);
+    this.#entries.set(name, { plaintext, kek, wrapped });
+    return wrapped;
+  }
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  clear(): void {
+    this.#entries.clear();
+  }
+}
