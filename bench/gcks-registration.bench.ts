@@ -33,6 +33,8 @@ import type { InboundMessage, InitiatorTask, TaskContext, TaskResult } from '../
 import type { Endpoint } from '../src/ikev2/sa/types.ts';
 import type { AuthPayload, IdrPayload, Payload } from '../src/ikev2/wire/index.ts';
 import { openStore } from '../src/store/index.ts';
+import { LeanGm } from './lib/lean-gm.ts';
+import { measureJoins } from './lib/registrar-join.ts';
 import { fmt, table } from './lib/table.ts';
 
 const env = (name: string, fallback: number): number => {
@@ -43,6 +45,8 @@ const N = env('GCKS_BENCH_N', 10_000);
 const CONCURRENCY = env('GCKS_BENCH_CONCURRENCY', 128);
 /** Load generator engines (each its own UDP socket); all in this process. */
 const ENGINES = env('GCKS_BENCH_ENGINES', 1);
+/** `lean` (default): bench/lib/lean-gm.ts; `engine`: the IKE engine with a light GSA_AUTH task. */
+const GENERATOR = process.env['GCKS_BENCH_GENERATOR'] === 'engine' ? 'engine' : 'lean';
 const LINGER_MS = env('GCKS_BENCH_LINGER_MS', 1000);
 const LIMIT_MS = env('GCKS_BENCH_LIMIT_MS', 600_000);
 const GROUP = 'bench-group';
@@ -158,6 +162,18 @@ function register(node: IkeNode, gcks: Endpoint, i: number): Promise<boolean> {
   });
 }
 
+/** One registration of member `i` through the chosen generator. */
+type Registerer = (i: number) => Promise<boolean>;
+
+async function openGenerators(gcks: Endpoint): Promise<{ readonly registerers: Registerer[]; close(): Promise<void> }> {
+  if (GENERATOR === 'lean') {
+    const gms = await Promise.all(Array.from({ length: ENGINES }, () => LeanGm.open({ gcks, proposal: PROPOSAL, group: Buffer.from(GROUP), retransmit: { baseMs: 2000, factor: 1.5, tries: 5 } })));
+    return { registerers: gms.map((gm) => (i: number) => gm.register(idOf(i), pskOf(i))), close: async () => void (await Promise.all(gms.map((g) => g.close()))) };
+  }
+  const nodes = await Promise.all(Array.from({ length: ENGINES }, () => IkeNode.open({ transport: { sockets: [{ address: '127.0.0.1', port: 0, kind: 'ike' }], receiveBufferSize: 8 << 20, sendBufferSize: 8 << 20 }, engine: { options: { livenessIntervalMs: 0, retransmit: { baseMs: 2000, factor: 1.5, tries: 5 } } } })));
+  return { registerers: nodes.map((node) => (i: number) => register(node, gcks, i)), close: async () => void (await Promise.all(nodes.map((n) => n.close()))) };
+}
+
 function setUpDatabase(dir: string, masterKey: Buffer): void {
   const store = openStore({ path: join(dir, 'gcks.db'), masterKey });
   const g = createGroup(store, { name: GROUP, identity: { idType: IdType.ID_KEY_ID, data: Buffer.from(GROUP) }, memberCap: null, policy }, 'bench').group.id;
@@ -197,10 +213,11 @@ async function main(): Promise<void> {
     const child = fork(fileURLToPath(import.meta.url), ['gcks-child', dir, masterKey.toString('base64')], { execArgv: ['--import', 'tsx', '--expose-gc', ...(process.env['GCKS_BENCH_SEMI'] ? [`--max-semi-space-size=${process.env['GCKS_BENCH_SEMI']}`] : []), ...(process.env['GCKS_BENCH_PROF'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['GCKS_BENCH_PROF']}`] : [])] });
     const ready = await new Promise<{ port: number }>((resolve) => child.on('message', (m: ChildMsg) => m.type === 'ready' && resolve(m)));
     const gcks: Endpoint = { ip: '127.0.0.1', port: ready.port };
-    const nodes = await Promise.all(Array.from({ length: ENGINES }, () => IkeNode.open({ transport: { sockets: [{ address: '127.0.0.1', port: 0, kind: 'ike' }], receiveBufferSize: 8 << 20, sendBufferSize: 8 << 20 }, engine: { options: { livenessIntervalMs: 0, retransmit: { baseMs: 2000, factor: 1.5, tries: 5 } } } })));
+    const generators = await openGenerators(gcks);
+    const registerers = generators.registerers;
 
     // Warm-up: the first registration loads the group's keys in the GCKS.
-    if (!(await register(nodes[0]!, gcks, 0))) throw new Error('warm-up registration failed');
+    if (!(await registerers[0]!(0))) throw new Error('warm-up registration failed');
     await new Promise((r) => setTimeout(r, LINGER_MS + 500));
     const before = await request(child, 'memory');
     const cpuBefore = (await request(child, 'cpu')).cpu;
@@ -214,11 +231,11 @@ async function main(): Promise<void> {
     const progress = setInterval(() => console.error(`  ${latencies.length} registered, ${failed} failed, ${((performance.now() - started) / 1000).toFixed(0)} s`), 10_000);
     await Promise.all(
       Array.from({ length: CONCURRENCY }, async (_, w) => {
-        const node = nodes[w % ENGINES]!;
+        const registerOne = registerers[w % ENGINES]!;
         while (next < N && performance.now() < deadline) {
           const i = next++;
           const t = performance.now();
-          if (await register(node, gcks, i)) latencies.push(performance.now() - t);
+          if (await registerOne(i)) latencies.push(performance.now() - t);
           else failed++;
         }
       }),
@@ -234,7 +251,7 @@ async function main(): Promise<void> {
       after = await request(child, 'memory');
     }
     child.send({ type: 'stop' });
-    await Promise.all(nodes.map((n) => n.close()));
+    await generators.close();
 
     const done = latencies.length;
     const sorted = [...latencies].sort((a, b) => a - b);
@@ -242,7 +259,7 @@ async function main(): Promise<void> {
     const cpuMs = (cpuAfter.user + cpuAfter.system - cpuBefore.user - cpuBefore.system) / 1000;
     const perMember = (a: number, b: number): string => `${((a - b) / Math.max(1, members)).toFixed(0)} B`;
     const rate = done / seconds;
-    console.log(`\n${done} registrations (${failed} failed) in ${seconds.toFixed(1)} s, concurrency ${CONCURRENCY}, ${ENGINES} generator engine(s); ${cpus().length} cores, load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+    console.log(`\n${done} registrations (${failed} failed) in ${seconds.toFixed(1)} s, concurrency ${CONCURRENCY}, ${ENGINES} ${GENERATOR} generator(s); ${cpus().length} cores, load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
     console.log(
       table(
         ['registrations/s', 'p50 ms', 'p99 ms', 'GCKS CPU µs/reg', `time for ${N}`, 'extrapolated 100,000', 'RSS/member', 'heap+AB/member', 'IKE SAs left'],
@@ -256,5 +273,12 @@ async function main(): Promise<void> {
   }
 }
 
+/** GCKS_BENCH_JOIN_ONLY=1: the registration transaction alone, in process (no IKE, no generator). */
+async function joinOnly(): Promise<void> {
+  const r = await measureJoins(policy, N, CONCURRENCY);
+  console.log(`Registrar.join alone: ${r.joins} joins, ${r.cpuUsPerJoin.toFixed(0)} µs CPU/join, ${r.wallUsPerJoin.toFixed(0)} µs wall/join; load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+}
+
 if (process.argv[2] === 'gcks-child') await gcksChild(process.argv[3]!, process.argv[4]!);
+else if (process.env['GCKS_BENCH_JOIN_ONLY']) await joinOnly();
 else await main();
