@@ -8,12 +8,12 @@
  *   acceptable proposals carry only the current PRF and the question never arises.
  */
 import { GkmError } from '../errors.ts';
-import { createIvSource, createSkCipher } from '../crypto/cipher.ts';
 import { deriveRekeyedIkeKeys, ikeKeySizes } from '../crypto/keys.ts';
 import { KeId } from '../registry/transform.ts';
 import type { Proposal, ProposalSpec } from '../wire/payloads/index.ts';
 import type { IkeCrypto, IkeSuite, Role } from './ike-sa.ts';
 import { numberedProposals } from './proposals.ts';
+import { ikeCryptoFromKeys } from './additional-ke.ts';
 
 const listOf = <T>(v: T | readonly T[] | undefined): readonly T[] => (v === undefined ? [] : Array.isArray(v) ? (v as readonly T[]) : [v as T]);
 
@@ -50,8 +50,5 @@ export function rekeyedIkeCrypto(k: RekeyedIkeKeyInput): IkeCrypto {
   const prf = k.old.prf;
   const protection = { encrId: k.suite.encrId, keyLengthBits: k.suite.keyLengthBits, integId: k.suite.integId };
   const keys = deriveRekeyedIkeKeys(prf, k.old.keys.skD, k.secrets, k.ni, k.nr, k.spiI, k.spiR, ikeKeySizes(prf, protection));
-  const ci = createSkCipher(protection, keys.skEi, keys.skAi);
-  const cr = createSkCipher(protection, keys.skEr, keys.skAr);
-  const [outbound, inbound] = k.role === 'initiator' ? [ci, cr] : [cr, ci];
-  return { suite: k.suite, prf, keys, outbound, inbound, ivs: createIvSource(outbound) };
+  return ikeCryptoFromKeys(k.role, k.suite, prf, keys);
 }

@@ -25,6 +25,7 @@ class SharedTable<T> {
 /** Distinct selector lists: per configuration, or per peer address with host selectors. */
 const selectorLists = new SharedTable<readonly AddressRangeSelector[]>(4096);
 const childSuites = new SharedTable<ChildSuite>(256);
+const numberLists = new SharedTable<readonly number[]>(256);
 
 const selectorKey = (s: AddressRangeSelector): string => `${s.tsType},${s.ipProtocol},${s.startPort},${s.endPort},${s.startAddress.toString('hex')},${s.endAddress.toString('hex')}`;
 
@@ -39,6 +40,11 @@ export function sharedSelectors(list: readonly AddressRangeSelector[]): readonly
 
 export function sharedChildSuite(s: ChildSuite): ChildSuite {
   return childSuites.get(`${s.encrId},${s.keyLengthBits},${s.integId},${s.esn}`, () => ({ ...s }));
+}
+
+/** A short list of numbers (e.g. the peer's RFC 7427 hash IDs), shared. */
+export function sharedNumbers(list: readonly number[]): readonly number[] {
+  return list.length > 16 ? list : numberLists.get(list.join(','), () => [...list]);
 }
 
 /** KE methods of a Child SA created without PFS. */

@@ -95,8 +95,8 @@ export function datagramDigest(d: Uint8Array): number {
 export class ResponderWindow {
   /** Lowest request MID not answered yet. */
   #lowest: number;
-  /** At most 2 x window size entries (1-2 with the default window of 1): an array, not a Map. */
-  #cache: CachedResponse[] | undefined;
+  /** At most 2 x window size entries; one entry is kept without an array (window size 1). */
+  #cache: CachedResponse | CachedResponse[] | undefined;
   #inProgress: Set<number> | undefined;
 
   constructor(
@@ -130,6 +130,7 @@ export class ResponderWindow {
   #cached(mid: number): CachedResponse | undefined {
     const cache = this.#cache;
     if (!cache) return undefined;
+    if (!Array.isArray(cache)) return cache.mid === mid ? cache : undefined;
     for (const c of cache) if (c.mid === mid) return c;
     return undefined;
   }
@@ -149,9 +150,11 @@ export class ResponderWindow {
     const kept = retained(...datagrams);
     const digests = [...new Set(requestDigests)];
     const entry: CachedResponse = { mid, datagrams: kept.length === 1 ? kept[0]! : kept, requestDigests: digests.length === 1 ? digests[0]! : digests };
-    const cache = (this.#cache ?? []).filter((c) => c.mid !== mid);
+    const before = this.#cache;
+    const cache = (before === undefined ? [] : Array.isArray(before) ? before : [before]).filter((c) => c.mid !== mid);
     cache.push(entry);
     while (cache.some((c) => c.mid === this.#lowest)) this.#lowest++;
-    this.#cache = cache.filter((c) => c.mid >= this.#lowest - this.size);
+    const live = cache.filter((c) => c.mid >= this.#lowest - this.size);
+    this.#cache = live.length === 1 ? live[0] : live;
   }
 }

@@ -24,6 +24,7 @@ import { keyLengthOf, NotifyData, type ProposalSpec } from '../../wire/payloads/
 import { DEFAULT_SIGNATURE_HASHES, type IkeSaInitConfig, type PeerConfig } from '../config.ts';
 import { ikeCryptoFromKeys, protectionOf } from '../additional-ke.ts';
 import { retained } from '../retained.ts';
+import { sharedNumbers } from '../shared-values.ts';
 import { IkeSa, type IkeCrypto, type IkeSuite, type InitRecord, type Role } from '../ike-sa.ts';
 import { findNotify, firstErrorNotify, hasNotify, notifiesOf, PeerNotifyError, required } from '../messages.ts';
 import { detectNat, natDetectionNotifies } from '../nat.ts';
@@ -123,7 +124,7 @@ function recordPeerCapabilities(sa: IkeSa, payloads: readonly Payload[], weOffer
   const hashes = findNotify(payloads, NotifyType.SIGNATURE_HASH_ALGORITHMS);
   sa.extensions.fragmentation = sa.initConfig.fragmentation !== false && hasNotify(payloads, NotifyType.IKEV2_FRAGMENTATION_SUPPORTED);
   sa.extensions.childless = hasNotify(payloads, NotifyType.CHILDLESS_IKEV2_SUPPORTED);
-  sa.extensions.peerSignatureHashes = hashes ? NotifyData.SIGNATURE_HASH_ALGORITHMS.parse(hashes) : undefined;
+  sa.extensions.peerSignatureHashes = hashes ? sharedNumbers(NotifyData.SIGNATURE_HASH_ALGORITHMS.parse(hashes)) : undefined;
   sa.extensions.intermediate = weOfferedIntermediate && hasNotify(payloads, NotifyType.INTERMEDIATE_EXCHANGE_SUPPORTED);
 }
 
