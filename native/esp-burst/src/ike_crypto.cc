@@ -103,18 +103,13 @@ bool PublicOf(const Curve& c, const uint8_t* priv, uint8_t* out) {
   return true;
 }
 
-bool Args(napi_env env, napi_callback_info info, size_t want, napi_value* argv) {
-  size_t argc = want;
-  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc != want) {
-    return Fail(env, "wrong number of arguments");
-  }
-  return true;
-}
-
-// A curve id and `count` byte arrays of exactly the curve's size.
-const Curve* XdhArgs(napi_env env, napi_value* argv, size_t count, View<uint8_t>* views) {
+// (curve, `count` byte arrays of exactly the curve's size): the curve, or null after a TypeError.
+const Curve* XdhArgs(napi_env env, napi_callback_info info, size_t count, View<uint8_t>* views) {
+  napi_value argv[4];
   uint32_t id = 0;
-  if (!ReadCount(env, argv[0], 25519, &id, "curve: 25519 | 448")) return nullptr;
+  if (!ReadArgs(env, info, count + 1, argv) || !ReadCount(env, argv[0], 25519, &id, "curve: 25519 | 448")) {
+    return nullptr;
+  }
   const Curve* c = CurveOf(id);
   if (c == nullptr) return Fail(env, "curve: 25519 | 448"), nullptr;
   for (size_t i = 0; i < count; i++) {
@@ -129,42 +124,33 @@ napi_value Throw(napi_env env, const char* what) {
   return nullptr;
 }
 
-// xdhGenerate(curve, outPrivate, outPublic): a fresh clamped private key and its public value.
-napi_value XdhGenerate(napi_env env, napi_callback_info info) {
-  napi_value argv[3];
+// (curve, private, outPublic); `fresh`: first fill private with a new clamped key.
+napi_value XdhKeyPair(napi_env env, napi_callback_info info, bool fresh) {
   View<uint8_t> v[2];
-  if (!Args(env, info, 3, argv)) return nullptr;
-  const Curve* c = XdhArgs(env, argv, 2, v);
+  const Curve* c = XdhArgs(env, info, 2, v);
   if (c == nullptr) return nullptr;
-  if (RAND_priv_bytes(v[0].data, static_cast<int>(c->size)) != 1) {
+  if (fresh && RAND_priv_bytes(v[0].data, static_cast<int>(c->size)) != 1) {
     ERR_clear_error();
     return Throw(env, "RAND_priv_bytes failed");
   }
-  Clamp(*c, v[0].data);
+  if (fresh) Clamp(*c, v[0].data);
   if (!PublicOf(*c, v[0].data, v[1].data)) {
-    OPENSSL_cleanse(v[0].data, c->size);
+    if (fresh) OPENSSL_cleanse(v[0].data, c->size);
     return Throw(env, "X25519/X448 public value failed");
   }
   return nullptr;
 }
 
+// xdhGenerate(curve, outPrivate, outPublic): a fresh clamped private key and its public value.
+napi_value XdhGenerate(napi_env env, napi_callback_info info) { return XdhKeyPair(env, info, true); }
+
 // xdhPublic(curve, private, outPublic): the public value of a given private key.
-napi_value XdhPublic(napi_env env, napi_callback_info info) {
-  napi_value argv[3];
-  View<uint8_t> v[2];
-  if (!Args(env, info, 3, argv)) return nullptr;
-  const Curve* c = XdhArgs(env, argv, 2, v);
-  if (c == nullptr) return nullptr;
-  if (!PublicOf(*c, v[0].data, v[1].data)) return Throw(env, "X25519/X448 public value failed");
-  return nullptr;
-}
+napi_value XdhPublic(napi_env env, napi_callback_info info) { return XdhKeyPair(env, info, false); }
 
 // xdhDerive(curve, private, peerPublic, outSecret): false (out zeroed) for an all-zero secret.
 napi_value XdhDerive(napi_env env, napi_callback_info info) {
-  napi_value argv[4];
   View<uint8_t> v[3];
-  if (!Args(env, info, 4, argv)) return nullptr;
-  const Curve* c = XdhArgs(env, argv, 3, v);
+  const Curve* c = XdhArgs(env, info, 3, v);
   if (c == nullptr) return nullptr;
   // Through a copy of the private key: out may alias it.
   uint8_t priv[kMaxXdh];
@@ -288,7 +274,7 @@ const EVP_MD* MacArgs(napi_env env, napi_callback_info info, View<uint8_t>* key,
                       View<uint8_t>* out) {
   napi_value argv[4];
   uint32_t hash = 0;
-  if (!Args(env, info, 4, argv) || !ReadCount(env, argv[0], 3, &hash, "hash: 0..3") ||
+  if (!ReadArgs(env, info, 4, argv) || !ReadCount(env, argv[0], 3, &hash, "hash: 0..3") ||
       !ReadBytes(env, argv[1], key, false, "key: Uint8Array") || !ReadParts(env, argv[2], parts, count) ||
       !ReadBytes(env, argv[3], out, false, "out: Uint8Array")) {
     return nullptr;

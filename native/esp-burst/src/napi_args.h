@@ -23,6 +23,15 @@ inline bool Fail(napi_env env, const char* what) {
   return false;
 }
 
+// Exactly `want` arguments into argv.
+inline bool ReadArgs(napi_env env, napi_callback_info info, size_t want, napi_value* argv) {
+  size_t argc = want;
+  if (napi_get_cb_info(env, info, &argc, argv, nullptr, nullptr) != napi_ok || argc != want) {
+    return Fail(env, "wrong number of arguments");
+  }
+  return true;
+}
+
 inline bool IsNullish(napi_env env, napi_value v) {
   napi_valuetype t;
   return napi_typeof(env, v, &t) == napi_ok && (t == napi_null || t == napi_undefined);
