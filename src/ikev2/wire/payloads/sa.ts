@@ -126,20 +126,28 @@ export const saCodec: PayloadCodec<SaPayload> = {
 
 function encodeProposals(w: Writer, proposals: readonly Proposal[]): void {
   if (proposals.length === 0) throw new GkmError('GKM_WIRE_ENCODE', { field: 'SA.proposals', detail: 'no proposal' });
-  proposals.forEach((prop, i) => {
-    const field = `SA.proposal[${i}]`;
+  for (let i = 0; i < proposals.length; i++) {
+    const prop = proposals[i]!;
     const count = prop.transforms.length;
     const problem =
       count > MAX_TRANSFORMS
         ? { field: 'numTransforms', detail: `${count} > ${MAX_TRANSFORMS}` }
         : proposalProblem(proposals[i - 1]?.number, prop.number, prop.protocolId, prop.spi.length, count, proposals.length === 1);
-    if (problem) throw new GkmError('GKM_WIRE_ENCODE', { field: `${field}.${problem.field}`, detail: problem.detail });
+    if (problem) throw new GkmError('GKM_WIRE_ENCODE', { field: `SA.proposal[${i}].${problem.field}`, detail: problem.detail });
+    if (!isOctet(prop.number) || !isOctet(prop.protocolId) || !isOctet(prop.spi.length)) {
+      // Names built only here: the first field out of range throws GKM_WIRE_ENCODE.
+      const f = `SA.proposal[${i}]`;
+      w.u8(prop.number, `${f}.number`).u8(prop.protocolId, `${f}.protocolId`).u8(prop.spi.length, `${f}.spiSize`);
+    }
     const start = w.length;
     w.u8(i === proposals.length - 1 ? LAST : MORE).u8(0);
     const lenAt = w.reserveU16();
-    w.u8(prop.number, `${field}.number`).u8(prop.protocolId, `${field}.protocolId`).u8(prop.spi.length, `${field}.spiSize`);
+    w.u8(prop.number).u8(prop.protocolId).u8(prop.spi.length);
     w.u8(count).bytes(prop.spi);
     encodeTransforms(w, prop.transforms);
-    w.patchU16(lenAt, w.length - start, `${field}.length`);
-  });
+    const length = w.length - start;
+    w.patchU16(lenAt, length, length > 0xffff ? `SA.proposal[${i}].length` : 'length');
+  }
 }
+
+const isOctet = (v: number): boolean => Number.isInteger(v) && v >= 0 && v <= 0xff;

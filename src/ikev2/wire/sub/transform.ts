@@ -49,12 +49,13 @@ export function decodeTransforms(r: Reader, field: string, count?: number): Tran
 }
 
 export function encodeTransforms(w: Writer, transforms: readonly Transform[]): void {
-  transforms.forEach((t, i) => {
+  for (let i = 0; i < transforms.length; i++) {
+    const t = transforms[i]!;
     const start = w.length;
     w.u8(i === transforms.length - 1 ? LAST : MORE).u8(0);
     const lenAt = w.reserveU16();
     w.u8(t.transformType, 'transform.type').u8(0).u16(t.transformId, 'transform.id');
     encodeAttributes(w, t.attributes);
     w.patchU16(lenAt, w.length - start, 'transform.length');
-  });
+  }
 }
