@@ -15,7 +15,7 @@ import { ProtocolId } from '../../registry/misc.ts';
 import { PayloadType } from '../../registry/payload.ts';
 import { decodeAttributes, encodeAttributes, type Attribute } from '../attributes.ts';
 import type { PayloadCodec } from '../payload.ts';
-import { decodeGroupSubstructures, encodeGroupSubstructure, type GroupSaProtocol } from '../sub/group-substructure.ts';
+import { beginGroupSubstructure, decodeGroupSubstructures, endGroupSubstructure, NO_SPI, type GroupSaProtocol } from '../sub/group-substructure.ts';
 import { decodeTrafficSelector, encodeTrafficSelector, type TrafficSelector } from '../sub/traffic-selector.ts';
 import { decodeTransforms, encodeTransforms, type Transform } from '../sub/transform.ts';
 
@@ -86,19 +86,21 @@ export const gsaCodec: PayloadCodec<GsaPayload> = {
   encode(w, p) {
     const problem = gsaCompositionProblem(p.policies);
     if (problem) throw new GkmError('GKM_WIRE_ENCODE', { field: 'GSA.policies', detail: problem });
-    p.policies.forEach((policy, i) => {
-      const field = `GSA.policy[${i}]`;
+    for (let i = 0; i < p.policies.length; i++) {
+      const policy = p.policies[i]!;
       if (isGroupWidePolicy(policy)) {
-        encodeGroupSubstructure(w, policy.protocolId, Buffer.alloc(0), field, () => encodeAttributes(w, policy.attributes));
-        return;
-      }
-      if (policy.transforms.length === 0) throw new GkmError('GKM_WIRE_ENCODE', { field: `${field}.transforms`, detail: 'at least one transform' });
-      encodeGroupSubstructure(w, policy.protocolId, policy.spi, field, () => {
-        encodeTrafficSelector(w, policy.source);
-        encodeTrafficSelector(w, policy.destination);
-        encodeTransforms(w, policy.transforms);
+        const start = beginGroupSubstructure(w, policy.protocolId, NO_SPI, 'GSA.policy', i);
         encodeAttributes(w, policy.attributes);
-      });
-    });
+        endGroupSubstructure(w, start, 'GSA.policy', i);
+        continue;
+      }
+      if (policy.transforms.length === 0) throw new GkmError('GKM_WIRE_ENCODE', { field: `GSA.policy[${i}].transforms`, detail: 'at least one transform' });
+      const start = beginGroupSubstructure(w, policy.protocolId, policy.spi, 'GSA.policy', i);
+      encodeTrafficSelector(w, policy.source);
+      encodeTrafficSelector(w, policy.destination);
+      encodeTransforms(w, policy.transforms);
+      encodeAttributes(w, policy.attributes);
+      endGroupSubstructure(w, start, 'GSA.policy', i);
+    }
   },
 };

@@ -15,7 +15,7 @@ import { ProtocolId } from '../../registry/misc.ts';
 import { PayloadType } from '../../registry/payload.ts';
 import { decodeAttributes, encodeAttributes, type Attribute } from '../attributes.ts';
 import type { PayloadCodec } from '../payload.ts';
-import { decodeGroupSubstructures, encodeGroupSubstructure, type GroupSaProtocol } from '../sub/group-substructure.ts';
+import { beginGroupSubstructure, decodeGroupSubstructures, endGroupSubstructure, NO_SPI, type GroupSaProtocol } from '../sub/group-substructure.ts';
 
 /** Keys of one group SA, matched to its GSA policy by protocol and SPI. */
 export interface GroupKeyBag {
@@ -62,9 +62,11 @@ export const kdCodec: PayloadCodec<KdPayload> = {
     if (p.bags.filter(isMemberKeyBag).length > MEMBER_BAGS_MAX) {
       throw new GkmError('GKM_WIRE_ENCODE', { field: 'KD.bags', detail: 'more than one Member Key Bag' });
     }
-    p.bags.forEach((bag, i) => {
-      const spi = isGroupKeyBag(bag) ? bag.spi : Buffer.alloc(0);
-      encodeGroupSubstructure(w, bag.protocolId, spi, `KD.bag[${i}]`, () => encodeAttributes(w, bag.attributes));
-    });
+    for (let i = 0; i < p.bags.length; i++) {
+      const bag = p.bags[i]!;
+      const start = beginGroupSubstructure(w, bag.protocolId, isGroupKeyBag(bag) ? bag.spi : NO_SPI, 'KD.bag', i);
+      encodeAttributes(w, bag.attributes);
+      endGroupSubstructure(w, start, 'KD.bag', i);
+    }
   },
 };

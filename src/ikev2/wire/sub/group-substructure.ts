@@ -50,7 +50,8 @@ function allZero(b: Uint8Array, n: number): boolean {
   return true;
 }
 
-const NO_SPI: Buffer = Buffer.alloc(0);
+/** The SPI of protocol 0 substructures (GW policy, Member Key Bag). */
+export const NO_SPI: Buffer = Buffer.alloc(0);
 
 export interface GroupSubstructureHead {
   /** 0 for a GW policy / Member Key Bag, else the group SA's protocol. */
@@ -90,18 +91,27 @@ export function decodeGroupSubstructures<T>(r: Reader, what: string, decodeOne: 
   return out;
 }
 
-/** Write one substructure: header (with back-patched Length), SPI, then `body()`. */
-export function encodeGroupSubstructure(w: Writer, protocolId: number, spi: Buffer, field: string, body: () => void): void {
+/**
+ * Write one substructure's header and SPI (`what[index]` names it in errors, e.g.
+ * `GSA.policy[0]`); the caller writes the body, then `endGroupSubstructure` patches Length.
+ */
+export function beginGroupSubstructure(w: Writer, protocolId: number, spi: Buffer, what: string, index: number): number {
   if (protocolId !== ProtocolId.NONE) {
     const problem = groupSpiProblem(protocolId, spi);
-    if (problem) throw new GkmError('GKM_WIRE_ENCODE', { field: `${field}.spi`, detail: problem.detail });
+    if (problem) throw new GkmError('GKM_WIRE_ENCODE', { field: `${what}[${index}].spi`, detail: problem.detail });
   } else if (spi.length !== 0) {
-    throw new GkmError('GKM_WIRE_ENCODE', { field: `${field}.spi`, detail: 'protocol 0 has no SPI' });
+    throw new GkmError('GKM_WIRE_ENCODE', { field: `${what}[${index}].spi`, detail: 'protocol 0 has no SPI' });
   }
   const start = w.length;
-  w.u8(protocolId, `${field}.protocol`).u8(spi.length);
-  const lenAt = w.reserveU16();
+  if (!Number.isInteger(protocolId) || protocolId < 0 || protocolId > 0xff) w.u8(protocolId, `${what}[${index}].protocol`);
+  w.u8(protocolId).u8(spi.length);
+  w.reserveU16();
   w.bytes(spi);
-  body();
-  w.patchU16(lenAt, w.length - start, `${field}.length`);
+  return start;
+}
+
+/** Patch the Length of the substructure `beginGroupSubstructure` started at `start`. */
+export function endGroupSubstructure(w: Writer, start: number, what: string, index: number): void {
+  const length = w.length - start;
+  w.patchU16(start + 2, length, length > 0xffff ? `${what}[${index}].length` : 'length');
 }
