@@ -201,7 +201,7 @@ class Hmac {
       ok_ = EVP_DigestInit_ex2(ctx_, md_, nullptr) == 1 && EVP_DigestUpdate(ctx_, key, keyLength) == 1 &&
             EVP_DigestFinal_ex(ctx_, k, &n) == 1;
     } else if (ok_) {
-      std::memcpy(k, key, keyLength);
+      if (keyLength != 0) std::memcpy(k, key, keyLength);
     }
     for (size_t i = 0; i < block_ && ok_; i++) {
       ipad_[i] = static_cast<uint8_t>(k[i] ^ 0x36);
