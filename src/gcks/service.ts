@@ -42,6 +42,8 @@ export interface GcksServiceOptions {
   readonly env?: NodeJS.ProcessEnv;
   readonly identity?: GcksIdentity['id'];
   readonly lingerMs?: number;
+  /** Group commit window of registrations (ms; 0: one event-loop turn), src/gcks/registration/group-commit.ts. */
+  readonly commitWindowMs?: number;
   /** UDP ports that are NAT-T sockets (non-ESP marker); default 4500. */
   readonly nattPorts?: readonly number[];
   readonly engineOptions?: Partial<EngineOptions>;
@@ -117,7 +119,7 @@ export class GcksService {
       log.info({ db: store.path, created: store.created, schemaVersion: store.schemaVersion, masterKey: undefined, masterKeyOrigin: master.origin }, 'store open');
       const sampleGroup = config.sampleGroup ? ensureSampleGroup(store) : null;
       const identity: GcksIdentity = { id: o.identity ?? DEFAULT_GCKS_IDENTITY, signatureKey: loadSignatureKey(store, log) };
-      const registrar = new Registrar({ store, log, ...(o.rekeySink ? { rekeySink: o.rekeySink } : {}), ...(o.treeDegree ? { treeDegree: o.treeDegree } : {}) });
+      const registrar = new Registrar({ store, log, ...(o.rekeySink ? { rekeySink: o.rekeySink } : {}), ...(o.treeDegree ? { treeDegree: o.treeDegree } : {}), ...(o.commitWindowMs !== undefined ? { commit: { windowMs: o.commitWindowMs } } : {}) });
       const exchanges = new GsaExchanges({ store, registrar, sessions: new RegistrationSessions(o.lingerMs ?? DEFAULT_LINGER_MS), identity, log });
       const keyLog = config.keylogDir ? new KeyLogWriter(config.keylogDir, (m) => log.warn({ dir: config.keylogDir }, m)) : undefined;
       const node = await IkeNode.open({

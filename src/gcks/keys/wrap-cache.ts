@@ -6,18 +6,27 @@
  * replaced, because RFC 3394/5649 key wrap is deterministic (the default IV). Caching them
  * cuts a join at depth h from h + 2 wraps to ~3.
  *
- * Entries hold ciphertext only (a key wrapped under a tree key), never a plaintext key.
- * An entry is used only when the very Buffers it was made from are asked for again: a
- * tree node gets a new Buffer (and Key ID) whenever it is rekeyed, an SA its own keymat,
- * so a replaced key can never hit. Wraps under GSK_w (KWK ID 0) are per IKE SA and never
- * cached. The cache is bounded (oldest entry out first).
+ * Entries hold ciphertext only (a key wrapped under a tree key), never a plaintext key,
+ * and only weak references to the two key Buffers they were made from: an entry is used
+ * only when those very Buffers are asked for again (a tree node gets a new Buffer and Key
+ * ID whenever it is rekeyed, an SA its own keymat), so a replaced key can never hit, and
+ * the cache keeps no key alive. The ciphertext is copied out of Node's shared Buffer pool
+ * (a 40-octet view would pin an 8 KiB slab per entry). Wraps under GSK_w (KWK ID 0) are per
+ * IKE SA and never cached. The cache is bounded (oldest entry out first).
  */
 export const WRAP_CACHE_ENTRIES = 4096;
 
 interface Entry {
-  readonly plaintext: Buffer;
-  readonly kek: Buffer;
+  readonly plaintext: WeakRef<Buffer>;
+  readonly kek: WeakRef<Buffer>;
   readonly wrapped: Buffer;
+}
+
+/** A copy in an allocation of its own (not a view into the shared pool). */
+function own(b: Buffer): Buffer {
+  const copy = Buffer.allocUnsafeSlow(b.length);
+  b.copy(copy);
+  return copy;
 }
 
 export class WrapCache {
@@ -33,14 +42,14 @@ export class WrapCache {
   wrap(keyId: number, plaintext: Buffer, kwkId: number, kek: Buffer, compute: () => Buffer): Buffer {
     const name = `${keyId}/${kwkId}`;
     const e = this.#entries.get(name);
-    if (e && e.plaintext === plaintext && e.kek === kek) {
+    if (e && e.plaintext.deref() === plaintext && e.kek.deref() === kek) {
       this.hits++;
       return e.wrapped;
     }
-    const wrapped = compute();
+    const wrapped = own(compute());
     this.#entries.delete(name);
     if (this.#entries.size >= this.#max) this.#entries.delete(this.#entries.keys().next().value!);
-    this.#entries.set(name, { plaintext, kek, wrapped });
+    this.#entries.set(name, { plaintext: new WeakRef(plaintext), kek: new WeakRef(kek), wrapped });
     return wrapped;
   }
 

@@ -29,7 +29,7 @@ import type { Logger } from '../config/logger.ts';
 import { findGroupByIdg, identityLabel, loadSigningKey, requireAuthorization } from '../groups/index.ts';
 import type { IkeSaKeyChannel, MembershipRekey } from '../keys/index.ts';
 import { groupPolicyShape, groupWidePolicy, gsaPolicyTemplate, loadGroupPolicy, usesCounterModes, type GroupPolicy, type GroupPolicyShape } from '../policy/index.ts';
-import { GroupCommit } from './group-commit.ts';
+import { GroupCommit, type GroupCommitOptions } from './group-commit.ts';
 import { GroupKeyStore } from './group-key-store.ts';
 import { requireSagSupport, type GroupSaOffer } from './sag.ts';
 
@@ -73,6 +73,8 @@ export interface RegistrarOptions {
   readonly rekeySink?: MembershipRekeySink;
   /** LKH tree degree for new groups (keys module default otherwise). */
   readonly treeDegree?: number;
+  /** Group commit window (src/gcks/registration/group-commit.ts). */
+  readonly commit?: GroupCommitOptions;
 }
 
 /** A group as registration needs it, loaded once per process (policy changes need a restart). */
@@ -109,7 +111,7 @@ export class Registrar {
     this.#commit = new GroupCommit(opts.store, (e) => {
       this.#log.error({ error: (e as Error).message }, 'store commit failed: reloading group keys from the store');
       this.#groups.clear();
-    });
+    }, opts.commit);
     this.#log = opts.log;
     this.#treeDegree = opts.treeDegree;
     this.#sink = opts.rekeySink ?? {
