@@ -12,7 +12,7 @@
  */
 import { GkmError, isGkmError } from '../errors.ts';
 import { deriveChildKeys, childKeySizes } from '../crypto/keys.ts';
-import { FragmentReassembler, fragmentMessage, plainFormOfOutgoing, plainFormOfReceived, protectMessage, unprotectMessage, type OpenedMessage } from '../crypto/encrypted-message.ts';
+import { FragmentReassembler, fragmentMessage, protectMessage, unprotectMessage, type OpenedMessage } from '../crypto/encrypted-message.ts';
 import type { IkeSaKeyRecord, EspSaKeyRecord } from '../keylog/index.ts';
 import { ExchangeType, HeaderFlag, IKE_HEADER_LENGTH } from '../registry/exchange.ts';
 import { nameOf } from '../registry/names.ts';
@@ -46,6 +46,7 @@ import { pooledRandomSource } from './random-pool.ts';
 import { retained } from './retained.ts';
 import { NO_KE_METHODS, ownIdentity, sharedChildSuite, sharedSelectors } from './shared-values.ts';
 import { datagramDigest } from './windows.ts';
+import { ReceivedMessage, SentMessage } from './message-forms.ts';
 
 /** The key-log writer's surface (keylog/writer.ts), so tests can pass a recorder. */
 export interface KeyLogSink {
@@ -482,14 +483,7 @@ export class IkeEngine {
   }
 
   #inbound(msg: DecodedMessage, payloads: readonly Payload[], remote: Endpoint, local: Endpoint, opened?: OpenedMessage): InboundMessage {
-    return {
-      header: msg.header,
-      payloads,
-      raw: msg.raw,
-      remote,
-      local,
-      plainForm: () => (opened ? plainFormOfReceived(msg, opened) : msg.raw),
-    };
+    return new ReceivedMessage(msg, payloads, remote, local, opened);
   }
 
   /**
@@ -552,7 +546,7 @@ export class IkeEngine {
     const datagrams = this.#encode(sa, header, spec.payloads);
     sa.responder.answered(mid, datagrams, [digest]);
     this.#transmit(datagrams, remote, local);
-    spec.afterSend?.({ messageId: mid, datagrams, plainForm: () => plainFormOfOutgoing(header, spec.payloads) });
+    spec.afterSend?.(new SentMessage(header, spec.payloads, datagrams, false));
     sa.forgetAuthentication();
     this.#pump(sa);
   }
@@ -690,12 +684,7 @@ export class IkeEngine {
     const messageId = mid ?? sa.requester.allocate(); // allocated only once the request exists: MIDs stay contiguous
     const header: IkeHeader = { spiI: sa.spiI, spiR: sa.spiR, exchangeType: task.exchangeType, flags: this.#flags(sa, false), messageId };
     const datagrams = this.#encode(sa, header, payloads);
-    const request: SentRequest = {
-      messageId,
-      payloads,
-      datagrams,
-      plainForm: () => (task.exchangeType === ExchangeType.IKE_SA_INIT ? datagrams[0]! : plainFormOfOutgoing(header, payloads)),
-    };
+    const request: SentRequest = new SentMessage(header, payloads, datagrams, task.exchangeType === ExchangeType.IKE_SA_INIT);
     const pending: PendingRequest = { task, request, retransmits: 0, timer: undefined };
     sa.setPending(messageId, pending);
     this.#transmit(datagrams, sa.remote, sa.local);
@@ -704,20 +693,23 @@ export class IkeEngine {
 
   /** RFC 7296 §2.1: same bytes, exponential back-off; when the tries run out the SA is dead. */
   #armRetransmit(sa: IkeSa, pending: PendingRequest): void {
-    const { baseMs, factor, tries } = this.options.retransmit;
-    pending.timer = this.#scheduler.setTimer(baseMs * factor ** pending.retransmits, () => {
-      if (!sa.isOpen || sa.pending.get(pending.request.messageId) !== pending) return;
-      if (pending.retransmits >= tries) {
-        pending.task.dispose?.();
-        this.#reportError(sa, new GkmError('GKM_IKE_TIMEOUT', { detail: `${pending.task.name} (MID ${pending.request.messageId})` }));
-        this.#close(sa, 'timeout');
-        return;
-      }
-      pending.retransmits++;
-      this.#transmit(pending.request.datagrams, sa.remote, sa.local);
-      this.#armRetransmit(sa, pending);
-    });
+    const { baseMs, factor } = this.options.retransmit;
+    pending.timer = this.#timers.add(sa, baseMs * factor ** pending.retransmits, this.#retransmitDue, pending);
   }
+
+  readonly #retransmitDue = (sa: IkeSa, p: unknown): void => {
+    const pending = p as PendingRequest;
+    if (sa.pending.get(pending.request.messageId) !== pending) return;
+    if (pending.retransmits >= this.options.retransmit.tries) {
+      pending.task.dispose?.();
+      this.#reportError(sa, new GkmError('GKM_IKE_TIMEOUT', { detail: `${pending.task.name} (MID ${pending.request.messageId})` }));
+      this.#close(sa, 'timeout');
+      return;
+    }
+    pending.retransmits++;
+    this.#transmit(pending.request.datagrams, sa.remote, sa.local);
+    this.#armRetransmit(sa, pending);
+  };
 
   #flags(sa: IkeSa, response: boolean): number {
     return (sa.role === 'initiator' ? HeaderFlag.INITIATOR : 0) | (response ? HeaderFlag.RESPONSE : 0);
