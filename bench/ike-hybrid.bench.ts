@@ -17,6 +17,7 @@
  *
  *   npm run bench -- ike-hybrid
  *   IKE_BENCH_N=3000 IKE_BENCH_HOLD=10000 IKE_BENCH_CONCURRENCY=64 IKE_BENCH_MODES=udp,in-memory npm run bench -- ike-hybrid
+ *   IKE_BENCH_SUITES=x25519 ...   # one key exchange only (hybrid,x25519 by default)
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -42,7 +43,7 @@ const PHASE_LIMIT_MS = env('IKE_BENCH_PHASE_LIMIT_MS', 180_000);
 const MODES = (process.env['IKE_BENCH_MODES'] ?? 'udp,in-memory').split(',');
 
 type Suite = 'hybrid' | 'x25519';
-const SUITES: readonly Suite[] = ['hybrid', 'x25519'];
+const SUITES = (process.env['IKE_BENCH_SUITES'] ?? 'hybrid,x25519').split(',').filter((s): s is Suite => s === 'hybrid' || s === 'x25519');
 
 const proposal = (suite: Suite): ProposalSpec => ({
   protocolId: ProtocolId.IKE,
