@@ -73,13 +73,16 @@ class AeadSkCipher extends BaseSkCipher implements SkCipher {
   readonly #material: Buffer;
   readonly #keyLength: number;
 
-  constructor(info: EncrInfo, keyBits: number, keyMaterial: Buffer) {
+  constructor(info: EncrInfo, keyBits: number, keyMaterial: Buffer, adopt: boolean) {
     super(info);
     this.icvLength = info.icvLength;
     this.#algorithm = info.mode === 'gcm' ? (GCM_ALGORITHMS[keyBits] ?? `aes-${keyBits}-gcm`) : 'chacha20-poly1305';
-    const own = Buffer.allocUnsafeSlow(keyMaterial.length); // not pooled: see keys.ts split()
-    keyMaterial.copy(own);
-    this.#material = own;
+    if (adopt) this.#material = keyMaterial;
+    else {
+      const own = Buffer.allocUnsafeSlow(keyMaterial.length); // not pooled: see keys.ts split()
+      keyMaterial.copy(own);
+      this.#material = own;
+    }
     this.#keyLength = keyBits / 8;
   }
 
@@ -215,17 +218,25 @@ function checkKeyLength(key: Buffer | undefined, expected: number, field: string
 }
 
 /**
+ * `adoptKey`: the cipher uses `encKey` itself instead of a copy (AEADs): the caller gives it a
+ * view of an allocation of its own that nothing else writes; dispose() wipes that view.
+ */
+export interface SkCipherOptions {
+  readonly adoptKey?: boolean;
+}
+
+/**
  * The SK cipher of a negotiated suite. `encKey` is SK_e (salt included for the AEADs);
  * `integKey` is SK_a (absent or empty with AEAD). Throws GKM_CRYPTO_UNSUPPORTED for suites
  * without an implementation here (CTR, CCM, XCBC, ...) and GKM_CRYPTO_BAD_KEY_LENGTH.
  */
-export function createSkCipher(suite: ProtectionSuite, encKey: Buffer, integKey?: Buffer): SkCipher {
+export function createSkCipher(suite: ProtectionSuite, encKey: Buffer, integKey?: Buffer, opts: SkCipherOptions = {}): SkCipher {
   const info = encrInfo(suite.encrId);
   const sizes = suiteKeySizes(suite);
   checkKeyLength(encKey, sizes.encr, 'SK_e');
   checkKeyLength(integKey, sizes.integ, 'SK_a');
   const keyBits = encrKeyBits(info, suite.keyLengthBits);
-  if (info.mode === 'gcm' || info.mode === 'chacha20-poly1305') return new AeadSkCipher(info, keyBits, encKey);
+  if (info.mode === 'gcm' || info.mode === 'chacha20-poly1305') return new AeadSkCipher(info, keyBits, encKey, opts.adoptKey === true);
   if (info.mode === 'cbc' && suite.integId !== undefined && integKey !== undefined) {
     return new CbcHmacSkCipher(info, keyBits, encKey, createIntegrity(suite.integId, integKey));
   }

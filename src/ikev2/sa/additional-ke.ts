@@ -21,6 +21,7 @@ import { EncrId, KeId, PrfId } from '../registry/transform.ts';
 import { ProtocolId } from '../registry/misc.ts';
 import type { ProposalSpec } from '../wire/payloads/index.ts';
 import type { IkeCrypto, IkeSa, IkeSuite, Role } from './ike-sa.ts';
+import { retained } from './retained.ts';
 
 /**
  * Default IKE proposals of a member connection: hybrid X25519 + ML-KEM-768 (strongSwan's
@@ -56,10 +57,12 @@ export const protectionOf = (suite: IkeSuite): ProtectionSuite => ({ encrId: sui
 
 /** The SK ciphers of `role` over `keys` (RFC 7296 §2.14): what protects our messages and the peer's. */
 export function ikeCryptoFromKeys(role: Role, suite: IkeSuite, prf: Prf, keys: IkeSaKeys): IkeCrypto {
-  const ci = createSkCipher(protectionOf(suite), keys.skEi, keys.skAi);
-  const cr = createSkCipher(protectionOf(suite), keys.skEr, keys.skAr);
+  // What the SA keeps for its life (SK_d, both SK_e) in one allocation of its own.
+  const [skD, skEi, skEr] = retained(keys.skD, keys.skEi, keys.skEr) as [Buffer, Buffer, Buffer];
+  const ci = createSkCipher(protectionOf(suite), skEi, keys.skAi, { adoptKey: true });
+  const cr = createSkCipher(protectionOf(suite), skEr, keys.skAr, { adoptKey: true });
   const [outbound, inbound] = role === 'initiator' ? [ci, cr] : [cr, ci];
-  return { suite, prf, keys, outbound, inbound, ivs: createIvSource(outbound) };
+  return { suite, prf, keys, outbound, inbound, ivs: createIvSource(outbound), keptSkD: skD };
 }
 
 /**

@@ -62,6 +62,8 @@ export interface IkeCrypto {
   readonly outbound: SkCipher;
   readonly inbound: SkCipher;
   readonly ivs: IvSource;
+  /** SK_d in the allocation the SK ciphers' keys share (ikeCryptoFromKeys); kept once authenticated. */
+  readonly keptSkD?: Buffer;
 }
 
 /** IKE_SA_INIT as it happened: AUTH signs these exact bytes (RFC 7296 §2.15). */
@@ -262,6 +264,7 @@ export class IkeSa {
     old.outbound.dispose();
     old.inbound.dispose();
     wipeKeys(old.keys);
+    if (old.keptSkD) wipe(old.keptSkD);
   }
 
   requireInit(): InitRecord {
@@ -290,7 +293,7 @@ export class IkeSa {
     const c = this.#crypto;
     if (!c || c.keys.skPi === NO_KEY) return;
     const { skD, skAi, skAr, skEi, skEr, skPi, skPr } = c.keys;
-    const [ownSkD] = retained(skD); // frees the allocation of all seven keys
+    const ownSkD = c.keptSkD ?? retained(skD)[0]; // frees the allocation of all seven keys
     wipe(skD, skAi, skAr, skEi, skEr, skPi, skPr);
     this.#crypto = { ...c, keys: { skD: ownSkD!, skAi: NO_KEY, skAr: NO_KEY, skEi: NO_KEY, skEr: NO_KEY, skPi: NO_KEY, skPr: NO_KEY } };
   }
@@ -304,6 +307,7 @@ export class IkeSa {
       this.#crypto.outbound.dispose();
       this.#crypto.inbound.dispose();
       wipeKeys(this.#crypto.keys);
+      if (this.#crypto.keptSkD) wipe(this.#crypto.keptSkD);
     }
   }
 }
