@@ -1,0 +1,51 @@
+/**
+ * The registration load generator (bench/lib/lean-gm.ts) against the GCKS service on
+ * loopback: what the benchmark counts as a registration is one, with the GCKS's AUTH
+ * checked — a GM whose PSK differs from the one the GCKS holds is not counted, nor one the
+ * group does not authorize — and the GCKS's reply comes only once the registration is
+ * stored.
+ */
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { LeanGm } from '../../../bench/lib/lean-gm.ts';
+import { DEFAULT_CONFIG, type GcksConfig } from '../../../src/gcks/config/index.ts';
+import { createGroup } from '../../../src/gcks/groups/index.ts';
+import { GcksService } from '../../../src/gcks/service.ts';
+import { EncrId, IdType, KeId, KwaId, PrfId, ProtocolId } from '../../../src/ikev2/registry/index.ts';
+import { Id } from '../../../src/ikev2/sa/identity.ts';
+import { openStore } from '../../../src/store/index.ts';
+import { tempDir } from '../../store/helpers.ts';
+import { gcmPolicy } from './support/world.ts';
+
+const PROPOSAL = { protocolId: ProtocolId.IKE, encr: { id: EncrId.AES_GCM_16, keyLength: 256 }, prf: PrfId.HMAC_SHA2_256, ke: KeId.CURVE25519, kwa: KwaId.KW_5649_256 };
+
+test('lean GM: registrations count only with the right PSK and an authorization; each is stored', async () => {
+  const dir = tempDir('gcks-lean-');
+  const masterKey = randomBytes(32);
+  const path = join(dir, 'gcks.db');
+  const setup = openStore({ path, masterKey });
+  const g = createGroup(setup, { name: 'g', identity: { idType: IdType.ID_KEY_ID, data: Buffer.from('g') }, memberCap: null, policy: gcmPolicy(1) }, 'test').group.id;
+  const psk = (i: number) => Buffer.from(`load-generator-test-psk-${i}-0123456789`);
+  for (const i of [1, 2, 3]) {
+    const m = setup.members.create({ idType: IdType.ID_KEY_ID, data: Buffer.from(`gm-${i}`) }, { kind: 'psk', psk: psk(i) });
+    if (i !== 3) setup.members.authorize(g, m.id, { role: 'both', maxSenderIds: 1 });
+  }
+  setup.close();
+  const config: GcksConfig = { ...DEFAULT_CONFIG, db: { path, busyTimeoutMs: 5000 }, listen: { addresses: ['127.0.0.1'], ports: [0] }, sampleGroup: false, log: { level: 'silent' } };
+  const service = await GcksService.start({ config, log: pino({ level: 'silent' }), env: { GCKS_MASTER_KEY: masterKey.toString('base64') }, lingerMs: 200, rekeySink: { membershipRekey: () => undefined } });
+  const gm = await LeanGm.open({ gcks: { ip: '127.0.0.1', port: service.node.transport.sockets()[0]!.local.port }, proposal: PROPOSAL, group: Buffer.from('g'), retransmit: { baseMs: 300, factor: 1, tries: 3 } });
+  try {
+    assert.equal(await gm.register(Id.keyId('gm-1'), psk(1)), true);
+    assert.ok(service.store.registrations.get(g, service.store.members.findByIdentity({ idType: IdType.ID_KEY_ID, data: Buffer.from('gm-1') })!.id), 'stored before the reply');
+    assert.equal(await gm.register(Id.keyId('gm-2'), psk(1)), false, 'wrong PSK: AUTHENTICATION_FAILED, not counted');
+    assert.equal(await gm.register(Id.keyId('gm-3'), psk(3)), false, 'not authorized: AUTH verifies but no GSA/KD');
+    assert.equal(await gm.register(Id.keyId('gm-2'), psk(2)), true);
+    assert.equal(service.store.registrations.listForGroup(g).length, 2);
+  } finally {
+    await gm.close();
+    await service.stop();
+  }
+});
