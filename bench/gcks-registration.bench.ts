@@ -11,6 +11,11 @@
  * before the run). The generator checks AUTH and that GSA and KD came back; unwrapping every
  * key is the tests' job (test/gcks/registration, test/e2e), not the load generator's.
  *
+ * The generator is bench/lib/lean-gm.ts (real IKE_SA_INIT with a fresh X25519 key, PSK AUTH
+ * both ways, no engine machinery); GCKS_BENCH_GENERATOR=engine runs the IKE engine with a
+ * light GSA_AUTH task instead. GCKS_BENCH_COMMIT_WINDOW_MS sets the GCKS's group commit window;
+ * GCKS_BENCH_JOIN_ONLY=1 measures Registrar.join alone in process (no IKE, no fork).
+ *
  *   npm run bench -- gcks-registration
  *   GCKS_BENCH_N=10000 GCKS_BENCH_CONCURRENCY=128 GCKS_BENCH_ENGINES=2 npm run bench -- gcks-registration
  */
