@@ -20,7 +20,6 @@ import { childSummary } from '../ikev2/sa/child-sa.ts';
 import type { EngineOptions, PeerConfig, ResponderPolicy } from '../ikev2/sa/config.ts';
 import type { IkeEngine } from '../ikev2/sa/engine.ts';
 import type { IkeEvent } from '../ikev2/sa/events.ts';
-import type { IkeSa } from '../ikev2/sa/ike-sa.ts';
 import { endpointText, realScheduler, type Endpoint, type Scheduler } from '../ikev2/sa/types.ts';
 import { IkeNode, type SocketPaths } from '../ikev2/node.ts';
 import { endpointKey, type AddressPort, type IkeTransport } from '../ikev2/transport/index.ts';
@@ -96,8 +95,6 @@ export class IkeDaemon {
   /** Connection name per IKE SA id (kept until its `deleted`). */
   readonly #connOf = new Map<string, string>();
   readonly #initiations = new Map<string, Initiation>();
-  /** Scheduler time of each Child SA's installation, by `ikeSaId/inboundSpi`. */
-  readonly #childSince = new Map<string, number>();
   #control: ControlServer | undefined;
   #stopping = false;
 
@@ -214,7 +211,7 @@ export class IkeDaemon {
         state: sa.phase,
         ageSeconds: secs(now - sa.createdAt),
         idleSeconds: secs(now - sa.lastInbound),
-        children: [...sa.children.values()].map((c) => this.#childListing(sa, c, now)),
+        children: [...sa.children.values()].map((c) => this.#childListing(c, now)),
       })),
       ...(this.#datapath ? { datapath: this.#datapath.stats().node } : {}),
     };
@@ -347,17 +344,13 @@ export class IkeDaemon {
         }
         return;
       }
-      case 'child_up':
-        this.#childSince.set(`${e.ikeSaId}/${e.child.inboundSpi}`, this.#scheduler.now());
-        return;
       case 'rekeyed': {
         const conn = e.what === 'ike' ? this.#conn(e.old) : undefined;
         if (conn) this.#connOf.set(e.new, conn);
         return;
       }
       case 'deleted':
-        if (e.what === 'child') this.#childSince.delete(`${e.ikeSaId}/${e.child.inboundSpi}`);
-        else this.#retry(e.ikeSaId, e.reason);
+        if (e.what === 'ike') this.#retry(e.ikeSaId, e.reason);
         return;
       case 'error':
         return;
@@ -395,9 +388,8 @@ export class IkeDaemon {
     }
   }
 
-  #childListing(sa: IkeSa, c: ChildSa, now: number): Record<string, unknown> {
-    const spi = c.inboundSpi.toString('hex');
-    const since = this.#childSince.get(`${sa.id}/${spi}`);
+  #childListing(c: ChildSa, now: number): Record<string, unknown> {
+    const since = c.installedAt; // the engine's scheduler is ours
     const counters = this.#sink?.counters(c.inboundSpi.readUInt32BE());
     return {
       ...childSummary(c),

@@ -68,6 +68,8 @@ export interface ChildSa extends Omit<NegotiatedChild, 'proposal'> {
   /** KE methods of the creating exchange (type 4, then ADDKE1..7); empty without PFS. */
   readonly keMethods: readonly number[];
   state: ChildSaState;
+  /** Scheduler time of its installation (kept across an IKE SA rekey, RFC 7296 §2.18). */
+  readonly installedAt?: number;
   /** Soft and hard lifetime deadlines, fixed when first armed (create-child-sa.ts). */
   lifetime?: LifetimeDeadlines | undefined;
 }

@@ -851,6 +851,7 @@ export class IkeEngine {
       encapsulated,
       keMethods: keMethods.length === 0 ? NO_KE_METHODS : keMethods,
       state: 'installed',
+      installedAt: this.#scheduler.now(),
     };
     sa.children.set(child.inboundSpi.toString('hex'), record);
     this.#emit({ type: 'child_up', ikeSaId: sa.id, child: childSummary(record) });
