@@ -50,6 +50,12 @@ export class SocketPaths {
     return { remote: { ip: remote.address, port: remote.port }, local: { ip, port: local.port } };
   }
 
+  /** endpoints() without waiting, when the socket is bound to a literal address; else undefined. */
+  endpointsNow(remote: AddressPort, local: AddressPort): { remote: Endpoint; local: Endpoint } | undefined {
+    if (isWildcard(local.address)) return undefined;
+    return { remote: { ip: remote.address, port: remote.port }, local: { ip: local.address, port: local.port } };
+  }
+
   /** Our address for talking to `remote` (cached per peer address). */
   sourceFor(remote: string): Promise<string> {
     let p = this.#sources.get(remote);
@@ -94,9 +100,11 @@ export class IkeNode {
         },
       },
     });
-    transport.setIkeHandler(async (d) => {
-      const { remote, local } = await this.paths.endpoints(d.remote, d.local);
-      await this.engine.receive(d.data, remote, local);
+    transport.setIkeHandler((d) => {
+      // A socket on a literal address needs no route lookup: no extra tick per datagram.
+      const now = this.paths.endpointsNow(d.remote, d.local);
+      if (now) return this.engine.receive(d.data, now.remote, now.local);
+      return this.paths.endpoints(d.remote, d.local).then(({ remote, local }) => this.engine.receive(d.data, remote, local));
     });
     if (o.onTransportError) transport.on('error', o.onTransportError);
   }

@@ -367,7 +367,7 @@ export class IkeEngine {
     return h.exchangeType === ExchangeType.IKE_SA_INIT && !isResponse(h) && h.spiR.equals(ZERO_SPI);
   }
 
-  async #onInitRequest(msg: DecodedMessage, datagram: Buffer, remote: Endpoint, local: Endpoint): Promise<void> {
+  #onInitRequest(msg: DecodedMessage, datagram: Buffer, remote: Endpoint, local: Endpoint): void {
     const h = msg.header;
     // RFC 7296 §3.1: the original initiator sets I; SPIi is never zero; the first MID is 0.
     if (!this.#responder || !isFromOriginalInitiator(h) || h.messageId !== 0 || h.spiI.equals(ZERO_SPI)) return;
