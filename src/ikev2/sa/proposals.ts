@@ -22,7 +22,18 @@ const isKeType = (type: number): boolean => type === TransformType.KE || (type >
 const sameTransform = (a: Transform, b: Transform): boolean =>
   a.transformType === b.transformType && a.transformId === b.transformId && keyLengthOf(a) === keyLengthOf(b);
 
-const typesOf = (p: Proposal): number[] => [...new Set(p.transforms.map((t) => t.transformType))].sort((a, b) => a - b);
+/** The transform types of a proposal, each once, ascending (a plain insertion: a handful of types). */
+function typesOf(p: Proposal): number[] {
+  const types: number[] = [];
+  for (const t of p.transforms) {
+    const type = t.transformType;
+    if (types.includes(type)) continue;
+    let i = types.length;
+    while (i > 0 && types[i - 1]! > type) i--;
+    types.splice(i, 0, type);
+  }
+  return types;
+}
 
 /** Our proposals numbered 1..n (RFC 7296 §3.3.1), with `spi` for Child SAs. */
 export function numberedProposals(specs: readonly ProposalSpec[], spi?: Buffer): Proposal[] {
