@@ -9,6 +9,11 @@
  * The AES key and the key check value are derived from the master key with HKDF-SHA-256
  * under distinct labels; the check value is stored in the database at creation, so a wrong
  * master key is detected at start-up rather than at the first decryption.
+ *
+ * Nonces come from the CSPRNG read 4 KiB at a time (a registration seals ~2 key rows, and
+ * one randomBytes() call costs ~3-6 µs whatever its length): each nonce is copied into the
+ * sealed value and its pool octets zeroed at once. Uniqueness is that of 96 random bits
+ * per value, as before (NIST SP 800-38D §8.2.2).
  */
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
 import { GkmError } from '../ikev2/errors.ts';
@@ -30,6 +35,25 @@ export interface SecretPlace {
 
 const aad = (p: SecretPlace): Buffer => Buffer.from(`gkm-store/v1/${p.table}.${p.column}/${p.uid}`, 'utf8');
 
+const NONCE_POOL_OCTETS = 4096;
+
+/** 96-bit random nonces written straight into the sealed value, from a pooled CSPRNG read. */
+class NoncePool {
+  #pool = randomBytes(NONCE_POOL_OCTETS);
+  #at = 0;
+
+  /** Fill out[offset, offset + NONCE) with fresh random octets. */
+  writeInto(out: Buffer, offset: number): void {
+    if (this.#at + NONCE > NONCE_POOL_OCTETS) {
+      this.#pool = randomBytes(NONCE_POOL_OCTETS);
+      this.#at = 0;
+    }
+    this.#pool.copy(out, offset, this.#at, this.#at + NONCE);
+    this.#pool.fill(0, this.#at, this.#at + NONCE);
+    this.#at += NONCE;
+  }
+}
+
 function derive(masterKey: Buffer, label: string): Buffer {
   return Buffer.from(hkdfSync('sha256', masterKey, Buffer.alloc(0), label, 32));
 }
@@ -37,6 +61,7 @@ function derive(masterKey: Buffer, label: string): Buffer {
 export class SecretBox {
   readonly #key: Buffer;
   readonly #check: Buffer;
+  readonly #nonces = new NoncePool();
 
   constructor(masterKey: Buffer) {
     if (masterKey.length !== MASTER_KEY_LENGTH) {
@@ -57,11 +82,16 @@ export class SecretBox {
   }
 
   seal(plaintext: Uint8Array, place: SecretPlace): Buffer {
-    const nonce = randomBytes(NONCE);
-    const c = createCipheriv('aes-256-gcm', this.#key, nonce, { authTagLength: TAG });
+    // Sealed values go to SQLite and are dropped: a view into Node's Buffer pool is fine here.
+    const out = Buffer.allocUnsafe(1 + NONCE + plaintext.length + TAG);
+    out[0] = VERSION;
+    this.#nonces.writeInto(out, 1);
+    const c = createCipheriv('aes-256-gcm', this.#key, out.subarray(1, 1 + NONCE), { authTagLength: TAG });
     c.setAAD(aad(place));
-    const body = Buffer.concat([c.update(plaintext), c.final()]);
-    return Buffer.concat([Buffer.of(VERSION), nonce, body, c.getAuthTag()]);
+    const written = c.update(plaintext).copy(out, 1 + NONCE);
+    c.final().copy(out, 1 + NONCE + written); // GCM is a stream mode: final() adds no octets
+    c.getAuthTag().copy(out, 1 + NONCE + plaintext.length);
+    return out;
   }
 
   /** Throws GKM_STORE_SECRET_CORRUPT when the value does not authenticate for `place`. */

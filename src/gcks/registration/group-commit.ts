@@ -6,6 +6,11 @@
  * failing one rolls back alone. Replies wait for the commit, so nothing is answered before
  * it is on disk (WAL); if the commit fails, every registration of the batch fails and
  * `onLost` lets the caller drop in-memory state that ran ahead of the store.
+ *
+ * Writes that only the batch's last state needs (a per-group row every registration would
+ * rewrite) go to `beforeCommit(fn)`: `fn` runs once, inside the batch, just before its
+ * COMMIT; if it throws, the batch rolls back as if the COMMIT had failed. `doom(e)` makes
+ * the open batch roll back at its end (a write the batch's consistency needed has failed).
  */
 import type { Store, StoreBatch } from '../../store/index.ts';
 
@@ -32,6 +37,8 @@ export class GroupCommit {
   #batch: StoreBatch | undefined;
   #timer: NodeJS.Timeout | undefined;
   #waiters: Waiter[] = [];
+  #beforeCommit = new Set<() => void>();
+  #doomed: { readonly error: unknown } | undefined;
 
   constructor(store: Store, onLost: (e: unknown) => void, opts: GroupCommitOptions = {}) {
     this.#store = store;
@@ -51,6 +58,7 @@ export class GroupCommit {
       this.#timer = undefined;
       setImmediate(() => this.#flush());
     }
+    if (this.#doomed) return Promise.reject(this.#doomed.error); // the batch rolls back: add nothing to it
     let value: T;
     try {
       value = fn();
@@ -60,17 +68,35 @@ export class GroupCommit {
     return new Promise<T>((resolve, reject) => this.#waiters.push({ resolve: () => resolve(value), reject }));
   }
 
+  /** Run `fn` once just before the open batch's COMMIT (the same function twice: once); at once if no batch is open. */
+  beforeCommit(fn: () => void): void {
+    if (this.#batch) this.#beforeCommit.add(fn);
+    else fn();
+  }
+
+  /** Roll the open batch back at its end and reject all of its registrations with `error`. */
+  doom(error: unknown): void {
+    if (this.#batch) this.#doomed ??= { error };
+  }
+
   #flush(): void {
     const batch = this.#batch;
     if (!batch) return;
     const waiters = this.#waiters;
+    const hooks = this.#beforeCommit;
+    const doomed = this.#doomed;
     clearTimeout(this.#timer);
     this.#timer = undefined;
-    this.#batch = undefined;
     this.#waiters = [];
+    this.#beforeCommit = new Set();
+    this.#doomed = undefined;
     try {
+      if (doomed) throw doomed.error;
+      for (const fn of hooks) fn();
+      this.#batch = undefined;
       batch.commit();
     } catch (e) {
+      this.#batch = undefined;
       try {
         batch.rollback();
       } catch {

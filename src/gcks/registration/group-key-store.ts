@@ -8,7 +8,13 @@
  *
  * `GroupKeyStore.record()` runs inside the caller's store transaction after each key
  * operation and writes only what changed: new SA rows (old ones retired), the tree's
- * takeChanges(), and the small state document. The open batch (joins not yet committed by
+ * takeChanges(), and the small state document. Under group commit the state document is
+ * written once per batch instead of once per join: `record(…, { deferState: true })` leaves
+ * it in memory and `writeState()` (run just before the batch's COMMIT) writes it. The row
+ * on disk at every COMMIT is thus the state after the batch's last operation, as before.
+ * If an operation fails after touching the keys while a deferred state is unwritten, the
+ * caller must roll back the whole batch (`hasDeferredState`): the state it would write
+ * includes the failed operation, the one on disk misses the batch's earlier ones. The open batch (joins not yet committed by
  * a GSA_REKEY) is rebuilt on load from Key IDs and row ids, which only grow: nodes keyed
  * since the batch opened are its dirty nodes and joiners' leaves; leaves re-stored since
  * then with an older Key ID were moved by a split. Which members saw pending keys is not
@@ -87,6 +93,8 @@ export class GroupKeyStore {
   readonly #groupId: number;
   readonly #templates: GroupKeyTemplates;
   #state: GroupKeyStateV1;
+  /** record({ deferState }) ran since the last writeState(). */
+  #deferred = false;
   /** The SA objects the state's rows hold (identity tells what an operation replaced). */
   #kek: RekeySaKeys | undefined;
   #pendingKek: RekeySaKeys | undefined;
@@ -116,7 +124,7 @@ export class GroupKeyStore {
       created.#kek = undefined;
       created.#teks = [];
       created.#state = created.#persistSas(state);
-      store.groupKeyState.put(groupId, created.#state);
+      created.#put();
       return created;
     });
   }
@@ -129,8 +137,10 @@ export class GroupKeyStore {
   /**
    * Store what the last key operation changed. Call inside the transaction of the
    * operation's other writes; if it throws, drop this object and open() again.
+   * With `deferState`, the state document is not written now: writeState() must run in the
+   * same outer transaction before it commits (see the module comment for failures).
    */
-  record(delta: { readonly joined?: number; readonly evicted?: number } = {}): void {
+  record(delta: { readonly joined?: number; readonly evicted?: number } = {}, opts: { readonly deferState?: boolean } = {}): void {
     const committed = this.keys.rekeySa !== this.#kek; // a commit (or rekey) replaced the Rekey SA
     let state = this.#persistSas(this.#state);
     const tree = this.keys.tree;
@@ -166,13 +176,30 @@ export class GroupKeyStore {
       };
     }
     state = { ...state, keyIdsNext: this.keys.keyIds.snapshot().next };
-    this.#store.groupKeyState.put(this.#groupId, state);
     this.#state = state;
+    if (opts.deferState) this.#deferred = true;
+    else this.#put();
   }
+
+  /** A deferred state is not written yet (a failure now must roll back the whole outer transaction). */
+  get hasDeferredState(): boolean {
+    return this.#deferred;
+  }
+
+  /** Write a deferred state (one statement; nothing if none is pending). */
+  readonly writeState = (): void => {
+    if (!this.#deferred) return;
+    this.#put();
+    this.#deferred = false;
+  };
 
   /** The rekey sender moved the Message ID counter of the current Rekey SA on. */
   setRekeyMessageId(next: number): void {
     this.#state = { ...this.#state, rekeyMessageId: next };
+    this.#put();
+  }
+
+  #put(): void {
     this.#store.groupKeyState.put(this.#groupId, this.#state);
   }
 
@@ -256,7 +283,11 @@ export class GroupKeyStore {
     });
     const keyIds = new KeyIdAllocator({ next: s.keyIdsNext });
     const tree = rekeySa && s.treeDegree !== null ? restoreTree(store, groupId, rekeySa.kwaId, s, keyIds) : undefined;
-    const spis = new SpiAllocator({ state: { inUse, reserved } });
+    // An announced GSA_NEXT_SPI that an SA holds already (the current Rekey SA's successor
+    // once the pending one exists) is in use, not reserved: claiming it again would hand
+    // the pending KEK's SPI to the next one (a restart followed by a forced commit did).
+    const used = (r: SpiRecord): boolean => inUse.some((u) => u.protocolId === r.protocolId && u.spi.equals(r.spi));
+    const spis = new SpiAllocator({ state: { inUse, reserved: reserved.filter((r) => !used(r)) } });
     const keys = new GroupKeys({
       ...(templates.rekeySa ? { rekeySa: templates.rekeySa } : {}),
       dataSecurity: templates.dataSecurity,

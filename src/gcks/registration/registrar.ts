@@ -149,7 +149,7 @@ export class Registrar {
       touched = true;
       const reg = keys.register({ member: req.member.id, ikeSa: req.ike.channel, ...(senderIds.length ? { senderIds } : {}), ...(rt.authKey ? { authKey: rt.authKey } : {}) });
       if (reg.precedingRekey) rekeys.push(reg.precedingRekey);
-      rt.keyStore.record({ joined: joins });
+      rt.keyStore.record({ joined: joins }, { deferState: true }); // written once per batch, before its COMMIT
       const leafKeyId = keys.tree ? keys.tree.leafOf(req.member.id).keyId : null;
       store.registrations.put({ groupId: group.id, memberId: req.member.id, ikeSpi: req.ike.spi, peer: req.ike.peer, senderIds, leafKeyId }, { memberCap: group.memberCap });
       const rekeySpi = reg.rekeySa?.spi;
@@ -163,13 +163,18 @@ export class Registrar {
       const current = rekeySpi !== undefined && keys.rekeySa?.policy.spi.equals(rekeySpi) === true;
       return { reg, senderIds, initialMessageId: current ? rt.keyStore.rekeyMessageId : 0 };
     });
-    let result: ReturnType<typeof register>;
-    try {
-      result = await this.#commit.run(register);
-    } catch (e) {
-      if (touched) this.#groups.delete(group.id); // keys ran ahead of the rolled-back store
-      throw e;
-    }
+    const registerInBatch = (): ReturnType<typeof register> => {
+      const deferredBefore = rt.keyStore.hasDeferredState; // earlier joins of this batch
+      try {
+        const r = register();
+        this.#commit.beforeCommit(rt.keyStore.writeState);
+        return r;
+      } catch (e) {
+        if (touched) this.#dropKeys(rt, e, deferredBefore); // keys ran ahead of the rolled-back savepoint
+        throw e;
+      }
+    };
+    const result = await this.#commit.run(registerInBatch);
     for (const r of rekeys) this.#sink.membershipRekey(group.id, r);
     const { reg, senderIds, initialMessageId } = result;
     const context = rt.shape.context;
@@ -190,8 +195,7 @@ export class Registrar {
     const group = findGroupByIdg(store, idg);
     const rt = this.#runtime(group);
     const rekeys: MembershipRekey[] = [];
-    const removed = await this.#guarded(group.id, () =>
-      this.#commit.run(() => store.transaction(() => {
+    const removed = await this.#commit.run(() => this.#guarded(rt, () => store.transaction(() => {
         const registered = store.registrations.remove(group.id, member.id);
         const keys = rt.keyStore.keys;
         const inTree = keys.tree?.has(member.id) ?? false;
@@ -224,7 +228,7 @@ export class Registrar {
         rt.keyStore.record();
         return r;
       } catch (e) {
-        this.#groups.delete(groupId);
+        this.#dropKeys(rt, e);
         throw e;
       }
     });
@@ -237,8 +241,11 @@ export class Registrar {
 
   /** Forget cached groups (e.g. after a policy change); they reload from the store. */
   forget(groupId?: number): void {
-    if (groupId === undefined) this.#groups.clear();
-    else this.#groups.delete(groupId);
+    for (const [id, rt] of this.#groups) {
+      if (groupId !== undefined && id !== groupId) continue;
+      rt.keyStore.writeState(); // a reload reads the state from the store
+      this.#groups.delete(id);
+    }
   }
 
   // --- internals ------------------------------------------------------------------------
@@ -253,13 +260,24 @@ export class Registrar {
   }
 
   /** Run a key operation; if it fails, the group's in-memory keys may be ahead of the store: reload them next time. */
-  async #guarded<T>(groupId: number, fn: () => Promise<T>): Promise<T> {
+  #guarded<T>(rt: GroupRuntime, fn: () => T): T {
     try {
-      return await fn();
+      return fn();
     } catch (e) {
-      this.#groups.delete(groupId);
+      this.#dropKeys(rt, e);
       throw e;
     }
+  }
+
+  /**
+   * A key operation failed after touching the group's keys: they reload from the store on
+   * next use. If the open batch holds a deferred key state of the group (earlier operations
+   * of the batch), that state cannot be written any more (it includes the failed operation)
+   * and the store's lacks the batch's earlier ones: the batch rolls back as a whole.
+   */
+  #dropKeys(rt: GroupRuntime, error: unknown, deferred = rt.keyStore.hasDeferredState): void {
+    if (this.#groups.get(rt.group.id) === rt) this.#groups.delete(rt.group.id);
+    if (deferred) this.#commit.doom(error);
   }
 
   #runtime(group: GroupRecord): GroupRuntime {
