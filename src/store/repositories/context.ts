@@ -18,7 +18,17 @@ export interface StoredIdentity {
   readonly data: Buffer;
 }
 
-export const newUid = (): string => randomUUID();
+/**
+ * A row uid (the AAD of its sealed secrets, src/store/secret-box.ts): UUID version 7
+ * (RFC 9562 §5.7: 48-bit Unix milliseconds, then 74 random bits). Time-ordered, so the
+ * UNIQUE index on uid grows at its end instead of at a random page per insert (a
+ * registration inserts ~2 key rows); 74 random bits keep uids unique within a millisecond.
+ */
+export function newUid(now = Date.now()): string {
+  const r = randomUUID(); // xxxxxxxx-xxxx-4xxx-yxxx-xxxxxxxxxxxx: its random parts
+  const ms = now.toString(16).padStart(12, '0');
+  return `${ms.slice(0, 8)}-${ms.slice(8, 12)}-7${r.slice(15, 18)}-${r.slice(19)}`;
+}
 
 /** Run a statement, turning SQLite constraint failures into GKM_STORE_CONFLICT / NOT_FOUND. */
 export function guarded<T>(what: string, fn: () => T): T {
