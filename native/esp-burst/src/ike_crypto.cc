@@ -359,7 +359,8 @@ bool RegisterIkeCrypto(napi_env env, napi_value exports) {
       {"prfPlus", nullptr, PrfPlusJs, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
       {"ikeCryptoInfo", nullptr, IkeCryptoInfo, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
-  return napi_define_properties(env, exports, sizeof props / sizeof props[0], props) == napi_ok;
+  return napi_define_properties(env, exports, sizeof props / sizeof props[0], props) == napi_ok &&
+         RegisterIkeAead(env, exports);
 }
 
 }  // namespace gkm

@@ -16,6 +16,9 @@
  *   ICV length, i.e. exactly "the IKE header through the encrypted content, IV included".
  *
  * `seal` returns ciphertext | ICV; the caller writes IV | ciphertext | ICV after `aad`.
+ * `sealBody` / `openBody` do the same on the whole SK body (IV | data | ICV), in place for
+ * sealing: the AEADs run on the native addon when it loads (one call per message, see
+ * native.ts), else on node:crypto (a cipher object per message).
  * `open` verifies before it decrypts and throws GKM_CRYPTO_AUTH_FAILED on any mismatch. HMAC ICVs
  * are compared with timingSafeEqual; AEAD tags are verified by OpenSSL (constant time).
  */
@@ -23,6 +26,7 @@ import { createCipheriv, createDecipheriv, createHmac, randomBytes, timingSafeEq
 import { GkmError } from '../errors.ts';
 import { encrInfo, encrKeyBits, integInfo, suiteKeySizes, type EncrInfo, type ProtectionSuite } from './algorithms.ts';
 import { octetParts, type Octets } from './prf.ts';
+import { ikeNativeAead, NATIVE_AEAD, type IkeNativeAead } from './native.ts';
 import { wipe } from './zeroize.ts';
 
 export interface SkCipher {
@@ -37,6 +41,13 @@ export interface SkCipher {
   seal(iv: Buffer, aad: Buffer, plaintext: Buffer): Buffer;
   /** Returns the (still padded) plaintext; throws GKM_CRYPTO_AUTH_FAILED. */
   open(iv: Buffer, aad: Buffer, ctAndIcv: Buffer): Buffer;
+  /**
+   * In place: `body` is IV | padded plaintext | room for the ICV, the IV already written;
+   * encrypts the plaintext where it is and writes the ICV after it.
+   */
+  sealBody(aad: Buffer, body: Buffer): void;
+  /** `body` is IV | ciphertext | ICV: the (still padded) plaintext; throws GKM_CRYPTO_AUTH_FAILED. */
+  openBody(aad: Buffer, body: Buffer): Buffer;
   /** Wipes the key copies held by this object; it must not be used afterwards. */
   dispose(): void;
 }
@@ -54,11 +65,31 @@ abstract class BaseSkCipher {
   readonly encrId: number;
   readonly ivLength: number;
   readonly blockSize: number;
+  abstract readonly icvLength: number;
   constructor(info: EncrInfo) {
     this.encrId = info.id;
     this.ivLength = info.ivLength;
     this.blockSize = info.blockSize;
   }
+
+  abstract seal(iv: Buffer, aad: Buffer, plaintext: Buffer): Buffer;
+  abstract open(iv: Buffer, aad: Buffer, ctAndIcv: Buffer): Buffer;
+
+  /** Through seal(): node:crypto returns new Buffers, copied back into `body`. */
+  sealBody(aad: Buffer, body: Buffer): void {
+    const iv = body.subarray(0, this.ivLength);
+    const sealed = this.seal(iv, aad, body.subarray(this.ivLength, body.length - this.icvLength));
+    sealed.copy(body, this.ivLength);
+  }
+
+  openBody(aad: Buffer, body: Buffer): Buffer {
+    checkBody(body, this.ivLength, this.icvLength);
+    return this.open(body.subarray(0, this.ivLength), aad, body.subarray(this.ivLength));
+  }
+}
+
+function checkBody(body: Buffer, ivLength: number, icvLength: number): void {
+  if (body.length < ivLength + icvLength) throw authFailed('SK body shorter than IV and ICV');
 }
 
 /** Cipher names shared by every SA (not a string per cipher object). */
@@ -77,12 +108,7 @@ class AeadSkCipher extends BaseSkCipher implements SkCipher {
     super(info);
     this.icvLength = info.icvLength;
     this.#algorithm = info.mode === 'gcm' ? (GCM_ALGORITHMS[keyBits] ?? `aes-${keyBits}-gcm`) : 'chacha20-poly1305';
-    if (adopt) this.#material = keyMaterial;
-    else {
-      const own = Buffer.allocUnsafeSlow(keyMaterial.length); // not pooled: see keys.ts split()
-      keyMaterial.copy(own);
-      this.#material = own;
-    }
+    this.#material = adopt ? keyMaterial : ownCopy(keyMaterial);
     this.#keyLength = keyBits / 8;
   }
 
@@ -129,6 +155,67 @@ class AeadSkCipher extends BaseSkCipher implements SkCipher {
   dispose(): void {
     wipe(this.#material);
   }
+}
+
+/**
+ * The same AEADs on the native addon (ike_aead.cc): one call per message, sealing in place in
+ * the message being built and opening into one allocation, no cipher object per message.
+ * Same key material ownership as AeadSkCipher (key | salt, adopted or copied).
+ */
+class NativeAeadSkCipher extends BaseSkCipher implements SkCipher {
+  readonly aead = true;
+  readonly icvLength: number;
+  readonly #alg: number;
+  readonly #material: Buffer;
+  readonly #native: IkeNativeAead;
+
+  constructor(info: EncrInfo, keyMaterial: Buffer, adopt: boolean, native: IkeNativeAead) {
+    super(info);
+    this.icvLength = info.icvLength;
+    this.#alg = info.mode === 'gcm' ? NATIVE_AEAD.aesGcm : NATIVE_AEAD.chacha20Poly1305;
+    this.#material = adopt ? keyMaterial : ownCopy(keyMaterial);
+    this.#native = native;
+  }
+
+  override sealBody(aad: Buffer, body: Buffer): void {
+    if (body.length < this.ivLength + this.icvLength) {
+      throw new GkmError('GKM_CRYPTO_INTERNAL', { detail: `SK body of ${body.length} octets` });
+    }
+    this.#native.aeadSeal(this.#alg, this.#material, this.icvLength, aad, body);
+  }
+
+  override openBody(aad: Buffer, body: Buffer): Buffer {
+    checkBody(body, this.ivLength, this.icvLength);
+    const out = Buffer.allocUnsafe(body.length - this.ivLength - this.icvLength);
+    if (!this.#native.aeadOpen(this.#alg, this.#material, this.icvLength, aad, body, out)) throw authFailed();
+    return out;
+  }
+
+  seal(iv: Buffer, aad: Buffer, plaintext: Buffer): Buffer {
+    checkIv(iv, this.ivLength);
+    const body = Buffer.allocUnsafe(iv.length + plaintext.length + this.icvLength);
+    iv.copy(body);
+    plaintext.copy(body, iv.length);
+    this.sealBody(aad, body);
+    return body.subarray(iv.length);
+  }
+
+  open(iv: Buffer, aad: Buffer, ctAndIcv: Buffer): Buffer {
+    checkIv(iv, this.ivLength);
+    if (ctAndIcv.length < this.icvLength) throw authFailed('shorter than the ICV');
+    return this.openBody(aad, Buffer.concat([iv, ctAndIcv]));
+  }
+
+  dispose(): void {
+    wipe(this.#material);
+  }
+}
+
+/** A copy in an allocation of its own (not pooled: see keys.ts split()). */
+function ownCopy(b: Buffer): Buffer {
+  const own = Buffer.allocUnsafeSlow(b.length);
+  b.copy(own);
+  return own;
 }
 
 // --- Integrity (INTEG transforms with an HMAC) ---------------------------------------------
@@ -223,6 +310,11 @@ function checkKeyLength(key: Buffer | undefined, expected: number, field: string
  */
 export interface SkCipherOptions {
   readonly adoptKey?: boolean;
+  /**
+   * The AEAD implementation: `native` (the addon, when it loads: see native.ts) or `node`
+   * (node:crypto). Default: native when available (GKM_NATIVE_CRYPTO=0 turns it off).
+   */
+  readonly aeadProvider?: 'native' | 'node';
 }
 
 /**
@@ -236,7 +328,11 @@ export function createSkCipher(suite: ProtectionSuite, encKey: Buffer, integKey?
   checkKeyLength(encKey, sizes.encr, 'SK_e');
   checkKeyLength(integKey, sizes.integ, 'SK_a');
   const keyBits = encrKeyBits(info, suite.keyLengthBits);
-  if (info.mode === 'gcm' || info.mode === 'chacha20-poly1305') return new AeadSkCipher(info, keyBits, encKey, opts.adoptKey === true);
+  if (info.mode === 'gcm' || info.mode === 'chacha20-poly1305') {
+    const native = opts.aeadProvider === 'node' ? undefined : ikeNativeAead();
+    if (native !== undefined) return new NativeAeadSkCipher(info, encKey, opts.adoptKey === true, native);
+    return new AeadSkCipher(info, keyBits, encKey, opts.adoptKey === true);
+  }
   if (info.mode === 'cbc' && suite.integId !== undefined && integKey !== undefined) {
     return new CbcHmacSkCipher(info, keyBits, encKey, createIntegrity(suite.integId, integKey));
   }
@@ -323,14 +419,32 @@ export function skBodyLength(cipher: SkCipher, innerLength: number): number {
   return cipher.ivLength + innerLength + skPadLength(innerLength, cipher.blockSize) + 1 + cipher.icvLength;
 }
 
-/** IV | seal(pad(inner)): the SK/SKF payload body after its header. */
+/**
+ * Writes IV | seal(pad(inner)) into `body`, exactly skBodyLength(cipher, inner.length) octets
+ * (the SK/SKF payload body after its header, normally a view of the message being built):
+ * IV, inner payloads, zero Padding and Pad Length (RFC 7296 §3.14), then encrypts in place.
+ */
+export function sealSkBodyInto(cipher: SkCipher, iv: Buffer, aad: Buffer, inner: Buffer, body: Buffer): void {
+  checkIv(iv, cipher.ivLength);
+  if (body.length !== skBodyLength(cipher, inner.length)) {
+    throw new GkmError('GKM_CRYPTO_INTERNAL', { detail: `SK body of ${body.length} octets for ${inner.length} inner octets` });
+  }
+  iv.copy(body);
+  inner.copy(body, iv.length);
+  const padEnd = body.length - cipher.icvLength - 1;
+  body.fill(0, iv.length + inner.length, padEnd);
+  body[padEnd] = padEnd - iv.length - inner.length;
+  cipher.sealBody(aad, body);
+}
+
+/** IV | seal(pad(inner)): the SK/SKF payload body after its header, in a new Buffer. */
 export function sealSkBody(cipher: SkCipher, iv: Buffer, aad: Buffer, inner: Buffer): Buffer {
-  return Buffer.concat([iv, cipher.seal(iv, aad, padSkPlaintext(inner, cipher.blockSize))]);
+  const body = Buffer.allocUnsafe(skBodyLength(cipher, inner.length));
+  sealSkBodyInto(cipher, iv, aad, inner, body);
+  return body;
 }
 
 /** Inverse of sealSkBody: verifies, decrypts and unpads; returns the inner payloads. */
 export function openSkBody(cipher: SkCipher, aad: Buffer, body: Buffer): Buffer {
-  if (body.length < cipher.ivLength + cipher.icvLength) throw authFailed('SK body shorter than IV and ICV');
-  const iv = body.subarray(0, cipher.ivLength);
-  return unpadSkPlaintext(cipher.open(iv, aad, body.subarray(cipher.ivLength)));
+  return unpadSkPlaintext(cipher.openBody(aad, body));
 }

@@ -14,18 +14,22 @@ import { decodePayloadChain, encodeChain, type Payload } from '../wire/payload.t
 import { encodeMessageParts, type DecodedMessage } from '../wire/message.ts';
 import type { SkfPayload, SkPayload } from '../wire/payloads/index.ts';
 import { MAX_FRAGMENTS } from '../wire/payloads/index.ts';
-import { openSkBody, sealSkBody, skBodyLength, skPadLength, type IvSource, type SkCipher } from './cipher.ts';
+import { openSkBody, sealSkBodyInto, skBodyLength, skPadLength, type IvSource, type SkCipher } from './cipher.ts';
 
 const SKF_HEADER_LENGTH = 8;
+
+/** Shared, never written: the encoder only copies a placeholder body (its octets are overwritten). */
+const PLACEHOLDER = Buffer.alloc(8192);
+
+/** `length` octets standing for an SK/SKF body until sealInPlace writes the real one. */
+function placeholderBody(length: number): Buffer {
+  return length <= PLACEHOLDER.length ? PLACEHOLDER.subarray(0, length) : Buffer.allocUnsafe(length);
+}
 
 /** Seals `innerBytes` into the SK/SKF payload of an encoded message whose body is a placeholder. */
 function sealInPlace(raw: Buffer, encryptedOffset: number, headerLength: number, cipher: SkCipher, iv: Buffer, innerBytes: Buffer): Buffer {
   const aadEnd = encryptedOffset + headerLength;
-  const body = sealSkBody(cipher, iv, raw.subarray(0, aadEnd), innerBytes);
-  if (body.length !== raw.length - aadEnd) {
-    throw new GkmError('GKM_CRYPTO_INTERNAL', { detail: 'sealed body length differs from the reserved length' });
-  }
-  body.copy(raw, aadEnd);
+  sealSkBodyInto(cipher, iv, raw.subarray(0, aadEnd), innerBytes, raw.subarray(aadEnd));
   return raw;
 }
 
@@ -41,7 +45,7 @@ export function protectMessage(
   unprotected: readonly Payload[] = [],
 ): Buffer {
   const { first, bytes } = encodeChain(inner);
-  const sk: SkPayload = { type: PayloadType.SK, innerFirstPayload: first, body: Buffer.alloc(skBodyLength(cipher, bytes.length)) };
+  const sk: SkPayload = { type: PayloadType.SK, innerFirstPayload: first, body: placeholderBody(skBodyLength(cipher, bytes.length)) };
   const { raw, encryptedOffset } = encodeMessageParts({ header, payloads: [...unprotected, sk] });
   return sealInPlace(raw, encryptedOffset, GENERIC_HEADER_LENGTH, cipher, ivs.next(), bytes);
 }
@@ -103,7 +107,7 @@ export function fragmentMessage(
       innerFirstPayload: n === 1 ? first : PayloadType.NONE,
       fragmentNumber: n,
       totalFragments: total,
-      body: Buffer.alloc(skBodyLength(cipher, part.length)),
+      body: placeholderBody(skBodyLength(cipher, part.length)),
     };
     const { raw, encryptedOffset } = encodeMessageParts({ header, payloads: [skf] });
     out.push(sealInPlace(raw, encryptedOffset, SKF_HEADER_LENGTH, cipher, ivs.next(), part));

@@ -1,11 +1,12 @@
 /**
- * The IKE SA crypto of the native addon (native/esp-burst/src/ike_crypto.cc): X25519/X448
- * key pairs and shared secrets (RFC 7748) and HMAC / prf+ (RFC 7296 §2.13) on the OpenSSL
- * inside Node, without node:crypto's per-call KeyObject and algorithm look-ups (figures in
- * docs/performance.md, "IKE SA crypto on the native addon").
+ * The IKE SA crypto of the native addon (native/esp-burst/src/ike_crypto.cc, ike_aead.cc):
+ * X25519/X448 key pairs and shared secrets (RFC 7748), HMAC / prf+ (RFC 7296 §2.13) and the
+ * SK payload AEADs (RFC 5282, RFC 7634) on the OpenSSL inside Node, without node:crypto's
+ * per-call KeyObject, cipher object and algorithm look-ups (figures in docs/performance.md,
+ * "IKE SA crypto on the native addon").
  *
- * Optional: ke-dh.ts and prf.ts use node:crypto when the addon is not built, fails to load,
- * predates these functions, or GKM_NATIVE_CRYPTO=0 (A/B comparisons). The addon is the same
+ * Optional: ke-dh.ts, prf.ts and cipher.ts use node:crypto when the addon is not built, fails
+ * to load, predates these functions, or GKM_NATIVE_CRYPTO=0 (A/B comparisons). The addon is the same
  * .node file as the datapath's (src/datapath/providers/native/addon.ts takes its path from
  * here); GKM_NATIVE_ADDON may point at a prebuilt one.
  */
@@ -79,4 +80,38 @@ let cached: { crypto: IkeNativeCrypto | undefined } | undefined;
 export function ikeNativeCrypto(): IkeNativeCrypto | undefined {
   cached ??= { crypto: loadIkeNativeCrypto() };
   return cached.crypto;
+}
+
+/** The `alg` argument of aeadSeal/aeadOpen. */
+export const NATIVE_AEAD = { aesGcm: 0, chacha20Poly1305: 1 } as const;
+
+/**
+ * The SK payload AEADs (ike_aead.cc), stateless: the key travels with every call. `material`
+ * is SK_e, i.e. key | salt(4) (RFC 5282 §7.1, RFC 7634 §2); the nonce is salt | IV. `body` is
+ * IV(8) | data | ICV(icvLength) (RFC 7296 §3.14); `aad` the message up to the SK/SKF body.
+ * Lengths and types are checked natively (TypeError ERR_GKM_NATIVE_ARGS).
+ */
+export interface IkeNativeAead {
+  /** Encrypts body's data in place and writes the ICV after it (the IV is already in place). */
+  aeadSeal(alg: number, material: Uint8Array, icvLength: number, aad: Uint8Array, body: Uint8Array): void;
+  /** out (exactly the data's length) = the plaintext; false, with out zeroed, when the ICV does not verify. */
+  aeadOpen(alg: number, material: Uint8Array, icvLength: number, aad: Uint8Array, body: Uint8Array, out: Uint8Array): boolean;
+}
+
+let cachedAead: { aead: IkeNativeAead | undefined } | undefined;
+
+/**
+ * The addon's AEAD functions once per process, or undefined (GKM_NATIVE_CRYPTO=0, no addon,
+ * or an addon built before them: the other IKE functions may still load).
+ */
+export function ikeNativeAead(env: NodeJS.ProcessEnv = process.env): IkeNativeAead | undefined {
+  if (env !== process.env) return loadAead(env);
+  cachedAead ??= { aead: loadAead(env) };
+  return cachedAead.aead;
+}
+
+function loadAead(env: NodeJS.ProcessEnv): IkeNativeAead | undefined {
+  if (loadIkeNativeCrypto(env) === undefined) return undefined;
+  const addon = requireNativeAddon(nativeAddonPath(env)) as Partial<IkeNativeAead>;
+  return typeof addon.aeadSeal === 'function' && typeof addon.aeadOpen === 'function' ? (addon as IkeNativeAead) : undefined;
 }
