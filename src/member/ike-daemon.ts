@@ -15,8 +15,7 @@ import { DatapathNode, type DatapathNodeCounters } from '../datapath/io/node.ts'
 import type { PlaintextPort } from '../datapath/io/plaintext.ts';
 import type { OffloadProvider } from '../datapath/provider.ts';
 import { KeyLogWriter } from '../ikev2/keylog/writer.ts';
-import type { ChildSa } from '../ikev2/sa/child-sa.ts';
-import { childSummary } from '../ikev2/sa/child-sa.ts';
+import { childSummary, spiValueHex, type ChildSa } from '../ikev2/sa/child-sa.ts';
 import type { EngineOptions, PeerConfig, ResponderPolicy } from '../ikev2/sa/config.ts';
 import type { IkeEngine } from '../ikev2/sa/engine.ts';
 import type { IkeEvent } from '../ikev2/sa/events.ts';
@@ -390,7 +389,7 @@ export class IkeDaemon {
 
   #childListing(c: ChildSa, now: number): Record<string, unknown> {
     const since = c.installedAt; // the engine's scheduler is ours
-    const counters = this.#sink?.counters(c.inboundSpi.readUInt32BE());
+    const counters = this.#sink?.counters(c.inboundSpiValue);
     return {
       ...childSummary(c),
       state: c.state,
@@ -415,7 +414,7 @@ export class IkeDaemon {
     const want = ref.toLowerCase();
     for (const sa of this.engine.list()) {
       for (const [spi, c] of sa.children) {
-        if (spi === want || c.outboundSpi.toString('hex') === want || c.name === ref) out.push({ ike: sa.id, spi });
+        if (spi === want || spiValueHex(c.outboundSpiValue) === want || c.name === ref) out.push({ ike: sa.id, spi });
       }
     }
     if (out.length === 0) throw new ControlError('NOT_FOUND', `no Child SA ${ref}`);

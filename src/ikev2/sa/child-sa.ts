@@ -2,6 +2,7 @@
  * Child SAs (RFC 7296 §1.3, §2.17): what the engine keeps (no keys) and what it hands to
  * the datapath's SA database through the ChildSaSink (keys included, once).
  */
+import { GkmError } from '../errors.ts';
 import { nameOf } from '../registry/names.ts';
 import { EncrId, IntegId, TransformType } from '../registry/transform.ts';
 import type { Proposal } from '../wire/payloads/index.ts';
@@ -63,6 +64,9 @@ export interface NegotiatedChild {
 export type ChildSaState = 'installed' | 'rekeying' | 'rekeyed' | 'deleting';
 
 export interface ChildSa extends Omit<NegotiatedChild, 'proposal'> {
+  /** `inboundSpi` / `outboundSpi` as numbers (ESP and AH SPIs are 4 octets, RFC 7296 §3.3.1). */
+  readonly inboundSpiValue: number;
+  readonly outboundSpiValue: number;
   readonly suite: ChildSuite;
   readonly encapsulated: boolean;
   /** KE methods of the creating exchange (type 4, then ADDKE1..7); empty without PFS. */
@@ -72,6 +76,71 @@ export interface ChildSa extends Omit<NegotiatedChild, 'proposal'> {
   readonly installedAt?: number;
   /** Soft and hard lifetime deadlines, fixed when first armed (create-child-sa.ts). */
   lifetime?: LifetimeDeadlines | undefined;
+}
+
+/** What ChildSaRecord is built from: a ChildSa with its SPIs as octets. */
+export type ChildSaFields = Omit<ChildSa, 'inboundSpiValue' | 'outboundSpiValue' | 'lifetime'>;
+
+const CHILD_SPI_OCTETS = 4;
+
+/** A 4-octet SPI as a Buffer of its own (never a view into Node's shared pool). */
+export function spiBytes(spi: number): Buffer {
+  const b = Buffer.allocUnsafeSlow(CHILD_SPI_OCTETS);
+  b.writeUInt32BE(spi);
+  return b;
+}
+
+function spiValue(spi: Buffer): number {
+  if (spi.length !== CHILD_SPI_OCTETS) throw new GkmError('GKM_IKE_INVALID_STATE', { detail: `Child SA SPI of ${spi.length} octets` });
+  return spi.readUInt32BE();
+}
+
+/**
+ * The Child SA record the engine keeps for the SA's life. It holds its SPIs as numbers (two
+ * small integers instead of two Buffer views and their allocation, ~300 bytes per SA);
+ * `inboundSpi` / `outboundSpi` make a fresh 4-octet Buffer on each read.
+ */
+export class ChildSaRecord implements ChildSa {
+  readonly name: string;
+  readonly protocolId: number;
+  readonly mode: ChildMode;
+  readonly inboundSpiValue: number;
+  readonly outboundSpiValue: number;
+  readonly localTs: readonly AddressRangeSelector[];
+  readonly remoteTs: readonly AddressRangeSelector[];
+  readonly resourceId: Buffer | undefined;
+  readonly initial: boolean | undefined;
+  readonly suite: ChildSuite;
+  readonly encapsulated: boolean;
+  readonly keMethods: readonly number[];
+  state: ChildSaState;
+  readonly installedAt: number | undefined;
+  lifetime: LifetimeDeadlines | undefined = undefined;
+
+  constructor(f: ChildSaFields) {
+    this.name = f.name;
+    this.protocolId = f.protocolId;
+    this.mode = f.mode;
+    this.inboundSpiValue = spiValue(f.inboundSpi);
+    this.outboundSpiValue = spiValue(f.outboundSpi);
+    this.localTs = f.localTs;
+    this.remoteTs = f.remoteTs;
+    this.resourceId = f.resourceId;
+    this.initial = f.initial;
+    this.suite = f.suite;
+    this.encapsulated = f.encapsulated;
+    this.keMethods = f.keMethods;
+    this.state = f.state;
+    this.installedAt = f.installedAt;
+  }
+
+  get inboundSpi(): Buffer {
+    return spiBytes(this.inboundSpiValue);
+  }
+
+  get outboundSpi(): Buffer {
+    return spiBytes(this.outboundSpiValue);
+  }
 }
 
 /** A Child SA's own parameters as a configuration, when its configuration is gone. */
@@ -132,6 +201,8 @@ export interface ChildSaSink {
 }
 
 export const spiHex = (spi: Buffer): string => spi.toString('hex').padStart(8, '0');
+/** A 4-octet SPI held as a number, as spiHex prints it. */
+export const spiValueHex = (spi: number): string => spi.toString(16).padStart(8, '0');
 
 export function suiteNames(s: ChildSuite): Record<string, string> {
   const out: Record<string, string> = { encr: `${nameOf(EncrId, s.encrId)}${s.keyLengthBits ? `/${s.keyLengthBits}` : ''}` };
@@ -145,8 +216,8 @@ export function childSummary(c: ChildSa): ChildSaSummary {
     name: c.name,
     protocol: c.protocolId === 2 ? 'ah' : 'esp',
     mode: c.mode,
-    inboundSpi: spiHex(c.inboundSpi),
-    outboundSpi: spiHex(c.outboundSpi),
+    inboundSpi: spiValueHex(c.inboundSpiValue),
+    outboundSpi: spiValueHex(c.outboundSpiValue),
     encapsulated: c.encapsulated,
     suite: suiteNames(c.suite),
     ...(c.resourceId ? { resourceId: c.resourceId.toString('hex') } : {}),

@@ -25,7 +25,7 @@ import type { Payload } from '../wire/payload.ts';
 import type { NotifyPayload } from '../wire/payloads/index.ts';
 import { notify } from '../wire/payloads/index.ts';
 import { Reader } from '../wire/reader.ts';
-import { childSuiteOf, childSummary, keMethodsOf, type ChildSa, type ChildSaSink, type InstalledChildSa, type NegotiatedChild } from './child-sa.ts';
+import { ChildSaRecord, childSuiteOf, childSummary, keMethodsOf, type ChildSa, type ChildSaSink, type InstalledChildSa, type NegotiatedChild } from './child-sa.ts';
 import { DEFAULT_ENGINE_OPTIONS, type ChildConfig, type EngineOptions, type PeerConfig, type ResponderPolicy } from './config.ts';
 import { CookieJar } from './cookies.ts';
 import { EventHub, type CloseReason, type IkeEvent, type IkeSaSummary } from './events.ts';
@@ -835,14 +835,13 @@ export class IkeEngine {
     this.#sink?.install(installed);
     this.#recordEspKeys(sa, installed);
     const keMethods = keMethodsOf(child.proposal);
-    const [inboundSpi, outboundSpi] = retained(child.inboundSpi, child.outboundSpi);
     // The record outlives the exchange: shared or own values, never views into a message.
-    const record: ChildSa = {
+    const record: ChildSa = new ChildSaRecord({
       name: child.name,
       protocolId: child.protocolId,
       mode: child.mode,
-      inboundSpi: inboundSpi!,
-      outboundSpi: outboundSpi!,
+      inboundSpi: child.inboundSpi,
+      outboundSpi: child.outboundSpi,
       localTs: sharedSelectors(child.localTs),
       remoteTs: sharedSelectors(child.remoteTs),
       ...(child.resourceId !== undefined ? { resourceId: retained(child.resourceId)[0]! } : {}),
@@ -852,7 +851,7 @@ export class IkeEngine {
       keMethods: keMethods.length === 0 ? NO_KE_METHODS : keMethods,
       state: 'installed',
       installedAt: this.#scheduler.now(),
-    };
+    });
     sa.children.set(child.inboundSpi.toString('hex'), record);
     this.#emit({ type: 'child_up', ikeSaId: sa.id, child: childSummary(record) });
     armChildLifetime(this.#context(sa), record);
@@ -862,7 +861,7 @@ export class IkeEngine {
   #removeChild(sa: IkeSa, child: ChildSa, reason: CloseReason): void {
     if (!sa.children.delete(child.inboundSpi.toString('hex'))) return;
     this.#childSpis.delete(child.inboundSpi.toString('hex'));
-    this.#sink?.remove({ ikeSaId: sa.id, inboundSpi: child.inboundSpi.readUInt32BE(), outboundSpi: child.outboundSpi.readUInt32BE() });
+    this.#sink?.remove({ ikeSaId: sa.id, inboundSpi: child.inboundSpiValue, outboundSpi: child.outboundSpiValue });
     this.#emit({ type: 'deleted', ikeSaId: sa.id, what: 'child', reason, child: childSummary(child) });
   }
 
