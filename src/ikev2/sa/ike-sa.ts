@@ -22,6 +22,7 @@ import type { NatState } from './nat.ts';
 import type { InitiatorTask, SentRequest } from './task.ts';
 import type { Endpoint, Timer } from './types.ts';
 import { retained } from './retained.ts';
+import { SmallMap } from './small-map.ts';
 import { RequesterWindow, ResponderWindow } from './windows.ts';
 
 export type Role = 'initiator' | 'responder';
@@ -136,8 +137,8 @@ export class IkeSa {
   #pending: Map<number, PendingRequest> | undefined;
   /** SKF reassembly by `request:MID` / `response:MID` (RFC 7383); allocated while in use. */
   #reassembly: Map<string, FragmentReassembler> | undefined;
-  /** By inbound SPI (hex). */
-  readonly children = new Map<string, ChildSa>();
+  /** By inbound SPI (hex); most SAs hold one or two (small-map.ts). */
+  readonly children = new SmallMap<string, ChildSa>();
   /** Entries this SA has in the engine's TimerQueue (timer-queue.ts), for its bookkeeping. */
   armedTimers = 0;
 
