@@ -9,10 +9,19 @@ import { writeFileSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
+import { launcherNodeFlags } from '../../bin/node-flags.js';
 import { swanctlConf } from '../../test/support/strongswan-conf.ts';
 import { LOAD_ESP, LOAD_PROPOSAL, LOAD_PSK, RESPONDER_ID, type ResponderEndpoint } from './load-tester.ts';
 
 const MAIN = fileURLToPath(new URL('./our-responder-main.ts', import.meta.url));
+/**
+ * The Node flags `gkm-member` starts with (its `#!` line), so the figures are what users get;
+ * GKM_LOAD_NODE_FLAGS (space-separated, may be empty) replaces them for an A/B.
+ */
+const nodeFlags = (): string[] => {
+  const env = process.env['GKM_LOAD_NODE_FLAGS'];
+  return env === undefined ? launcherNodeFlags(new URL('../../bin/gkm-member.js', import.meta.url)) : env.split(/\s+/).filter(Boolean);
+};
 
 export interface OurStats {
   readonly sas: number;
@@ -59,7 +68,7 @@ export async function startOurResponder(netns: string, dir: string, cpuProfDir?:
   writeFileSync(conf, responderConf(), { mode: 0o600 });
   const prof = cpuProfDir ? ['--cpu-prof', '--cpu-prof-dir', cpuProfDir] : [];
   // `ip netns exec` execs node: the pid is the responder's own.
-  const proc: ChildProcess = spawn('ip', ['netns', 'exec', netns, process.execPath, '--expose-gc', ...prof, '--import', 'tsx', MAIN, conf], {
+  const proc: ChildProcess = spawn('ip', ['netns', 'exec', netns, process.execPath, ...nodeFlags(), '--expose-gc', ...prof, '--import', 'tsx', MAIN, conf], {
     stdio: ['pipe', 'pipe', 'inherit'],
   });
   const lines = createInterface({ input: proc.stdout! });
