@@ -76,6 +76,9 @@ const unique = (specs: readonly ProposalSpec[]): ProposalSpec[] => {
   });
 };
 
+/** Responder PeerConfigs a policy keeps (connections × address pairs in use). */
+export const RESPONDER_CONFIGS_MAX = 4096;
+
 /**
  * IKE_SA_INIT comes before any identity, so it accepts the proposals of every connection;
  * IKE_AUTH then picks the connection: the peer's address must be in `remote_addrs`, ours in
@@ -83,6 +86,29 @@ const unique = (specs: readonly ProposalSpec[]): ProposalSpec[] => {
  */
 export function responderPolicy(connections: readonly LoadedConnection[]): ResponderPolicy {
   const candidates = connections.map((conn) => ({ conn, remoteOk: remoteAddressMatcher(conn.remoteAddrs) }));
+  const built = new Map<LoadedConnection, Map<string, PeerConfig>>();
+  let size = 0;
+  /**
+   * A responder PeerConfig depends only on the connection and the two IP addresses (`dynamic`
+   * selectors, the default identity): built once per (connection, local IP, remote IP) and
+   * returned again, instead of per IKE_AUTH. Bounded: cleared when RESPONDER_CONFIGS_MAX are held.
+   */
+  const peerConfigFor = (conn: LoadedConnection, local: Endpoint, remote: Endpoint): PeerConfig => {
+    let byAddress = built.get(conn);
+    if (byAddress === undefined) built.set(conn, (byAddress = new Map()));
+    const key = `${local.ip}|${remote.ip}`;
+    let config = byAddress.get(key);
+    if (config === undefined) {
+      if (size >= RESPONDER_CONFIGS_MAX) {
+        for (const m of built.values()) m.clear();
+        size = 0;
+      }
+      config = peerConfig(conn, local, remote);
+      byAddress.set(key, config);
+      size++;
+    }
+    return config;
+  };
   return {
     init: {
       proposals: unique(connections.flatMap((c) => c.proposals)),
@@ -93,9 +119,9 @@ export function responderPolicy(connections: readonly LoadedConnection[]): Respo
       for (const { conn, remoteOk } of candidates) {
         if (!remoteOk(remote.ip) || (conn.localAddrs.length > 0 && !conn.localAddrs.includes(local.ip))) continue;
         if (conn.remote.id === undefined) fallback ??= conn;
-        else if (sameIdentity(conn.remote.id, id)) return peerConfig(conn, local, remote);
+        else if (sameIdentity(conn.remote.id, id)) return peerConfigFor(conn, local, remote);
       }
-      return fallback && peerConfig(fallback, local, remote);
+      return fallback && peerConfigFor(fallback, local, remote);
     },
   };
 }

@@ -327,21 +327,13 @@ export class IkeEngine {
   async receive(datagram: Buffer, remote: Endpoint, incomingLocal: Endpoint): Promise<void> {
     if (datagram.length < IKE_HEADER_LENGTH) return;
     const local = this.#sharedLocal(incomingLocal);
-    let header: DecodedHeader;
-    try {
-      header = decodeHeader(new Reader(datagram.subarray(0, IKE_HEADER_LENGTH), 'header'));
-    } catch (e) {
-      if (isGkmError(e, 'GKM_WIRE_INVALID_MAJOR_VERSION')) this.#answerMajorVersion(datagram, remote, local, e);
-      return;
-    }
     let msg: DecodedMessage;
     try {
-      msg = decodeMessage(datagram);
+      msg = decodeMessage(datagram); // the header is decoded once, with the message
     } catch (e) {
-      // Only an IKE_SA_INIT request is answered unprotected; elsewhere this is unauthenticated noise.
-      if (this.#isInitRequest(header)) this.#sendStateless(header, errorNotifyFor(e), remote, local);
-      return;
+      return this.#onUndecodable(datagram, e, remote, local);
     }
+    const header = msg.header;
     if (isResponse(header)) return this.#onResponse(msg, remote, local);
     if (this.#isInitRequest(header)) return this.#onInitRequest(msg, datagram, remote, local);
     // We are the original responder when the sender is the original initiator.
@@ -349,6 +341,22 @@ export class IkeEngine {
     const sa = this.#sas.get(ourSpi.toString('hex'));
     if (!sa || !this.#matchesSa(sa, header)) return this.#answerInvalidSpi(header, remote, local);
     return this.#onRequest(sa, msg, datagram, remote, local);
+  }
+
+  /**
+   * A datagram decodeMessage refused: its header alone decides the answer. A major version
+   * above ours gets INVALID_MAJOR_VERSION (RFC 7296 §2.5); of the rest, only an IKE_SA_INIT
+   * request is answered unprotected; elsewhere this is unauthenticated noise.
+   */
+  #onUndecodable(datagram: Buffer, error: unknown, remote: Endpoint, local: Endpoint): void {
+    let header: DecodedHeader;
+    try {
+      header = decodeHeader(new Reader(datagram.subarray(0, IKE_HEADER_LENGTH), 'header'));
+    } catch (e) {
+      if (isGkmError(e, 'GKM_WIRE_INVALID_MAJOR_VERSION')) this.#answerMajorVersion(datagram, remote, local, e);
+      return;
+    }
+    if (this.#isInitRequest(header)) this.#sendStateless(header, errorNotifyFor(error), remote, local);
   }
 
   /** Our endpoints are few: SAs share one object per local address and port. */

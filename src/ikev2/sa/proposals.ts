@@ -35,9 +35,34 @@ function typesOf(p: Proposal): number[] {
   return types;
 }
 
-/** Our proposals numbered 1..n (RFC 7296 §3.3.1), with `spi` for Child SAs. */
+/**
+ * Our proposals numbered 1..n without SPI, built once per spec list (configurations are
+ * long-lived and shared): frozen, so every negotiation can share their transforms.
+ */
+const numberedCache = new WeakMap<readonly ProposalSpec[], readonly Proposal[]>();
+
+function numberedOnce(specs: readonly ProposalSpec[]): readonly Proposal[] {
+  let ours = numberedCache.get(specs);
+  if (ours === undefined) {
+    ours = Object.freeze(specs.map((s, i) => freezeProposal(buildProposal({ ...s, number: i + 1 }))));
+    numberedCache.set(specs, ours);
+  }
+  return ours;
+}
+
+function freezeProposal(p: Proposal): Proposal {
+  Object.freeze(p.transforms);
+  return Object.freeze(p);
+}
+
+/**
+ * Our proposals numbered 1..n (RFC 7296 §3.3.1), with `spi` for Child SAs. The transforms are
+ * shared (frozen) between calls; only the SPI differs per SA. A spec with an SPI of its own
+ * keeps it when no `spi` is given.
+ */
 export function numberedProposals(specs: readonly ProposalSpec[], spi?: Buffer): Proposal[] {
-  return specs.map((s, i) => buildProposal({ ...s, number: i + 1, ...(spi ? { spi } : {}) }));
+  const ours = numberedOnce(specs);
+  return spi === undefined ? ours.slice() : ours.map((p) => ({ number: p.number, protocolId: p.protocolId, spi, transforms: p.transforms }));
 }
 
 /** RFC 7296 §3.3.1: Proposal Nums start at 1 and grow by exactly one in IKE/Child offers. */
@@ -169,7 +194,20 @@ export function chosenAdditionalKes(p: Proposal): number[] {
  * exchange of their own (RFC 7296 §1.2: "SHOULD omit the whole transform substructure").
  */
 export function withoutKeyExchanges(p: Proposal): Proposal {
-  return { ...p, transforms: p.transforms.filter((t) => !isKeType(t.transformType)) };
+  return { number: p.number, protocolId: p.protocolId, spi: p.spi, transforms: transformsWithoutKe(p.transforms) };
+}
+
+/** Filtered once per shared (frozen) transform list; other lists are filtered each time. */
+const withoutKeCache = new WeakMap<readonly Transform[], readonly Transform[]>();
+
+function transformsWithoutKe(transforms: readonly Transform[]): readonly Transform[] {
+  const cached = withoutKeCache.get(transforms);
+  if (cached !== undefined) return cached;
+  const filtered = transforms.filter((t) => !isKeType(t.transformType));
+  if (!Object.isFrozen(transforms)) return filtered;
+  Object.freeze(filtered);
+  withoutKeCache.set(transforms, filtered);
+  return filtered;
 }
 
 /** Every KE method (type 4) offered, in order, without NONE. */
