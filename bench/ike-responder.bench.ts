@@ -78,6 +78,12 @@ async function ours(netns: string, root: string, plugin: string): Promise<{ resu
   }
 }
 
+/** The engine's counters (our-responder-main.ts adds them to its stats). */
+function retransmissions(s: OurStats): string {
+  const c = s as OurStats & { retransmittedRequests?: number; retransmissionsAnswered?: number };
+  return `${c.retransmittedRequests ?? '?'} (${c.retransmissionsAnswered ?? '?'} answered from the response cache)`;
+}
+
 function memoryReport(base: OurStats, held: OurStats): string {
   const per = (a: number, b: number): string => `${(((b - a) * 1024) / held.sas).toFixed(0)} B`;
   return [
@@ -87,6 +93,7 @@ function memoryReport(base: OurStats, held: OurStats): string {
     row('V8 heap committed per SA', `${per(base.heapTotalKiB, held.heapTotalKiB)} (${base.heapTotalKiB} -> ${held.heapTotalKiB} KiB; new space ${base.spaces['new_space']} -> ${held.spaces['new_space']} KiB)`),
     row('external (Buffers) per SA', `${per(base.externalKiB, held.externalKiB)} (${base.externalKiB} -> ${held.externalKiB} KiB)`),
     row('heap + external per SA', per(base.heapUsedKiB + base.externalKiB, held.heapUsedKiB + held.externalKiB)),
+    row('retransmitted requests seen', retransmissions(held)),
   ].join('\n');
 }
 

@@ -10,7 +10,7 @@
  *   - responder RSS growth (/proc/<pid>/status VmRSS) per SA, with all SAs held.
  */
 import { execFile } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_PLUGINS, startCharon, waitUntil, type Charon } from '../../test/support/strongswan.ts';
@@ -57,8 +57,49 @@ export interface LoadResult {
   readonly responderRssKiBPerSa: number;
   readonly responderRssKiB: { readonly before: number; readonly after: number };
   readonly initiatorCpuSeconds: number;
+  /** Initiator user / system CPU-s and context switches (all its threads) over the run. */
+  readonly initiatorDetail: ProcDetail;
+  /** The same for the responder, over the run. */
+  readonly responderDetail: ProcDetail;
   readonly responderCount?: number;
 }
+
+export interface ProcDetail {
+  readonly userSeconds: number;
+  readonly systemSeconds: number;
+  readonly voluntarySwitches: number;
+  readonly involuntarySwitches: number;
+}
+
+/** User and system CPU time and context switches summed over a process's threads. */
+export function procDetail(pid: number): ProcDetail {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  let voluntary = 0;
+  let involuntary = 0;
+  for (const task of readdirSync(`/proc/${pid}/task`).slice(0, 1024)) {
+    try {
+      const status = readFileSync(`/proc/${pid}/task/${task}/status`, 'utf8');
+      voluntary += Number(status.match(/^voluntary_ctxt_switches:\s+(\d+)$/m)?.[1] ?? 0);
+      involuntary += Number(status.match(/^nonvoluntary_ctxt_switches:\s+(\d+)$/m)?.[1] ?? 0);
+    } catch {
+      // the thread ended meanwhile
+    }
+  }
+  return {
+    userSeconds: Number(fields[11]) / CLOCK_TICKS,
+    systemSeconds: Number(fields[12]) / CLOCK_TICKS,
+    voluntarySwitches: voluntary,
+    involuntarySwitches: involuntary,
+  };
+}
+
+const minus = (a: ProcDetail, b: ProcDetail): ProcDetail => ({
+  userSeconds: a.userSeconds - b.userSeconds,
+  systemSeconds: a.systemSeconds - b.systemSeconds,
+  voluntarySwitches: a.voluntarySwitches - b.voluntarySwitches,
+  involuntarySwitches: a.involuntarySwitches - b.involuntarySwitches,
+});
 
 const CLOCK_TICKS = 100; // USER_HZ on Linux
 
@@ -99,6 +140,7 @@ export async function runLoadAgainst(responder: ResponderEndpoint, plugin: strin
   const iterations = Math.ceil(o.count / o.initiators);
   const requested = iterations * o.initiators;
   let before = procUsage(responder.pid);
+  let responderBefore = procDetail(responder.pid);
   let t0 = performance.now();
   let initiator: Charon | undefined;
   try {
@@ -106,6 +148,7 @@ export async function runLoadAgainst(responder: ResponderEndpoint, plugin: strin
       // The load starts as soon as the plugin is loaded, so the clock starts at spawn.
       onSpawn: () => {
         before = procUsage(responder.pid);
+        responderBefore = procDetail(responder.pid);
         t0 = performance.now();
       },
       name: 'load-tester',
@@ -160,6 +203,8 @@ export async function runLoadAgainst(responder: ResponderEndpoint, plugin: strin
     const seconds = (performance.now() - t0) / 1000;
     const after = procUsage(responder.pid);
     const initiatorUsage = procUsage(initiator.pid);
+    const initiatorDetail = procDetail(initiator.pid);
+    const responderDetail = minus(procDetail(responder.pid), responderBefore);
     return {
       label: responder.label,
       requested,
@@ -170,6 +215,8 @@ export async function runLoadAgainst(responder: ResponderEndpoint, plugin: strin
       responderRssKiBPerSa: (after.rssKiB - before.rssKiB) / established,
       responderRssKiB: { before: before.rssKiB, after: after.rssKiB },
       initiatorCpuSeconds: initiatorUsage.cpuSeconds,
+      initiatorDetail,
+      responderDetail,
       responderCount: await responder.countSas?.(),
     };
   } finally {

@@ -2,7 +2,7 @@
  * Process entry of our responder under load (see ./our-responder.ts): our member daemon
  * with one PSK connection accepting any initiator on 127.0.0.1:500/4500, driven by lines
  * on stdin, answered by JSON lines on stdout:
- *   stats          -> { sas, rssKiB, heapUsedKiB, heapTotalKiB, externalKiB, arrayBuffersKiB, spaces } (after a full GC)
+ *   stats          -> { sas, retransmittedRequests, retransmissionsAnswered, rssKiB, heapUsedKiB, heapTotalKiB, externalKiB, arrayBuffersKiB, spaces } (after a full GC)
  *   snapshot PATH  -> { snapshot: PATH } (a V8 heap snapshot)
  *   exit           -> exits at once (no deletes sent; --cpu-prof profiles are written)
  * Usage: node --expose-gc --import tsx our-responder-main.ts CONFIG_FILE
@@ -25,7 +25,8 @@ function stats(): object {
   const sas = daemon.engine.list().filter((sa) => sa.phase === 'established').length;
   // Committed size of each V8 space: the young generation grows under load and is not per SA.
   const spaces = Object.fromEntries(getHeapSpaceStatistics().map((s) => [s.space_name, kib(s.space_size)]));
-  return { sas, rssKiB: kib(m.rss), heapUsedKiB: kib(m.heapUsed), heapTotalKiB: kib(m.heapTotal), externalKiB: kib(m.external), arrayBuffersKiB: kib(m.arrayBuffers), spaces };
+  const { retransmittedRequests, retransmissionsAnswered } = daemon.engine.counters;
+  return { sas, retransmittedRequests, retransmissionsAnswered, rssKiB: kib(m.rss), heapUsedKiB: kib(m.heapUsed), heapTotalKiB: kib(m.heapTotal), externalKiB: kib(m.external), arrayBuffersKiB: kib(m.arrayBuffers), spaces };
 }
 
 createInterface({ input: process.stdin }).on('line', (line) => {

@@ -1,5 +1,5 @@
 /** Shared by the load-tester benchmarks: environment knobs and the result table. */
-import type { LoadResult } from './load-tester.ts';
+import type { LoadResult, ProcDetail } from './load-tester.ts';
 
 export function envInt(name: string, fallback: number): number {
   const v = process.env[name];
@@ -17,8 +17,13 @@ export function report(r: LoadResult): string {
     ['responder CPU-s per 1,000 SAs', r.responderCpuSecondsPer1000.toFixed(3)],
     ['responder RSS per SA', `${r.responderRssKiBPerSa.toFixed(1)} KiB (${r.responderRssKiB.before} -> ${r.responderRssKiB.after} KiB)`],
     ['initiator CPU-s (load-tester)', r.initiatorCpuSeconds.toFixed(2)],
+    ['initiator user/sys, switches', detail(r.initiatorDetail)],
+    ['responder user/sys, switches', detail(r.responderDetail)],
   ];
   return rows.map(([k, v]) => row(k, v)).join('\n');
 }
 
 export const row = (k: string, v: string): string => `${k.padEnd(32)} ${v}`;
+
+const detail = (d: ProcDetail): string =>
+  `${d.userSeconds.toFixed(2)} / ${d.systemSeconds.toFixed(2)} s; ${d.voluntarySwitches} voluntary, ${d.involuntarySwitches} involuntary context switches`;

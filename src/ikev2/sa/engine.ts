@@ -171,6 +171,11 @@ class SaTaskContext implements TaskContext {
 
 export class IkeEngine {
   readonly events = new EventHub();
+  /**
+   * Retransmitted requests seen (answered again from the response cache, or dropped while
+   * their first copy is processed or when they differ from it); for benchmarks and operators.
+   */
+  readonly counters = { retransmittedRequests: 0, retransmissionsAnswered: 0 };
   readonly options: EngineOptions;
   readonly #sender: DatagramSender;
   readonly #scheduler: Scheduler;
@@ -382,8 +387,9 @@ export class IkeEngine {
     const key = `${h.spiI.toString('hex')}|${remote.ip}|${remote.port}`;
     const existing = this.#initIndex.get(key);
     if (existing) {
+      this.counters.retransmittedRequests++;
       const cached = existing.responder.cachedFor(0, datagramDigest(datagram));
-      if (cached) this.#transmit(cached, remote, local);
+      if (cached) this.#answerAgain(cached, remote, local);
       return;
     }
     const request = this.#inbound(msg, msg.payloads, remote, local);
@@ -520,14 +526,21 @@ export class IkeEngine {
     }
   }
 
+  #answerAgain(cached: readonly Buffer[], remote: Endpoint, local: Endpoint): void {
+    this.counters.retransmissionsAnswered++;
+    this.#transmit(cached, remote, local);
+  }
+
   async #onRequest(sa: IkeSa, msg: DecodedMessage, datagram: Buffer, remote: Endpoint, local: Endpoint): Promise<void> {
     const mid = msg.header.messageId;
     const cls = sa.responder.classify(mid);
     if (cls === 'retransmit') {
+      this.counters.retransmittedRequests++;
       const cached = sa.responder.cachedFor(mid, datagramDigest(datagram));
-      if (cached) this.#transmit(cached, remote, local);
+      if (cached) this.#answerAgain(cached, remote, local);
       return;
     }
+    if (cls === 'in-progress') this.counters.retransmittedRequests++;
     // IKE_SA_INIT never arrives inside an SA: an unprotected copy must not touch it.
     if (cls !== 'new' || sa.phase === 'init-sent' || sa.phase === 'closed' || msg.header.exchangeType === ExchangeType.IKE_SA_INIT) return;
     let inbound: InboundMessage | undefined;
