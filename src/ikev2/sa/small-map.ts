@@ -41,7 +41,8 @@ export class SmallMap<K, V> implements Map<K, V> {
   set(key: K, value: V): this {
     const pairs = this.#pairs;
     const i = this.#indexOf(key);
-    const next = i < 0 ? [...pairs, key, value] : pairs.slice();
+    // concat and slice allocate exactly what they hold (a spread or push reserves 17 slots).
+    const next = i < 0 ? pairs.concat([key, value]) : pairs.slice();
     if (i >= 0) next[i + 1] = value;
     this.#pairs = next;
     return this;
@@ -51,7 +52,7 @@ export class SmallMap<K, V> implements Map<K, V> {
     const pairs = this.#pairs;
     const i = this.#indexOf(key);
     if (i < 0) return false;
-    this.#pairs = pairs.length === 2 ? NONE : [...pairs.slice(0, i), ...pairs.slice(i + 2)];
+    this.#pairs = pairs.length === 2 ? NONE : pairs.slice(0, i).concat(pairs.slice(i + 2));
     return true;
   }
 
