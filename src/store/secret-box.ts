@@ -10,12 +10,19 @@
  * under distinct labels; the check value is stored in the database at creation, so a wrong
  * master key is detected at start-up rather than at the first decryption.
  *
+ * AES-256-GCM runs on the native addon when it is there (src/ikev2/crypto/native.ts aeadSeal /
+ * aeadOpen: one call, no cipher object per value, ~1 µs instead of ~10): its RFC 5282 nonce
+ * salt(4) | IV(8) is our 12-octet nonce cut in two, its material our key | the nonce's first
+ * four octets, its body IV | data | tag our sealed value from octet 5 on, so both paths make
+ * and open the same bytes; node:crypto otherwise (GKM_NATIVE_CRYPTO=0, no addon).
+ *
  * Nonces come from the CSPRNG read 4 KiB at a time (a registration seals ~2 key rows, and
  * one randomBytes() call costs ~3-6 µs whatever its length): each nonce is copied into the
  * sealed value and its pool octets zeroed at once. Uniqueness is that of 96 random bits
  * per value, as before (NIST SP 800-38D §8.2.2).
  */
 import { createCipheriv, createDecipheriv, hkdfSync, randomBytes, timingSafeEqual } from 'node:crypto';
+import { ikeNativeAead, NATIVE_AEAD, type IkeNativeAead } from '../ikev2/crypto/native.ts';
 import { GkmError } from '../ikev2/errors.ts';
 import { MASTER_KEY_LENGTH } from './master-key.ts';
 
@@ -36,6 +43,9 @@ export interface SecretPlace {
 const aad = (p: SecretPlace): Buffer => Buffer.from(`gkm-store/v1/${p.table}.${p.column}/${p.uid}`, 'utf8');
 
 const NONCE_POOL_OCTETS = 4096;
+/** The native AEAD's salt: the first octets of our nonce (the rest is its explicit IV). */
+const SALT = 4;
+const KEY = 32;
 
 /** 96-bit random nonces written straight into the sealed value, from a pooled CSPRNG read. */
 class NoncePool {
@@ -62,13 +72,19 @@ export class SecretBox {
   readonly #key: Buffer;
   readonly #check: Buffer;
   readonly #nonces = new NoncePool();
+  readonly #native: IkeNativeAead | undefined;
+  /** key | salt for the native AEAD; the salt part is rewritten per call. */
+  readonly #material: Buffer | undefined;
 
-  constructor(masterKey: Buffer) {
+  /** `aead: 'node'` keeps node:crypto even when the addon is there (tests compare the two). */
+  constructor(masterKey: Buffer, opts: { readonly aead?: 'native' | 'node' } = {}) {
     if (masterKey.length !== MASTER_KEY_LENGTH) {
       throw new GkmError('GKM_STORE_MASTER_KEY_INVALID', { detail: `${masterKey.length} bytes, need ${MASTER_KEY_LENGTH}` });
     }
     this.#key = derive(masterKey, ENCRYPTION_LABEL);
     this.#check = derive(masterKey, CHECK_LABEL);
+    this.#native = opts.aead === 'node' ? undefined : ikeNativeAead();
+    this.#material = this.#native ? Buffer.concat([this.#key, Buffer.alloc(SALT)]) : undefined;
   }
 
   /** Key check value (hex) stored in the database; reveals nothing about the encryption key. */
@@ -86,6 +102,11 @@ export class SecretBox {
     const out = Buffer.allocUnsafe(1 + NONCE + plaintext.length + TAG);
     out[0] = VERSION;
     this.#nonces.writeInto(out, 1);
+    if (this.#native && plaintext.length > 0) {
+      out.set(plaintext, 1 + NONCE);
+      this.#native.aeadSeal(NATIVE_AEAD.aesGcm, this.#materialFor(out), TAG, aad(place), out.subarray(1 + SALT));
+      return out;
+    }
     const c = createCipheriv('aes-256-gcm', this.#key, out.subarray(1, 1 + NONCE), { authTagLength: TAG });
     c.setAAD(aad(place));
     const written = c.update(plaintext).copy(out, 1 + NONCE);
@@ -100,6 +121,13 @@ export class SecretBox {
       new GkmError('GKM_STORE_SECRET_CORRUPT', { field: `${place.table}.${place.column}[${place.uid}]`, detail, cause });
     if (sealed.length < 1 + NONCE + TAG || sealed[0] !== VERSION) throw corrupt('unknown format');
     const buf = Buffer.from(sealed.buffer, sealed.byteOffset, sealed.byteLength);
+    if (this.#native && buf.length > 1 + NONCE + TAG) {
+      const out = Buffer.alloc(buf.length - 1 - NONCE - TAG);
+      if (!this.#native.aeadOpen(NATIVE_AEAD.aesGcm, this.#materialFor(buf), TAG, aad(place), buf.subarray(1 + SALT), out)) {
+        throw corrupt('tampered, moved from another row, or sealed under another master key');
+      }
+      return out;
+    }
     const d = createDecipheriv('aes-256-gcm', this.#key, buf.subarray(1, 1 + NONCE), { authTagLength: TAG });
     d.setAAD(aad(place));
     d.setAuthTag(buf.subarray(buf.length - TAG));
@@ -108,5 +136,12 @@ export class SecretBox {
     } catch (e) {
       throw corrupt('tampered, moved from another row, or sealed under another master key', e);
     }
+  }
+
+  /** key | the nonce's first four octets of a sealed value (version | nonce | …). */
+  #materialFor(sealed: Buffer): Buffer {
+    const m = this.#material!;
+    sealed.copy(m, KEY, 1, 1 + SALT);
+    return m;
   }
 }

@@ -5,6 +5,7 @@ import { randomBytes } from 'node:crypto';
 import { chmodSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { generateMasterKeyFile, loadMasterKey, parseMasterKey, SecretBox } from '../../src/store/index.ts';
+import { ikeNativeAead } from '../../src/ikev2/crypto/native.ts';
 import { gkmError, tempDir } from './helpers.ts';
 
 const key = randomBytes(32);
@@ -66,4 +67,25 @@ test('SecretBox: random nonce per value, place-bound, key check value', () => {
   assert.equal(box.matches(new SecretBox(key).keyCheckValue), true);
   assert.equal(box.matches(new SecretBox(randomBytes(32)).keyCheckValue), false);
   assert.equal(box.keyCheckValue.includes(key.toString('hex')), false);
+});
+
+test('SecretBox: the native AEAD and node:crypto make and open the same values (either opens what the other sealed)', (t) => {
+  const native = new SecretBox(key);
+  const node = new SecretBox(key, { aead: 'node' });
+  if (!ikeNativeAead()) t.diagnostic('no native addon here: node:crypto on both sides');
+  const place = { table: 'key_material', column: 'secret_enc', uid: '01a2038a-589c-7f33-8a05-17e273aeaa8b' };
+  for (const length of [0, 1, 15, 16, 17, 32, 48, 100]) {
+    const secret = randomBytes(length);
+    for (const [seal, open] of [[native, node], [node, native]] as const) {
+      const sealed = seal.seal(secret, place);
+      assert.equal(sealed.length, 1 + 12 + length + 16);
+      assert.deepEqual(open.open(sealed, place), secret, `length ${length}`);
+      assert.throws(() => open.open(sealed, { ...place, uid: 'other' }), gkmError('GKM_STORE_SECRET_CORRUPT'));
+      for (const at of [1, 5, 13, sealed.length - 1]) {
+        const tampered = Buffer.from(sealed);
+        tampered[at] = tampered[at]! ^ 0x80;
+        assert.throws(() => open.open(tampered, place), gkmError('GKM_STORE_SECRET_CORRUPT'), `length ${length}, octet ${at}`);
+      }
+    }
+  }
 });
