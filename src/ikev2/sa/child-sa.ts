@@ -104,8 +104,9 @@ export class ChildSaRecord implements ChildSa {
   readonly name: string;
   readonly protocolId: number;
   readonly mode: ChildMode;
-  readonly inboundSpiValue: number;
-  readonly outboundSpiValue: number;
+  /** Signed 32-bit (`| 0`): a small integer in the object, where 2^31 and above is a heap number. */
+  readonly #inboundSpi: number;
+  readonly #outboundSpi: number;
   readonly localTs: readonly AddressRangeSelector[];
   readonly remoteTs: readonly AddressRangeSelector[];
   readonly resourceId: Buffer | undefined;
@@ -121,8 +122,8 @@ export class ChildSaRecord implements ChildSa {
     this.name = f.name;
     this.protocolId = f.protocolId;
     this.mode = f.mode;
-    this.inboundSpiValue = spiValue(f.inboundSpi);
-    this.outboundSpiValue = spiValue(f.outboundSpi);
+    this.#inboundSpi = spiValue(f.inboundSpi) | 0;
+    this.#outboundSpi = spiValue(f.outboundSpi) | 0;
     this.localTs = f.localTs;
     this.remoteTs = f.remoteTs;
     this.resourceId = f.resourceId;
@@ -132,6 +133,14 @@ export class ChildSaRecord implements ChildSa {
     this.keMethods = f.keMethods;
     this.state = f.state;
     this.installedAt = f.installedAt;
+  }
+
+  get inboundSpiValue(): number {
+    return this.#inboundSpi >>> 0;
+  }
+
+  get outboundSpiValue(): number {
+    return this.#outboundSpi >>> 0;
   }
 
   get inboundSpi(): Buffer {

@@ -108,7 +108,7 @@ export interface PendingRequest {
 export class IkeSa {
   readonly id: string;
   readonly role: Role;
-  readonly spiI: Buffer;
+  #spiI: Buffer;
   #spiR: Buffer;
   local: Endpoint;
   remote: Endpoint;
@@ -144,7 +144,7 @@ export class IkeSa {
 
   private constructor(role: Role, spiI: Buffer, spiR: Buffer, local: Endpoint, remote: Endpoint, initConfig: IkeSaInitConfig, phase: PhaseKind, now: number, windowSize: number) {
     this.role = role;
-    this.spiI = spiI;
+    this.#spiI = spiI;
     this.#spiR = spiR;
     this.id = (role === 'initiator' ? spiI : spiR).toString('hex');
     this.local = local;
@@ -209,6 +209,10 @@ export class IkeSa {
     if (this.#reassembly?.delete(key) && this.#reassembly.size === 0) this.#reassembly = undefined;
   }
 
+  get spiI(): Buffer {
+    return this.#spiI;
+  }
+
   get spiR(): Buffer {
     return this.#spiR;
   }
@@ -223,7 +227,7 @@ export class IkeSa {
 
   /** Our SPI of the pair. */
   get localSpi(): Buffer {
-    return this.role === 'initiator' ? this.spiI : this.#spiR;
+    return this.role === 'initiator' ? this.#spiI : this.#spiR;
   }
 
   get initiatorName(): string {
@@ -293,10 +297,25 @@ export class IkeSa {
     this.intAuth = undefined;
     const c = this.#crypto;
     if (!c || c.keys.skPi === NO_KEY) return;
+    this.#packIdentifiers();
     const { skD, skAi, skAr, skEi, skEr, skPi, skPr } = c.keys;
     const ownSkD = c.keptSkD ?? retained(skD)[0]; // frees the allocation of all seven keys
     wipe(skD, skAi, skAr, skEi, skEr, skPi, skPr);
     this.#crypto = { ...c, keys: { skD: ownSkD!, skAi: NO_KEY, skAr: NO_KEY, skEi: NO_KEY, skEr: NO_KEY, skPi: NO_KEY, skPr: NO_KEY } };
+  }
+
+  /**
+   * The SPIs and the peer's identity, kept for the SA's life, copied into one allocation
+   * (one ArrayBuffer and its backing store per SA instead of two; the views are new, the
+   * octets the same).
+   */
+  #packIdentifiers(): void {
+    const id = this.remoteId;
+    if (!id) return;
+    const [spiI, spiR, data] = retained(this.#spiI, this.#spiR, id.data);
+    this.#spiI = spiI!;
+    this.#spiR = spiR!;
+    this.remoteId = { type: id.type, data: data! };
   }
 
   /** Enters `closed` from any phase and wipes the keys. */
