@@ -30,6 +30,7 @@ import { IkeTransport } from '../src/ikev2/transport/index.ts';
 import { EncrId, KeId, PrfId, ProtocolId } from '../src/ikev2/registry/index.ts';
 import type { ProposalSpec } from '../src/ikev2/wire/payloads/index.ts';
 import { fmt, table } from './lib/table.ts';
+import { launcherNodeFlags } from '../bin/node-flags.js';
 
 const env = (name: string, fallback: number): number => {
   const v = Number(process.env[name]);
@@ -157,12 +158,12 @@ type Msg =
   | { readonly op: 'done'; readonly ms: number; readonly cpu: number; readonly responderCpu?: number; readonly memory: readonly [MemoryFigures, MemoryFigures]; readonly sas: number; readonly datagrams?: number }
   | { readonly op: 'exit' };
 
-/** A forked copy of this file in one role; replies arrive in request order. */
+/** A forked copy of this file in one role, with gkm-member's Node flags; replies arrive in request order. */
 class Child {
   readonly #proc: ChildProcess;
   readonly #waiting: ((m: Msg) => void)[] = [];
   constructor(args: readonly string[]) {
-    this.#proc = fork(fileURLToPath(import.meta.url), [...args], { execArgv: ['--import', 'tsx', '--expose-gc'], stdio: 'inherit' });
+    this.#proc = fork(fileURLToPath(import.meta.url), [...args], { execArgv: [...launcherNodeFlags(new URL('../bin/gkm-member.js', import.meta.url)), '--import', 'tsx', '--expose-gc'], stdio: 'inherit' });
     this.#proc.on('message', (m: Msg) => this.#waiting.shift()?.(m));
   }
   next<T extends Msg['op']>(send?: Msg): Promise<Extract<Msg, { op: T }>> {
