@@ -9,7 +9,7 @@
  *   - responder CPU-seconds (user + system, /proc/<pid>/stat) per 1,000 SAs;
  *   - responder RSS growth (/proc/<pid>/status VmRSS) per SA, with all SAs held.
  */
-import { execFile } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -61,6 +61,8 @@ export interface LoadResult {
   readonly initiatorDetail: ProcDetail;
   /** The same for the responder, over the run. */
   readonly responderDetail: ProcDetail;
+  /** UDP counters of the namespace over the run (both ends live in it). */
+  readonly udp: UdpCounters;
   readonly responderCount?: number;
 }
 
@@ -92,6 +94,35 @@ export function procDetail(pid: number): ProcDetail {
     voluntarySwitches: voluntary,
     involuntarySwitches: involuntary,
   };
+}
+
+/** UDP counters of a network namespace (/proc/net/snmp): datagrams dropped for a full receive buffer. */
+export interface UdpCounters {
+  readonly inDatagrams: number;
+  readonly rcvbufErrors: number;
+  readonly inErrors: number;
+  /** Drops of the initiator's sockets (ports 1500/14500) and the responder's (500/4500), from /proc/net/udp. */
+  readonly initiatorDrops: number;
+  readonly responderDrops: number;
+}
+
+export function udpCounters(netns: string): UdpCounters {
+  const r = spawnSync('ip', ['netns', 'exec', netns, 'cat', '/proc/net/snmp', '/proc/net/udp'], { encoding: 'utf8', timeout: 10_000 });
+  const text = r.stdout ?? '';
+  const lines = text.split('\n').filter((l) => l.startsWith('Udp:'));
+  const names = lines[0]?.split(/\s+/) ?? [];
+  const values = lines[1]?.split(/\s+/).map(Number) ?? [];
+  const get = (n: string): number => values[names.indexOf(n)] ?? NaN;
+  let initiatorDrops = 0;
+  let responderDrops = 0;
+  // "sl local_address rem_address st ... drops": ports in hex, drops the last column.
+  for (const m of text.matchAll(/^\s*\d+: [0-9A-F]+:([0-9A-F]{4}) .* (\d+)\s*$/gm)) {
+    const port = parseInt(m[1]!, 16);
+    const drops = Number(m[2]);
+    if (port === 1500 || port === 14500) initiatorDrops += drops;
+    else if (port === 500 || port === 4500) responderDrops += drops;
+  }
+  return { inDatagrams: get('InDatagrams'), rcvbufErrors: get('RcvbufErrors'), inErrors: get('InErrors'), initiatorDrops, responderDrops };
 }
 
 const minus = (a: ProcDetail, b: ProcDetail): ProcDetail => ({
@@ -141,6 +172,7 @@ export async function runLoadAgainst(responder: ResponderEndpoint, plugin: strin
   const requested = iterations * o.initiators;
   let before = procUsage(responder.pid);
   let responderBefore = procDetail(responder.pid);
+  let udpBefore = udpCounters(responder.netns);
   let t0 = performance.now();
   let initiator: Charon | undefined;
   try {
@@ -149,6 +181,7 @@ export async function runLoadAgainst(responder: ResponderEndpoint, plugin: strin
       onSpawn: () => {
         before = procUsage(responder.pid);
         responderBefore = procDetail(responder.pid);
+        udpBefore = udpCounters(responder.netns);
         t0 = performance.now();
       },
       name: 'load-tester',
@@ -205,6 +238,14 @@ export async function runLoadAgainst(responder: ResponderEndpoint, plugin: strin
     const initiatorUsage = procUsage(initiator.pid);
     const initiatorDetail = procDetail(initiator.pid);
     const responderDetail = minus(procDetail(responder.pid), responderBefore);
+    const udpAfter = udpCounters(responder.netns);
+    const udp: UdpCounters = {
+      inDatagrams: udpAfter.inDatagrams - udpBefore.inDatagrams,
+      rcvbufErrors: udpAfter.rcvbufErrors - udpBefore.rcvbufErrors,
+      inErrors: udpAfter.inErrors - udpBefore.inErrors,
+      initiatorDrops: udpAfter.initiatorDrops, // its sockets are new
+      responderDrops: udpAfter.responderDrops - udpBefore.responderDrops,
+    };
     return {
       label: responder.label,
       requested,
@@ -217,6 +258,7 @@ export async function runLoadAgainst(responder: ResponderEndpoint, plugin: strin
       initiatorCpuSeconds: initiatorUsage.cpuSeconds,
       initiatorDetail,
       responderDetail,
+      udp,
       responderCount: await responder.countSas?.(),
     };
   } finally {

@@ -19,6 +19,7 @@ export function report(r: LoadResult): string {
     ['initiator CPU-s (load-tester)', r.initiatorCpuSeconds.toFixed(2)],
     ['initiator user/sys, switches', detail(r.initiatorDetail)],
     ['responder user/sys, switches', detail(r.responderDetail)],
+    ['UDP in netns', `${r.udp.inDatagrams} datagrams received, ${r.udp.rcvbufErrors} dropped (receive buffer full: ${r.udp.initiatorDrops} at the initiator, ${r.udp.responderDrops} at the responder)`],
   ];
   return rows.map(([k, v]) => row(k, v)).join('\n');
 }
