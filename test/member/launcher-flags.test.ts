@@ -1,0 +1,32 @@
+/**
+ * The long-running launchers start Node with their `#!` line's flags (bin/node-flags.js):
+ * the flags are read back as written, and a script started through such a line runs with them.
+ */
+import assert from 'node:assert/strict';
+import { execFileSync } from 'node:child_process';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { test } from 'node:test';
+import { launcherNodeFlags } from '../../bin/node-flags.js';
+
+const bin = (name: string): URL => new URL(`../../bin/${name}`, import.meta.url);
+
+test('gkm-member and gcks carry --max-semi-space-size=2; gkmctl none', () => {
+  assert.deepEqual(launcherNodeFlags(bin('gkm-member.js')), ['--max-semi-space-size=2']);
+  assert.deepEqual(launcherNodeFlags(bin('gcks.js')), ['--max-semi-space-size=2']);
+  assert.deepEqual(launcherNodeFlags(bin('gkmctl.js')), []);
+});
+
+test("a script started through gkm-member's #! line runs with its flags", () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gkm-launcher-'));
+  try {
+    const shebang = readFileSync(bin('gkm-member.js'), 'utf8').split('\n', 1)[0]!;
+    const script = join(dir, 'probe.mjs');
+    writeFileSync(script, `${shebang}\nprocess.stdout.write(JSON.stringify(process.execArgv));\n`);
+    chmodSync(script, 0o755);
+    assert.deepEqual(JSON.parse(execFileSync(script, { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } })), ['--max-semi-space-size=2']);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
