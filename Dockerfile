@@ -22,4 +22,5 @@ RUN node scripts/build-native.mjs
 EXPOSE 500/udp 4500/udp 848/udp
 VOLUME ["/app/data"]
 ENV GCKS_DB=/app/data/gcks.db
-CMD ["node", "bin/gcks.js", "start"]
+# The launcher itself, so Node gets the flags on its #! line (--max-semi-space-size=2).
+CMD ["./bin/gcks.js", "start"]
