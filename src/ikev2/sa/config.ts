@@ -149,6 +149,13 @@ export interface EngineOptions {
   readonly optimizedRekey: boolean;
   /** Its notify types: unassigned (TBD1/TBD2), private-use values; strongSwan's branch uses 50400/50401. */
   readonly optimizedRekeyNotifies: OptimizedRekeyNotifyTypes;
+  /**
+   * Send the datagrams produced while handling one batch of received datagrams together, at
+   * the end of the event-loop turn (setImmediate), instead of each as soon as it is built: a
+   * peer under load then reads several answers per wake-up. Delays a datagram by at most the
+   * rest of the turn. Off by default (docs/performance.md, issue 3).
+   */
+  readonly coalesceSends: boolean;
 }
 
 export interface OptimizedRekeyNotifyTypes {
@@ -170,6 +177,7 @@ export const DEFAULT_ENGINE_OPTIONS: EngineOptions = {
   maxChildSas: 1024,
   optimizedRekey: false,
   optimizedRekeyNotifies: { supported: NotifyType.OPTIMIZED_REKEY_SUPPORTED, rekey: NotifyType.OPTIMIZED_REKEY },
+  coalesceSends: false,
 };
 
 export const DEFAULT_SIGNATURE_HASHES: readonly number[] = [

@@ -169,6 +169,15 @@ class SaTaskContext implements TaskContext {
   }
 }
 
+/** A datagram waiting for the end of the turn (EngineOptions.coalesceSends). */
+class PendingSend {
+  constructor(
+    readonly datagram: Buffer,
+    readonly remote: Endpoint,
+    readonly local: Endpoint,
+  ) {}
+}
+
 export class IkeEngine {
   readonly events = new EventHub();
   /**
@@ -746,8 +755,21 @@ export class IkeEngine {
   }
 
   #transmit(datagrams: readonly Buffer[], remote: Endpoint, local: Endpoint): void {
-    for (const d of datagrams) this.#sender.send(d, remote, local);
+    if (!this.options.coalesceSends) {
+      for (const d of datagrams) this.#sender.send(d, remote, local);
+      return;
+    }
+    // EngineOptions.coalesceSends: queued in order, sent together at the end of this turn.
+    if (this.#pendingSends.length === 0) setImmediate(this.#flushSends);
+    for (const d of datagrams) this.#pendingSends.push(new PendingSend(d, remote, local));
   }
+
+  #pendingSends: PendingSend[] = [];
+  readonly #flushSends = (): void => {
+    const pending = this.#pendingSends;
+    this.#pendingSends = [];
+    for (const p of pending) this.#sender.send(p.datagram, p.remote, p.local);
+  };
 
   // --- task context ---------------------------------------------------------------------------
 
