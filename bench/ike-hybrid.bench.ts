@@ -185,7 +185,8 @@ function udpEngine(transport: IkeTransport, policy: ResponderPolicy | undefined)
   const sender: DatagramSender = {
     send: (d, remote, local) => void transport.send(d, { address: remote.ip, port: remote.port }, { address: local.ip, port: local.port }),
   };
-  const engine = new IkeEngine({ sender, ...(policy ? { responder: policy } : {}), options: OPTIONS });
+  // Over UDP the engines send as the member daemon does (coalesceSends).
+  const engine = new IkeEngine({ sender, ...(policy ? { responder: policy } : {}), options: { ...OPTIONS, coalesceSends: true } });
   transport.setIkeHandler((dg) => engine.receive(dg.data, { ip: dg.remote.address, port: dg.remote.port }, { ip: dg.local.address, port: dg.local.port }));
   return engine;
 }

@@ -10,7 +10,7 @@
  *   GKM_LOAD_CPU_PROF=DIR ...        # our responder runs with node --cpu-prof (profile in DIR)
  *   GKM_LOAD_HEAP_SNAPSHOT=FILE ...  # a heap snapshot of our responder with all SAs held
  *   GKM_LOAD_ONLY=ours|strongswan    # one responder only
- *   GKM_LOAD_COALESCE=1              # our engine sends one turn's answers together (coalesceSends)
+ *   GKM_LOAD_COALESCE=0              # our daemon sends each answer at once (coalesceSends off, as before)
  *
  * Both run in one network namespace of their own (the load-tester targets UDP 500), one
  * after the other. Needs root and strongSwan; builds the load-tester plugin on first use.

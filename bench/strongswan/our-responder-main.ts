@@ -15,8 +15,9 @@ import { IkeDaemon } from '../../src/member/ike-daemon.ts';
 
 const file = process.argv[2];
 if (!file) throw new Error('usage: our-responder-main.ts CONFIG_FILE');
-// GKM_LOAD_COALESCE=1: the engine sends the answers of one turn together (EngineOptions.coalesceSends).
-const engineOptions = process.env['GKM_LOAD_COALESCE'] === '1' ? { coalesceSends: true } : {};
+// The daemon sends the answers of one turn together (EngineOptions.coalesceSends) by default;
+// GKM_LOAD_COALESCE=0 turns that off for an A/B.
+const engineOptions = process.env['GKM_LOAD_COALESCE'] === '0' ? { coalesceSends: false } : {};
 const daemon = await IkeDaemon.start({ config: loadConfigText(readFileSync(file, 'utf8'), file), autoStart: false, engineOptions });
 const reply = (o: object): void => void process.stdout.write(JSON.stringify(o) + '\n');
 const kib = (n: number): number => Math.round(n / 1024);

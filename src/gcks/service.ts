@@ -129,7 +129,7 @@ export class GcksService {
           responder: { init: gcksInitConfig(), resolvePeer: () => undefined }, // IKE_AUTH is not offered: GSA_AUTH only
           ...(keyLog ? { keyLog } : {}),
           ...(o.scheduler ? { scheduler: o.scheduler } : {}),
-          options: { livenessIntervalMs: 0, ...o.engineOptions },
+          options: { livenessIntervalMs: 0, coalesceSends: true, ...o.engineOptions }, // coalesceSends: as the member daemon
         },
         onUnroutable: (remote, local) => log.error({ remote: endpointText(remote), local: endpointText(local) }, 'no socket for the local endpoint; datagram dropped'),
         onTransportError: (e) => log.warn({ operation: e.operation, local: endpointKey(e.local), error: String(e.error) }, 'transport error'),

@@ -134,7 +134,9 @@ export class IkeDaemon {
         ...(sink ? { childSaSink: sink } : {}),
         ...(keyLog ? { keyLog } : {}),
         responder: sharingPeerConfigs(responderPolicy(o.config.connections)),
-        options: { livenessIntervalMs: livenessInterval(o.config.connections, log), ...o.engineOptions },
+        // coalesceSends: answers built in one event-loop turn leave together at its end (fewer
+        // wake-ups at the peers; docs/performance.md, issue 3).
+        options: { livenessIntervalMs: livenessInterval(o.config.connections, log), coalesceSends: true, ...o.engineOptions },
       },
       onUnroutable: (remote, local) => log.error({ local: endpointText(local), remote: endpointText(remote) }, 'no socket bound for the local endpoint; datagram dropped'),
       onTransportError: (e) => log.warn({ operation: e.operation, local: endpointKey(e.local), error: String(e.error) }, 'transport error'),
