@@ -26,6 +26,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
+import { launcherNodeFlags } from '../bin/node-flags.js';
 import { DEFAULT_CONFIG, type GcksConfig } from '../src/gcks/config/index.ts';
 import { createGroup } from '../src/gcks/groups/index.ts';
 import { GcksService } from '../src/gcks/service.ts';
@@ -207,6 +208,12 @@ const request = <T extends ChildMsg['type']>(child: ChildProcess, type: T): Prom
     child.send({ type });
   });
 
+/** The GCKS starts with bin/gcks.js's #! flags, as `npm start` does; GCKS_BENCH_SEMI=N overrides the semi-space size. */
+const gcksNodeFlags = (): string[] =>
+  process.env['GCKS_BENCH_SEMI']
+    ? [`--max-semi-space-size=${process.env['GCKS_BENCH_SEMI']}`]
+    : launcherNodeFlags(new URL('../bin/gcks.js', import.meta.url));
+
 const percentile = (sorted: readonly number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 
 async function main(): Promise<void> {
@@ -216,7 +223,7 @@ async function main(): Promise<void> {
     const t0 = performance.now();
     setUpDatabase(dir, masterKey);
     console.log(`database: ${N} PSK members authorized for ${GROUP} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
-    const child = fork(fileURLToPath(import.meta.url), ['gcks-child', dir, masterKey.toString('base64')], { execArgv: ['--import', 'tsx', '--expose-gc', ...(process.env['GCKS_BENCH_SEMI'] ? [`--max-semi-space-size=${process.env['GCKS_BENCH_SEMI']}`] : []), ...(process.env['GCKS_BENCH_PROF'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['GCKS_BENCH_PROF']}`] : [])] });
+    const child = fork(fileURLToPath(import.meta.url), ['gcks-child', dir, masterKey.toString('base64')], { execArgv: ['--import', 'tsx', '--expose-gc', ...gcksNodeFlags(), ...(process.env['GCKS_BENCH_PROF'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['GCKS_BENCH_PROF']}`] : [])] });
     const ready = await new Promise<{ port: number }>((resolve) => child.on('message', (m: ChildMsg) => m.type === 'ready' && resolve(m)));
     const gcks: Endpoint = { ip: '127.0.0.1', port: ready.port };
     const generators = await openGenerators(gcks);
