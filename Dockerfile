@@ -22,5 +22,5 @@ RUN node scripts/build-native.mjs
 EXPOSE 500/udp 4500/udp 848/udp
 VOLUME ["/app/data"]
 ENV GCKS_DB=/app/data/gcks.db
-# The launcher itself, so Node gets the flags on its #! line (--max-semi-space-size=2).
+# The launcher itself, so Node gets whatever flags its #! line carries (bin/node-flags.js).
 CMD ["./bin/gcks.js", "start"]

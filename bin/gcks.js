@@ -1,7 +1,7 @@
-#!/usr/bin/env -S node --max-semi-space-size=2
+#!/usr/bin/env node
 // Launcher: runs the TypeScript entry point through tsx (no build step), from any cwd.
-// --max-semi-space-size=2 (MiB): V8's young generation otherwise grows to 32 MiB under an
-// IKE load and stays committed (docs/performance.md, issue 3; bin/node-flags.js).
+// No --max-semi-space-size here, unlike gkm-member: in paired runs the GCKS's registration
+// bursts made a 2 MiB young generation cost 5-15% CPU and no memory (docs/performance.md, issue 4).
 import { fileURLToPath } from 'node:url';
 import { register } from 'tsx/esm/api';
 
