@@ -21,14 +21,14 @@ import { ExchangeType } from '../../ikev2/registry/exchange.ts';
 import { nameOf } from '../../ikev2/registry/names.ts';
 import { NotifyType } from '../../ikev2/registry/notify.ts';
 import { PayloadType } from '../../ikev2/registry/payload.ts';
-import { localAuthPayloads, verifyPeerAuth } from '../../ikev2/sa/auth.ts';
-import { DEFAULT_SIGNATURE_HASHES, type IkeSaInitConfig, type LocalAuth, type PeerAuth, type PeerConfig } from '../../ikev2/sa/config.ts';
-import { idPayload, identityOf, identityText, sameIdentity, type Identity } from '../../ikev2/sa/identity.ts';
-import { errorNotifyFor, findNotify, hasNotify, required, single } from '../../ikev2/sa/messages.ts';
+import { establishOnInitiatorAuth } from '../../ikev2/sa/exchanges/ike-auth.ts';
+import type { IkeSaInitConfig, LocalAuth, PeerAuth, PeerConfig } from '../../ikev2/sa/config.ts';
+import { identityOf, identityText, sameIdentity, type Identity } from '../../ikev2/sa/identity.ts';
+import { errorNotifyFor, findNotify, required, single } from '../../ikev2/sa/messages.ts';
 import type { IkeEngine } from '../../ikev2/sa/engine.ts';
 import type { InboundMessage, ResponderHandler, ResponseSpec, TaskContext } from '../../ikev2/sa/task.ts';
 import type { Payload } from '../../ikev2/wire/payload.ts';
-import { notify, NotifyData, type AuthPayload, type CertPayload, type IdgPayload, type IdiPayload, type IdrPayload, type Proposal, type SaPayload } from '../../ikev2/wire/payloads/index.ts';
+import { notify, NotifyData, type AuthPayload, type IdgPayload, type IdiPayload, type IdrPayload, type Proposal, type SaPayload } from '../../ikev2/wire/payloads/index.ts';
 import type { MemberRecord, Store, StoredIdentity } from '../../store/index.ts';
 import type { Logger } from '../config/logger.ts';
 import { findMemberByIdentity } from '../groups/index.ts';
@@ -69,7 +69,6 @@ function groupRequest(p: readonly Payload[]): GroupRequest {
   };
 }
 
-const certsOf = (p: readonly Payload[]): CertPayload[] => p.filter((x): x is CertPayload => x.type === PayloadType.CERT);
 
 /** The engine-facing peer configuration for an authenticated member. */
 function memberPeerConfig(store: Store, member: MemberRecord, identity: GcksIdentity, init: IkeSaInitConfig): PeerConfig {
@@ -128,21 +127,11 @@ export class GsaExchanges {
     if (idrWanted && !sameIdentity(identityOf(idrWanted), identity.id)) {
       throw new GkmError('GKM_IKE_AUTHENTICATION_FAILED', { field: 'IDr', detail: 'the GM asked for another GCKS identity' });
     }
+    // memberPeerConfig's localId is the GCKS identity (identity.id).
     const config = memberPeerConfig(store, member, identity, sa.initConfig);
-    verifyPeerAuth(sa, config.remoteAuth, 'initiator', {
-      id: idi,
-      auth,
-      certs: certsOf(p),
-      expectedId: config.remoteId,
-      acceptedHashes: sa.initConfig.signatureHashes ?? DEFAULT_SIGNATURE_HASHES,
-      at: ctx.wallClock(),
-    });
-    ctx.establish({ config, localId: identity.id, remoteId: peerId });
-    if (hasNotify(p, NotifyType.INITIAL_CONTACT)) ctx.purgeOtherSas(peerId);
+    const authPayloads = establishOnInitiatorAuth(ctx, config, p, idi, auth);
     const session = sessions.start(sa, member.id);
-    const idr = idPayload(PayloadType.IDr, identity.id);
-    const local = localAuthPayloads(sa, config.localAuth, 'responder', idr);
-    const payloads: Payload[] = [idr, ...local.certs, local.auth, ...(await this.#join(ctx, req, member, ask))];
+    const payloads: Payload[] = [...authPayloads, ...(await this.#join(ctx, req, member, ask))];
     sessions.touch(ctx, session);
     return { payloads };
   }

@@ -85,6 +85,29 @@ export function establishOnResponderAuth(ctx: TaskContext, config: PeerConfig, p
   return true;
 }
 
+/**
+ * The responder's side of an authenticating exchange (IKE_AUTH, RFC 9838 GSA_AUTH), once the
+ * peer's configuration is known: checks the initiator's AUTH (RFC 7296 §2.15), establishes the
+ * IKE SA, honours INITIAL_CONTACT (§2.4) and returns the responder's IDr, CERT and AUTH payloads.
+ */
+export function establishOnInitiatorAuth(ctx: TaskContext, config: PeerConfig, p: readonly Payload[], idi: IdiPayload, auth: AuthPayload): Payload[] {
+  const sa = ctx.sa;
+  const peerId = identityOf(idi);
+  verifyPeerAuth(sa, config.remoteAuth, 'initiator', {
+    id: idi,
+    auth,
+    certs: certsOf(p),
+    expectedId: config.remoteId,
+    acceptedHashes: sa.initConfig.signatureHashes ?? DEFAULT_SIGNATURE_HASHES,
+    at: ctx.wallClock(),
+  });
+  ctx.establish({ config, localId: config.localId, remoteId: peerId });
+  if (hasNotify(p, NotifyType.INITIAL_CONTACT)) ctx.purgeOtherSas(peerId);
+  const idr = idPayload(PayloadType.IDr, config.localId);
+  const local = localAuthPayloads(sa, config.localAuth, 'responder', idr);
+  return [idr, ...local.certs, local.auth];
+}
+
 export class IkeAuthTask implements InitiatorTask {
   readonly name = 'IKE_AUTH';
   readonly exchangeType: number = ExchangeType.IKE_AUTH;
@@ -180,20 +203,7 @@ export const ikeAuthResponder: ResponderHandler = {
     if (idrWanted && !sameIdentity(identityOf(idrWanted), config.localId)) {
       throw new GkmError('GKM_IKE_AUTHENTICATION_FAILED', { field: 'IDr', detail: 'the initiator asked for another identity' });
     }
-    verifyPeerAuth(sa, config.remoteAuth, 'initiator', {
-      id: idi,
-      auth,
-      certs: certsOf(p),
-      expectedId: config.remoteId,
-      acceptedHashes: sa.initConfig.signatureHashes ?? DEFAULT_SIGNATURE_HASHES,
-      at: ctx.wallClock(),
-    });
-    ctx.establish({ config, localId: config.localId, remoteId: peerId });
-    if (hasNotify(p, NotifyType.INITIAL_CONTACT)) ctx.purgeOtherSas(peerId);
-
-    const idr = idPayload(PayloadType.IDr, config.localId);
-    const local = localAuthPayloads(sa, config.localAuth, 'responder', idr);
-    const payloads: Payload[] = [idr, ...local.certs, local.auth];
+    const payloads = establishOnInitiatorAuth(ctx, config, p, idi, auth);
     if (childParts) {
       try {
         const accepted = acceptChild(config.children ?? [], p, () => ctx.allocateChildSpi());
