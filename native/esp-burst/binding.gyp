@@ -5,7 +5,7 @@
   "targets": [
     {
       "target_name": "gkm_native",
-      "sources": ["src/addon.cc", "src/addon_datapath.cc", "src/datapath.cc", "src/esp.cc", "src/gcm_fast.cc", "src/ip.cc", "src/replay.cc", "src/netlink.cc", "src/ike_crypto.cc", "src/ike_aead.cc"],
+      "sources": ["src/addon.cc", "src/addon_datapath.cc", "src/datapath.cc", "src/esp.cc", "src/gcm_fast.cc", "src/ip.cc", "src/replay.cc", "src/netlink.cc", "src/ike_crypto.cc", "src/ike_aead.cc", "src/ike_keywrap.cc"],
       "defines": ["NAPI_VERSION=8", "OPENSSL_API_COMPAT=30000", "OPENSSL_NO_DEPRECATED"],
       "cflags_cc": ["-Wall", "-Wextra", "-Wconversion", "-Wno-sign-conversion", "-fstack-protector-strong"],
       "ldflags": ["-Wl,-z,relro,-z,now"]

@@ -12,6 +12,7 @@ import { createCipheriv, createDecipheriv, timingSafeEqual } from 'node:crypto';
 import { GkmError } from '../errors.ts';
 import { KwaId } from '../registry/transform.ts';
 import { chachaXor, xchachaXor } from './chacha.ts';
+import { ikeNativeKeyWrap, NATIVE_KEY_WRAP, type IkeNativeKeyWrap } from './native.ts';
 import { siphash24_128 } from './siphash.ts';
 
 export type KwaIdValue = (typeof KwaId)[keyof typeof KwaId];
@@ -57,15 +58,60 @@ function unwrapFailed(): GkmError {
 }
 
 // ---------------------------------------------------------------------------------------------
-// KW_5649: AES Key Wrap with Padding (RFC 5649), through OpenSSL's id-aes*-wrap-pad ciphers.
-// The cipher's IV is the 4-byte constant half of the AIV (RFC 5649 §3: A65959A6 ‖ MLI);
-// OpenSSL appends the 32-bit length itself, and for a padded plaintext of 8 bytes it uses the
-// single AES-ECB block of §4.1. Both were checked against RFC 5649 §6 and Wycheproof.
+// KW_5649: AES Key Wrap with Padding (RFC 5649), on the native addon (ike_keywrap.cc: OpenSSL's
+// CRYPTO_128_wrap_pad over AES-NI, one call per key, no cipher object) when it is there, else
+// through node:crypto's id-aes*-wrap-pad ciphers. Both give the same octets; both were checked
+// against RFC 5649 §6 and Wycheproof. node:crypto's cipher IV is the 4-byte constant half of the
+// AIV (RFC 5649 §3: A65959A6 ‖ MLI); OpenSSL appends the 32-bit length itself, and for a padded
+// plaintext of 8 bytes it uses the single AES-ECB block of §4.1.
+
+/** Who runs KW_5649: the native addon (default when it loads) or node:crypto. */
+export type KeyWrapProvider = 'native' | 'node';
 
 const AIV_CONSTANT = Buffer.from('a65959a6', 'hex');
 
-function kw5649(id: KwaIdValue, bits: 128 | 192 | 256): KeyWrap {
+/** The RFC 5649 wrap and unwrap of one AES key size (length checks are the caller's). */
+interface Aes5649 {
+  wrap(kek: Uint8Array, plaintext: Uint8Array, wrappedLength: number): Buffer;
+  /** undefined when any check fails. */
+  unwrap(kek: Uint8Array, wrapped: Uint8Array): Buffer | undefined;
+}
+
+function nodeAes5649(bits: 128 | 192 | 256): Aes5649 {
   const cipher = `id-aes${bits}-wrap-pad`;
+  return {
+    wrap(kek, plaintext) {
+      const c = createCipheriv(cipher, kek, AIV_CONSTANT);
+      return Buffer.concat([c.update(plaintext), c.final()]);
+    },
+    unwrap(kek, wrapped) {
+      try {
+        const d = createDecipheriv(cipher, kek, AIV_CONSTANT);
+        return Buffer.concat([d.update(wrapped), d.final()]);
+      } catch {
+        return undefined; // AIV, MLI or padding check failed (§3); OpenSSL doesn't say which
+      }
+    },
+  };
+}
+
+function nativeAes5649(native: IkeNativeKeyWrap): Aes5649 {
+  const mode = NATIVE_KEY_WRAP.rfc5649;
+  return {
+    wrap(kek, plaintext, wrappedLength) {
+      const out = Buffer.allocUnsafe(wrappedLength);
+      native.keyWrap(mode, kek, plaintext, out);
+      return out;
+    },
+    unwrap(kek, wrapped) {
+      const out = Buffer.alloc(wrapped.length); // OpenSSL needs room for the whole input
+      const n = native.keyUnwrap(mode, kek, wrapped, out);
+      return n < 0 ? undefined : out.subarray(0, n);
+    },
+  };
+}
+
+function kw5649(id: KwaIdValue, bits: 128 | 192 | 256, aes: Aes5649): KeyWrap {
   const kw: KeyWrap = {
     id,
     name: `KW_5649_${bits}`,
@@ -75,8 +121,7 @@ function kw5649(id: KwaIdValue, bits: 128 | 192 | 256): KeyWrap {
       checkKek(kw, kek);
       checkPlaintext(kw, plaintext);
       try {
-        const c = createCipheriv(cipher, kek, AIV_CONSTANT);
-        return Buffer.concat([c.update(plaintext), c.final()]);
+        return aes.wrap(kek, plaintext, kw.wrappedLength(plaintext.length));
       } catch (cause) {
         throw new GkmError('GKM_CRYPTO_INTERNAL', { detail: `${kw.name} wrap`, cause });
       }
@@ -86,14 +131,8 @@ function kw5649(id: KwaIdValue, bits: 128 | 192 | 256): KeyWrap {
       // RFC 5649 §4.2: at least two semiblocks, a whole number of them.
       const n = wrapped.length;
       if (n < 16 || n % 8 !== 0 || n > kw.wrappedLength(KEY_WRAP_MAX_PLAINTEXT)) throw unwrapFailed();
-      let out: Buffer;
-      try {
-        const d = createDecipheriv(cipher, kek, AIV_CONSTANT);
-        out = Buffer.concat([d.update(wrapped), d.final()]);
-      } catch {
-        throw unwrapFailed(); // AIV, MLI or padding check failed (§3); OpenSSL doesn't say which
-      }
-      if (out.length < KEY_WRAP_MIN_PLAINTEXT) throw unwrapFailed();
+      const out = aes.unwrap(kek, wrapped);
+      if (!out || out.length < KEY_WRAP_MIN_PLAINTEXT) throw unwrapFailed();
       return out;
     },
   };
@@ -167,21 +206,34 @@ const kwArx: KeyWrap = {
 
 // ---------------------------------------------------------------------------------------------
 
-const KEY_WRAPS: ReadonlyMap<number, KeyWrap> = new Map<number, KeyWrap>([
-  [KwaId.KW_5649_128, kw5649(KwaId.KW_5649_128, 128)],
-  [KwaId.KW_5649_192, kw5649(KwaId.KW_5649_192, 192)],
-  [KwaId.KW_5649_256, kw5649(KwaId.KW_5649_256, 256)],
-  [KwaId.KW_ARX, kwArx],
-]);
+function keyWraps(aes: (bits: 128 | 192 | 256) => Aes5649): ReadonlyMap<number, KeyWrap> {
+  return new Map<number, KeyWrap>([
+    [KwaId.KW_5649_128, kw5649(KwaId.KW_5649_128, 128, aes(128))],
+    [KwaId.KW_5649_192, kw5649(KwaId.KW_5649_192, 192, aes(192))],
+    [KwaId.KW_5649_256, kw5649(KwaId.KW_5649_256, 256, aes(256))],
+    [KwaId.KW_ARX, kwArx],
+  ]);
+}
 
-/** The KWA for a transform ID; GKM_CRYPTO_UNSUPPORTED for anything else. */
-export function getKeyWrap(id: number): KeyWrap {
-  const kw = KEY_WRAPS.get(id);
-  if (!kw) throw new GkmError('GKM_CRYPTO_UNSUPPORTED', { field: 'KWA', detail: `key wrap algorithm ${id}` });
+const NODE_KEY_WRAPS = keyWraps(nodeAes5649);
+const NATIVE = ikeNativeKeyWrap();
+const NATIVE_KEY_WRAPS = NATIVE ? keyWraps(() => nativeAes5649(NATIVE)) : undefined;
+
+/** The provider getKeyWrap(id) uses by default in this process. */
+export const defaultKeyWrapProvider: KeyWrapProvider = NATIVE_KEY_WRAPS ? 'native' : 'node';
+
+/**
+ * The KWA for a transform ID; GKM_CRYPTO_UNSUPPORTED for anything else. `provider` picks who
+ * runs KW_5649 (tests compare the two); 'native' without the addon's key wrap is
+ * GKM_CRYPTO_UNSUPPORTED too.
+ */
+export function getKeyWrap(id: number, provider: KeyWrapProvider = defaultKeyWrapProvider): KeyWrap {
+  const kw = (provider === 'native' ? NATIVE_KEY_WRAPS : NODE_KEY_WRAPS)?.get(id);
+  if (!kw) throw new GkmError('GKM_CRYPTO_UNSUPPORTED', { field: 'KWA', detail: `key wrap algorithm ${id}${provider === 'native' ? ' (native)' : ''}` });
   return kw;
 }
 
 /** True if getKeyWrap(id) would succeed. */
 export function isSupportedKeyWrap(id: number): boolean {
-  return KEY_WRAPS.has(id);
+  return NODE_KEY_WRAPS.has(id);
 }

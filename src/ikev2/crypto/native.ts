@@ -1,11 +1,12 @@
 /**
- * The IKE SA crypto of the native addon (native/esp-burst/src/ike_crypto.cc, ike_aead.cc):
- * X25519/X448 key pairs and shared secrets (RFC 7748), HMAC / prf+ (RFC 7296 §2.13) and the
- * SK payload AEADs (RFC 5282, RFC 7634) on the OpenSSL inside Node, without node:crypto's
+ * The IKE SA crypto of the native addon (native/esp-burst/src/ike_crypto.cc, ike_aead.cc,
+ * ike_keywrap.cc): X25519/X448 key pairs and shared secrets (RFC 7748), HMAC / prf+ (RFC 7296
+ * §2.13), the SK payload AEADs (RFC 5282, RFC 7634) and AES key wrap (RFC 3394 / RFC 5649, the
+ * KW_5649 KWAs) on the OpenSSL inside Node, without node:crypto's
  * per-call KeyObject, cipher object and algorithm look-ups (figures in docs/performance.md,
  * "IKE SA crypto on the native addon").
  *
- * Optional: ke-dh.ts, prf.ts and cipher.ts use node:crypto when the addon is not built, fails
+ * Optional: ke-dh.ts, prf.ts, cipher.ts and keywrap.ts use node:crypto when the addon is not built, fails
  * to load, predates these functions, or GKM_NATIVE_CRYPTO=0 (A/B comparisons). The addon is the same
  * .node file as the datapath's (src/datapath/providers/native/addon.ts takes its path from
  * here); GKM_NATIVE_ADDON may point at a prebuilt one.
@@ -111,7 +112,54 @@ export function ikeNativeAead(env: NodeJS.ProcessEnv = process.env): IkeNativeAe
 }
 
 function loadAead(env: NodeJS.ProcessEnv): IkeNativeAead | undefined {
+  return loadPart<IkeNativeAead>(env, ['aeadSeal', 'aeadOpen']);
+}
+
+/** The addon when the IKE functions load and it has every one of `names` (a later part of the addon). */
+function loadPart<T>(env: NodeJS.ProcessEnv, names: readonly (keyof T & string)[]): T | undefined {
   if (loadIkeNativeCrypto(env) === undefined) return undefined;
-  const addon = requireNativeAddon(nativeAddonPath(env)) as Partial<IkeNativeAead>;
-  return typeof addon.aeadSeal === 'function' && typeof addon.aeadOpen === 'function' ? (addon as IkeNativeAead) : undefined;
+  const addon = requireNativeAddon(nativeAddonPath(env)) as Record<string, unknown>;
+  return names.every((f) => typeof addon[f] === 'function') ? (addon as T) : undefined;
+}
+
+/** The `mode` argument of keyWrap/keyUnwrap. */
+export const NATIVE_KEY_WRAP = { rfc3394: 0, rfc5649: 1 } as const;
+
+/**
+ * AES key wrap (ike_keywrap.cc): RFC 3394 with its default IV, RFC 5649 with the AIV
+ * A65959A6 | MLI (a padded 8-octet plaintext is one AES-ECB block, §4.1), through OpenSSL's
+ * wrap code over AES-NI (else its portable AES). Stateless; KEK 16/24/32 octets; lengths and
+ * types are checked natively (TypeError ERR_GKM_NATIVE_ARGS).
+ */
+export interface IkeNativeKeyWrap {
+  /**
+   * out (exactly the wrapped length: RFC 5649 8 + 8·⌈n/8⌉ for 1 ≤ n; RFC 3394 n + 8 for
+   * n ≥ 16, n a multiple of 8) = wrap(kek, plaintext); out must not overlap plaintext.
+   */
+  keyWrap(mode: number, kek: Uint8Array, plaintext: Uint8Array, out: Uint8Array): void;
+  /**
+   * Unwraps into out (at least wrapped.length octets); returns the plaintext length (at the
+   * start of out), or -1 with out zeroed when the integrity/padding check or the length fails.
+   */
+  keyUnwrap(mode: number, kek: Uint8Array, wrapped: Uint8Array, out: Uint8Array): number;
+  /** Whether the wrap symbols were found in this process, and whether AES-NI runs it. */
+  keyWrapInfo(): { available: boolean; aesni: boolean };
+}
+
+let cachedKeyWrap: { kw: IkeNativeKeyWrap | undefined } | undefined;
+
+/**
+ * The addon's key wrap functions once per process, or undefined (GKM_NATIVE_CRYPTO=0, no
+ * addon, an addon built before them, or OpenSSL's wrap/AES symbols missing from this node):
+ * keywrap.ts then uses node:crypto.
+ */
+export function ikeNativeKeyWrap(env: NodeJS.ProcessEnv = process.env): IkeNativeKeyWrap | undefined {
+  if (env !== process.env) return loadKeyWrap(env);
+  cachedKeyWrap ??= { kw: loadKeyWrap(env) };
+  return cachedKeyWrap.kw;
+}
+
+function loadKeyWrap(env: NodeJS.ProcessEnv): IkeNativeKeyWrap | undefined {
+  const kw = loadPart<IkeNativeKeyWrap>(env, ['keyWrap', 'keyUnwrap', 'keyWrapInfo']);
+  return kw?.keyWrapInfo().available ? kw : undefined;
 }

@@ -6,9 +6,11 @@ import { isGkmError } from '../../../src/ikev2/errors.ts';
 import { KwaId } from '../../../src/ikev2/registry/transform.ts';
 import {
   KEY_WRAP_MAX_PLAINTEXT,
+  defaultKeyWrapProvider,
   getKeyWrap,
   isSupportedKeyWrap,
   type KeyWrap,
+  type KeyWrapProvider,
 } from '../../../src/ikev2/crypto/keywrap.ts';
 import { chachaBlock, chachaXor, chachaXorIetf, hchacha, xchachaXor } from '../../../src/ikev2/crypto/chacha.ts';
 import { siphash24_128 } from '../../../src/ikev2/crypto/siphash.ts';
@@ -33,10 +35,19 @@ function bytes(n: number, label: string): Buffer {
 
 const unwrapFailed = (e: unknown): boolean => isGkmError(e, 'GKM_CRYPTO_KEY_UNWRAP_FAILED');
 
+/** KW_5649 runs on node:crypto and, when the addon has its key wrap, natively: both are checked. */
+const PROVIDERS: readonly KeyWrapProvider[] = defaultKeyWrapProvider === 'native' ? ['node', 'native'] : ['node'];
+
 const ALL_KWAS: readonly KeyWrap[] = [
   getKeyWrap(KwaId.KW_5649_128),
   getKeyWrap(KwaId.KW_5649_192),
   getKeyWrap(KwaId.KW_5649_256),
+  getKeyWrap(KwaId.KW_ARX),
+];
+
+/** Every KWA with each KW_5649 provider of this process (the contract tests below run on all). */
+const KWAS_UNDER_TEST: readonly KeyWrap[] = [
+  ...PROVIDERS.flatMap((p) => [KwaId.KW_5649_128, KwaId.KW_5649_192, KwaId.KW_5649_256].map((id) => getKeyWrap(id, p))),
   getKeyWrap(KwaId.KW_ARX),
 ];
 
@@ -149,12 +160,14 @@ interface Rfc5649Vectors {
 }
 
 test('KW_5649: RFC 5649 §6 examples', () => {
-  const kw = getKeyWrap(KwaId.KW_5649_192);
   const v = loadVectors<Rfc5649Vectors>('rfc5649.json');
   assert.equal(v.tests.length, 2);
-  for (const t of v.tests) {
-    assert.equal(kw.wrap(hex(t.kek), hex(t.key)).toString('hex'), t.wrap, t.comment);
-    assert.equal(kw.unwrap(hex(t.kek), hex(t.wrap)).toString('hex'), t.key, t.comment);
+  for (const provider of PROVIDERS) {
+    const kw = getKeyWrap(KwaId.KW_5649_192, provider);
+    for (const t of v.tests) {
+      assert.equal(kw.wrap(hex(t.kek), hex(t.key)).toString('hex'), t.wrap, `${provider}: ${t.comment}`);
+      assert.equal(kw.unwrap(hex(t.kek), hex(t.wrap)).toString('hex'), t.key, `${provider}: ${t.comment}`);
+    }
   }
 });
 
@@ -173,16 +186,16 @@ const KWP_BY_KEY_SIZE: Record<number, number> = {
   256: KwaId.KW_5649_256,
 };
 
-test('KW_5649: Wycheproof aes_kwp_test.json subset', () => {
+for (const provider of PROVIDERS) test(`KW_5649 (${provider}): Wycheproof aes_kwp_test.json subset`, () => {
   const v = loadVectors<WycheproofKwp>('wycheproof_aes_kwp.json');
   let valid = 0;
   let invalid = 0;
   for (const g of v.testGroups) {
     const id = KWP_BY_KEY_SIZE[g.keySize];
     assert.ok(id !== undefined, `key size ${g.keySize}`);
-    const kw = getKeyWrap(id);
+    const kw = getKeyWrap(id, provider);
     for (const t of g.tests) {
-      const name = `tcId ${t.tcId} (${t.comment})`;
+      const name = `${provider} tcId ${t.tcId} (${t.comment})`;
       const kek = hex(t.key);
       let unwrapped: Buffer | null = null;
       try {
@@ -208,8 +221,8 @@ test('KW_5649: Wycheproof aes_kwp_test.json subset', () => {
 });
 
 test('KW_5649: n ≤ 8 is one AES-ECB block of AIV ‖ padded P (RFC 5649 §4.1)', () => {
-  for (const [bits, id] of [[128, KwaId.KW_5649_128], [192, KwaId.KW_5649_192], [256, KwaId.KW_5649_256]] as const) {
-    const kw = getKeyWrap(id);
+  for (const [bits, id, provider] of PROVIDERS.flatMap((p) => [[128, KwaId.KW_5649_128, p], [192, KwaId.KW_5649_192, p], [256, KwaId.KW_5649_256, p]] as const)) {
+    const kw = getKeyWrap(id, provider);
     const kek = bytes(bits / 8, `ecb-kek-${bits}`);
     for (let n = 1; n <= 8; n++) {
       const p = bytes(n, `ecb-p-${n}`);
@@ -243,7 +256,7 @@ test('registry: ids, key lengths, overhead; unknown ids are unsupported', () => 
 });
 
 test('round trips for every KWA at sizes 1..300, plus 4096', () => {
-  for (const kw of ALL_KWAS) {
+  for (const kw of KWAS_UNDER_TEST) {
     const kek = bytes(kw.keyLength, `rt-kek-${kw.name}`);
     for (const n of [...Array.from({ length: 300 }, (_, i) => i + 1), KEY_WRAP_MAX_PLAINTEXT]) {
       const p = bytes(n, `rt-p-${n}`);
@@ -258,7 +271,7 @@ test('round trips for every KWA at sizes 1..300, plus 4096', () => {
 });
 
 test('tampering with any byte, truncating, extending or using another KEK fails unwrap', () => {
-  for (const kw of ALL_KWAS) {
+  for (const kw of KWAS_UNDER_TEST) {
     const kek = bytes(kw.keyLength, `tamper-kek-${kw.name}`);
     const otherKek = bytes(kw.keyLength, `tamper-other-${kw.name}`);
     for (const n of [1, 8, 9, 36, 256]) {
@@ -282,7 +295,7 @@ test('tampering with any byte, truncating, extending or using another KEK fails 
 });
 
 test('unwrap failures all look the same', () => {
-  for (const kw of ALL_KWAS) {
+  for (const kw of KWAS_UNDER_TEST) {
     const kek = bytes(kw.keyLength, `same-${kw.name}`);
     const w = kw.wrap(kek, bytes(32, 'same-p'));
     const bad = Buffer.from(w);
@@ -305,7 +318,7 @@ test('unwrap failures all look the same', () => {
 
 test('KEK and plaintext length checks', () => {
   const badKey = (field: string) => (e: unknown) => isGkmError(e, 'GKM_CRYPTO_BAD_KEY_LENGTH') && e.field === field;
-  for (const kw of ALL_KWAS) {
+  for (const kw of KWAS_UNDER_TEST) {
     const kek = bytes(kw.keyLength, `len-${kw.name}`);
     for (const len of [0, kw.keyLength - 1, kw.keyLength + 1, 64]) {
       assert.throws(() => kw.wrap(Buffer.alloc(len), Buffer.alloc(16)), badKey('kek'), `${kw.name} kek ${len}`);
