@@ -14,6 +14,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { DEFAULT_PLUGINS, startCharon, waitUntil, type Charon } from '../../test/support/strongswan.ts';
+import { capCpu, type CpuCap, type CpuCapStats } from './cpu-cap.ts';
+import { receiveBuffers, withSocketBuffers, type SocketBuffers } from './socket-buffers.ts';
 
 export const LOAD_PSK = 'gkm-load-test-psk';
 export const LOAD_PROPOSAL = 'aes128gcm16-prfsha256-x25519';
@@ -45,6 +47,12 @@ export interface LoadOptions {
   readonly timeoutMs: number;
   /** Called every few seconds with a progress line. */
   readonly progress?: (line: string) => void;
+  /** CPU budget of the responder during the run, in cores (./cpu-cap.ts); none when absent. */
+  readonly responderCpu?: number;
+  /** CPU weight of both the responder and the initiator, a multiple of the default (./cpu-cap.ts); 1 when absent. */
+  readonly cpuPriority?: number;
+  /** Socket buffers for the initiating charon (./socket-buffers.ts); kernel defaults when absent. */
+  readonly socketBuffers?: SocketBuffers;
 }
 
 export interface LoadResult {
@@ -64,6 +72,25 @@ export interface LoadResult {
   /** UDP counters of the namespace over the run (both ends live in it). */
   readonly udp: UdpCounters;
   readonly responderCount?: number;
+  /** Half-open IKE SAs at the initiator, sampled every ~100 ms: mean and maximum. */
+  readonly halfOpen: { readonly mean: number; readonly max: number };
+  /** Share of the machine's CPUs busy over the run (all processes), and how many there are. */
+  readonly machine: { readonly busy: number; readonly cpus: number };
+  /** The responder's CPU budget and how often it ran out of it. */
+  readonly cap?: { readonly cores: number; readonly periodUs: number; readonly stats: CpuCapStats };
+  /** CPU weight of both processes, a multiple of the default. */
+  readonly cpuPriority: number;
+  /** Receive buffer (octets, as the kernel accounts it) of the initiator's and the responder's IKE sockets. */
+  readonly receiveBuffers: { readonly initiator?: number; readonly responder?: number };
+}
+
+/** Busy and total jiffies of all CPUs (/proc/stat), to tell how loaded the machine was. */
+function machineJiffies(): { busy: number; total: number; cpus: number } {
+  const text = readFileSync('/proc/stat', 'utf8');
+  const f = text.split('\n', 1)[0]!.trim().split(/\s+/).slice(1).map(Number);
+  const total = f.slice(0, 8).reduce((a, b) => a + b, 0);
+  const idle = (f[3] ?? 0) + (f[4] ?? 0);
+  return { busy: total - idle, total, cpus: (text.match(/^cpu\d+ /gm) ?? []).length };
 }
 
 export interface ProcDetail {
@@ -173,15 +200,24 @@ export async function runLoadAgainst(responder: ResponderEndpoint, plugin: strin
   let before = procUsage(responder.pid);
   let responderBefore = procDetail(responder.pid);
   let udpBefore = udpCounters(responder.netns);
+  let machineBefore = machineJiffies();
   let t0 = performance.now();
   let initiator: Charon | undefined;
+  let cap: CpuCap | undefined;
+  let initiatorGroup: CpuCap | undefined;
+  const priority = o.cpuPriority ?? 1;
   try {
-    initiator = await startCharon({
+    if (o.responderCpu || priority !== 1) {
+      cap = capCpu(responder.pid, `gkm-load-${process.pid}-${responder.pid}`, { ...(o.responderCpu && { cores: o.responderCpu }), priority });
+    }
+    initiator = await withSocketBuffers(o.socketBuffers, () => startCharon({
       // The load starts as soon as the plugin is loaded, so the clock starts at spawn.
-      onSpawn: () => {
+      onSpawn: (pid) => {
+        if (priority !== 1) initiatorGroup = capCpu(pid, `gkm-load-${process.pid}-${pid}`, { priority });
         before = procUsage(responder.pid);
         responderBefore = procDetail(responder.pid);
         udpBefore = udpCounters(responder.netns);
+        machineBefore = machineJiffies();
         t0 = performance.now();
       },
       name: 'load-tester',
@@ -217,12 +253,17 @@ export async function runLoadAgainst(responder: ResponderEndpoint, plugin: strin
           },
         },
       },
-    });
+    }));
     const lt = initiator;
+    const buffers = receiveBuffers(responder.netns);
     let last = { n: 0, at: performance.now() };
     let shown = performance.now();
+    const halfOpen = { sum: 0, n: 0, max: 0 };
     const established = await waitUntil('load test to finish', o.timeoutMs, async () => {
       const s = await lt.stats();
+      halfOpen.sum += s.halfOpen;
+      halfOpen.n++;
+      halfOpen.max = Math.max(halfOpen.max, s.halfOpen);
       const now = performance.now();
       if (s.ikeSas - s.halfOpen > last.n) last = { n: s.ikeSas - s.halfOpen, at: now };
       if (now - shown > 5_000) {
@@ -239,6 +280,9 @@ export async function runLoadAgainst(responder: ResponderEndpoint, plugin: strin
     const initiatorDetail = procDetail(initiator.pid);
     const responderDetail = minus(procDetail(responder.pid), responderBefore);
     const udpAfter = udpCounters(responder.netns);
+    const machineAfter = machineJiffies();
+    const capStats = cap?.stats();
+    cap?.remove(); // before countSas: our responder's stats run a full GC
     const udp: UdpCounters = {
       inDatagrams: udpAfter.inDatagrams - udpBefore.inDatagrams,
       rcvbufErrors: udpAfter.rcvbufErrors - udpBefore.rcvbufErrors,
@@ -259,9 +303,16 @@ export async function runLoadAgainst(responder: ResponderEndpoint, plugin: strin
       initiatorDetail,
       responderDetail,
       udp,
+      halfOpen: { mean: halfOpen.n ? halfOpen.sum / halfOpen.n : 0, max: halfOpen.max },
+      machine: { busy: (machineAfter.busy - machineBefore.busy) / Math.max(1, machineAfter.total - machineBefore.total), cpus: machineAfter.cpus },
+      ...(cap?.cores && capStats && { cap: { cores: cap.cores, periodUs: cap.periodUs, stats: capStats } }),
+      cpuPriority: priority,
+      receiveBuffers: { initiator: buffers.get(1500), responder: buffers.get(500) },
       responderCount: await responder.countSas?.(),
     };
   } finally {
+    cap?.remove();
+    initiatorGroup?.remove();
     await initiator?.stop();
   }
 }
@@ -281,9 +332,10 @@ export async function startStrongswanResponder(
   dir: string,
   kernel: ResponderKernel,
   plugin: string,
+  socketBuffers?: SocketBuffers,
 ): Promise<{ endpoint: ResponderEndpoint; charon: Charon }> {
   const fake = kernel === 'fake';
-  const charon = await startCharon({
+  const charon = await withSocketBuffers(socketBuffers, () => startCharon({
     name: 'responder',
     dir,
     netns,
@@ -310,7 +362,7 @@ export async function startStrongswanResponder(
       ],
       secrets: [{ name: 'load', ids: [], secret: LOAD_PSK }],
     },
-  });
+  }));
   const endpoint: ResponderEndpoint = {
     label: `strongSwan 5.9.8 charon (${fake ? 'fake kernel' : 'kernel-libipsec'})`,
     netns,
