@@ -43,6 +43,8 @@ export interface WrapInstruction {
   readonly keyId: number;
   readonly key: Buffer;
   readonly under: Kwk;
+  /** `under` is the receiving member's own leaf key: no other KD has this wrap (not cached). */
+  readonly personal?: boolean;
 }
 
 /** A key-tree path from the key just under the root down to the member's leaf (RFC 9838 App. A). */
@@ -82,25 +84,27 @@ export interface BuiltKeyDownload {
 export function pathWraps(path: KeyPath): { readonly rekeySaUnder: readonly Kwk[]; readonly wrapKeys: readonly WrapInstruction[] } {
   const top = path[0];
   if (!top) return { rekeySaUnder: [GSK_W], wrapKeys: [] };
-  const wrapKeys = path.map((k, i): WrapInstruction => ({ keyId: k.keyId, key: k.key, under: path[i + 1] ?? GSK_W }));
+  const leaf = path.length - 1;
+  const wrapKeys = path.map((k, i): WrapInstruction => (i === leaf ? { keyId: k.keyId, key: k.key, under: GSK_W } : { keyId: k.keyId, key: k.key, under: path[i + 1]!, personal: i + 1 === leaf }));
   return { rekeySaUnder: [top], wrapKeys };
 }
 
 /**
- * `cache` (optional) serves wraps under tree KWKs (KWK ID > 0) that other members' KDs
- * had already (src/gcks/keys/wrap-cache.ts); `wraps` still counts them (App. A's figure).
+ * `cache` (optional) serves wraps under tree KWKs (KWK ID > 0, not `personal`) that other
+ * members' KDs had already (src/gcks/keys/wrap-cache.ts); `wraps` still counts them (App. A's
+ * figure).
  */
 export function buildKeyDownload(channel: KeyChannel, content: KeyDownloadContent, cache?: WrapCache): BuiltKeyDownload {
   const kw = getKeyWrap(channel.kwaId);
   let wraps = 0;
-  const wrap = (keyId: number, plaintext: Buffer, under: Kwk): WrappedKey => {
+  const wrap = (keyId: number, plaintext: Buffer, under: Kwk, personal = false): WrappedKey => {
     const kek = under.keyId === 0 ? channel.gskW : under.key;
     if (!kek) throw new GkmError('GKM_KEYS_BAD_INPUT', { field: `KWK ${under.keyId}`, detail: 'no key' });
     if (kek.length !== kw.keyLength) {
       throw new GkmError('GKM_KEYS_KWA_MISMATCH', { field: `KWK ${under.keyId}`, detail: `${kek.length}-octet KWK, ${kw.name} needs ${kw.keyLength}` });
     }
     wraps++;
-    const encryptedKey = cache && under.keyId !== 0 ? cache.wrap(keyId, plaintext, under.keyId, kek, () => kw.wrap(kek, plaintext)) : kw.wrap(kek, plaintext);
+    const encryptedKey = cache && under.keyId !== 0 && !personal ? cache.wrap(keyId, plaintext, under.keyId, kek, () => kw.wrap(kek, plaintext)) : kw.wrap(kek, plaintext);
     return { keyId, kwkId: under.keyId, encryptedKey };
   };
 
@@ -114,7 +118,7 @@ export function buildKeyDownload(channel: KeyChannel, content: KeyDownloadConten
     if (sa.policy.protocolId === ProtocolId.GIKE_UPDATE) throw new GkmError('GKM_KEYS_BAD_INPUT', { field: 'dataSecurity', detail: 'Rekey SA' });
     bags.push(buildGroupKeyBag(sa.policy.protocolId, sa.policy.spi, { saKeys: [wrap(0, sa.keymat, GSK_W)] }, channel.context));
   }
-  const wrapKeys = (member?.wrapKeys ?? []).map((w) => wrap(w.keyId, w.key, w.under));
+  const wrapKeys = (member?.wrapKeys ?? []).map((w) => wrap(w.keyId, w.key, w.under, w.personal));
   const senderIds = member?.senderIds ?? [];
   if (wrapKeys.length > 0 || member?.authKey || senderIds.length > 0) {
     bags.push(buildMemberKeyBag({ wrapKeys, senderIds, ...(member?.authKey ? { authKey: member.authKey } : {}) }, channel.context));

@@ -55,10 +55,33 @@ test('entries hit only for the very key Buffers they were made from; GSK_w wraps
   cache.wrap(3, a, 4, kek, () => kw.wrap(kek, a));
   assert.equal(cache.size, 2, 'bounded');
   // A channel's GSK_w (KWK ID 0) never goes through the cache.
-  const tree = KeyTree.build([], { kwaId: KwaId.KW_5649_256, random: seededRandom('t') });
+  const tree = KeyTree.build(Array.from({ length: 20 }, (_, i) => i), { kwaId: KwaId.KW_5649_256, random: seededRandom('t') });
   const path = tree.join('m');
   const c2 = new WrapCache();
   const channel: KeyChannel = { context: 'registration', kwaId: KwaId.KW_5649_256, gskW: Buffer.alloc(32, 5) };
   buildKeyDownload(channel, { member: { wrapKeys: pathWraps(path).wrapKeys } }, c2);
-  assert.equal(c2.size, path.length - 1, 'every wrap but the leaf under GSK_w');
+  assert.ok(path.length >= 3);
+  assert.equal(c2.size, path.length - 2, 'every wrap but the leaf under GSK_w and its parent under the leaf');
+});
+
+test('one entry per KWK: another key under the same KWK replaces it; personal wraps are not kept', () => {
+  const kw = getKeyWrap(KwaId.KW_5649_256);
+  const cache = new WrapCache();
+  const kek = Buffer.alloc(32, 2);
+  const p1 = Buffer.alloc(32, 3);
+  const p2 = Buffer.alloc(32, 4);
+  const w1 = cache.wrap(1, p1, 9, kek, () => kw.wrap(kek, p1));
+  const w2 = cache.wrap(2, p2, 9, kek, () => kw.wrap(kek, p2));
+  assert.equal(cache.size, 1);
+  assert.notDeepEqual(w1, w2);
+  assert.deepEqual(cache.wrap(2, p2, 9, kek, () => assert.fail('cached')), w2);
+  assert.deepEqual(cache.wrap(1, p1, 9, kek, () => kw.wrap(kek, p1)), w1, 'recomputed, same bytes');
+  // The wrap under a joiner's own leaf is personal (only that member could reuse it).
+  const random = seededRandom('personal');
+  const keys = new GroupKeys({ rekeySa: kekTemplate(), dataSecurity: [gcmTemplate(1)], random });
+  for (let m = 1; m <= 40; m++) keys.register({ member: m, ikeSa: ikeSa(random) });
+  const path = keys.tree!.path(40);
+  const wraps = pathWraps(path).wrapKeys;
+  assert.deepEqual(wraps.map((w) => w.personal === true), path.map((_, i) => i === path.length - 2));
+  assert.equal(wraps.at(-1)!.under.keyId, 0, 'the leaf under GSK_w');
 });
