@@ -360,7 +360,7 @@ bool RegisterIkeCrypto(napi_env env, napi_value exports) {
       {"ikeCryptoInfo", nullptr, IkeCryptoInfo, nullptr, nullptr, nullptr, napi_enumerable, nullptr},
   };
   return napi_define_properties(env, exports, sizeof props / sizeof props[0], props) == napi_ok &&
-         RegisterIkeAead(env, exports);
+         RegisterIkeAead(env, exports) && RegisterIkeKeyWrap(env, exports);
 }
 
 }  // namespace gkm
