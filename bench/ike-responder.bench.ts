@@ -15,6 +15,7 @@
  *
  * Responder-bound by default (docs/decisions.md, "A responder-bound load benchmark"):
  *   GKM_LOAD_RESPONDER_CPU=0.5       # either responder gets at most this many cores (cgroup quota); 0: no budget
+ *   GKM_LOAD_RESPONDER_CPU_PERIOD_MS=100  # the budget's enforcement period (10: 5 ms quota = one 5 ms bandwidth slice)
  *   GKM_LOAD_CPU_PRIORITY=8          # CPU weight of both ends vs the machine's other processes; 1: none
  *   GKM_LOAD_SOCKET_BUFFERS=1        # both charons get our sockets' buffers (LD_PRELOAD shim); 0: kernel defaults
  *   GKM_LOAD_LEGACY=1                # the configuration before (no budget, no weight, kernel buffers)
@@ -43,6 +44,8 @@ const initiators = envInt('GKM_LOAD_INITIATORS', 4);
 const initLimit = envInt('GKM_LOAD_INIT_LIMIT', 256);
 /** CPU budget of either responder in cores; 0 = none. */
 const responderCpu = envNumber('GKM_LOAD_RESPONDER_CPU', legacy ? 0 : 0.5);
+/** The budget's enforcement period (cgroup cfs period), milliseconds. */
+const budgetPeriodMs = envNumber('GKM_LOAD_RESPONDER_CPU_PERIOD_MS', 100);
 /** CPU weight of the responder and the initiator, a multiple of other processes' (1 = none): the machine is shared. */
 const cpuPriority = envNumber('GKM_LOAD_CPU_PRIORITY', legacy ? 1 : 8);
 /** 1: both charons get our transport's socket buffers (DEFAULT_SOCKET_BUFFER_BYTES); 0: kernel defaults. */
@@ -58,7 +61,7 @@ const load = (root: string, name: string, socketBuffers: SocketBuffers | undefin
   dir: join(root, `initiator-${name}`),
   timeoutMs: Math.max(120_000, count * 20),
   progress: (line) => console.log(`  ${line}`),
-  ...(responderCpu > 0 && { responderCpu }),
+  ...(responderCpu > 0 && { responderCpu, responderCpuPeriodUs: Math.max(1_000, Math.round(budgetPeriodMs * 1000)) }),
   cpuPriority: Math.max(1, cpuPriority),
   ...(socketBuffers && { socketBuffers }),
 });

@@ -49,7 +49,7 @@ function currentGroup(pid: number, root: string, v2: boolean): string {
 }
 
 export interface CpuGroupOptions {
-  /** Budget in CPUs (e.g. 0.5), enforced every `periodUs`; none when absent. */
+  /** Budget in CPUs (e.g. 0.5), enforced every `periodUs` (default 100 ms); none when absent. */
   readonly cores?: number;
   readonly periodUs?: number;
   /** CPU weight as a multiple of the default (1: as any other process); 1 when absent. */
@@ -58,7 +58,9 @@ export interface CpuGroupOptions {
 
 /** Moves `pid` (all its threads) into cgroup `name` with `o`'s budget and weight. */
 export function capCpu(pid: number, name: string, o: CpuGroupOptions): CpuCap {
-  const { cores, periodUs = 10_000, priority = 1 } = o;
+  // 100 ms: the quota is handed to each CPU's run queue in slices (kernel.sched_cfs_bandwidth_slice_us,
+  // 5 ms); with 10 ms and half a core the whole quota is one slice, taken by one CPU at a time.
+  const { cores, periodUs = 100_000, priority = 1 } = o;
   if (cores !== undefined && !(cores > 0 && cores <= 64)) throw new Error(`CPU cap must be in (0, 64] cores, got ${cores}`);
   if (!(priority >= 1 && priority <= 100)) throw new Error(`CPU priority must be in [1, 100], got ${priority}`);
   const v2 = !existsSync(join(V1, 'cpu.cfs_quota_us'));

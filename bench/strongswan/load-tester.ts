@@ -49,6 +49,8 @@ export interface LoadOptions {
   readonly progress?: (line: string) => void;
   /** CPU budget of the responder during the run, in cores (./cpu-cap.ts); none when absent. */
   readonly responderCpu?: number;
+  /** The budget's enforcement period in microseconds (./cpu-cap.ts's default when absent). */
+  readonly responderCpuPeriodUs?: number;
   /** CPU weight of both the responder and the initiator, a multiple of the default (./cpu-cap.ts); 1 when absent. */
   readonly cpuPriority?: number;
   /** Socket buffers for the initiating charon (./socket-buffers.ts); kernel defaults when absent. */
@@ -208,7 +210,7 @@ export async function runLoadAgainst(responder: ResponderEndpoint, plugin: strin
   const priority = o.cpuPriority ?? 1;
   try {
     if (o.responderCpu || priority !== 1) {
-      cap = capCpu(responder.pid, `gkm-load-${process.pid}-${responder.pid}`, { ...(o.responderCpu && { cores: o.responderCpu }), priority });
+      cap = capCpu(responder.pid, `gkm-load-${process.pid}-${responder.pid}`, { ...(o.responderCpu && { cores: o.responderCpu }), ...(o.responderCpuPeriodUs && { periodUs: o.responderCpuPeriodUs }), priority });
     }
     initiator = await withSocketBuffers(o.socketBuffers, () => startCharon({
       // The load starts as soon as the plugin is loaded, so the clock starts at spawn.
