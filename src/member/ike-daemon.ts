@@ -16,7 +16,7 @@ import type { PlaintextPort } from '../datapath/io/plaintext.ts';
 import type { OffloadProvider } from '../datapath/provider.ts';
 import { KeyLogWriter } from '../ikev2/keylog/writer.ts';
 import { childSummary, spiValueHex, type ChildSa } from '../ikev2/sa/child-sa.ts';
-import type { EngineOptions, PeerConfig, ResponderPolicy } from '../ikev2/sa/config.ts';
+import type { EngineOptions } from '../ikev2/sa/config.ts';
 import type { IkeEngine } from '../ikev2/sa/engine.ts';
 import type { IkeEvent } from '../ikev2/sa/events.ts';
 import { endpointText, realScheduler, type Endpoint, type Scheduler } from '../ikev2/sa/types.ts';
@@ -91,8 +91,6 @@ export class IkeDaemon {
   readonly #scheduler: Scheduler;
   readonly #sink: DatapathSink | undefined;
   readonly #datapath: DatapathNode | undefined;
-  /** Connection name per IKE SA id (kept until its `deleted`). */
-  readonly #connOf = new Map<string, string>();
   readonly #initiations = new Map<string, Initiation>();
   #control: ControlServer | undefined;
   #stopping = false;
@@ -133,7 +131,7 @@ export class IkeDaemon {
         ...(o.scheduler ? { scheduler: o.scheduler } : {}),
         ...(sink ? { childSaSink: sink } : {}),
         ...(keyLog ? { keyLog } : {}),
-        responder: sharingPeerConfigs(responderPolicy(o.config.connections)),
+        responder: responderPolicy(o.config.connections),
         // coalesceSends: answers built in one event-loop turn leave together at its end (fewer
         // wake-ups at the peers; docs/performance.md, issue 3).
         options: { livenessIntervalMs: livenessInterval(o.config.connections, log), coalesceSends: true, ...o.engineOptions },
@@ -299,7 +297,6 @@ export class IkeDaemon {
     const local: Endpoint = { ip: await this.#paths.localFor(conn.localAddrs, remote), port: localPort };
     const remoteEp: Endpoint = { ip: remote, port: conn.remotePort };
     const sa = this.engine.initiate(peerConfig(conn, local, remoteEp, i.firstChild?.name), remoteEp, local);
-    this.#connOf.set(sa.id, conn.name);
     this.#initiations.set(sa.id, i);
     this.#log.info({ conn: conn.name, ike: sa.id, local: endpointText(local), remote: endpointText(remoteEp), attempt: i.attempt }, `initiating ${conn.name}`);
     return sa.id;
@@ -314,40 +311,34 @@ export class IkeDaemon {
     this.events.emit('event', e);
   }
 
+  /** The connection of an IKE SA: its PeerConfig's name (no map per SA). */
   #conn(ikeSaId: string): string | undefined {
-    return this.engine.get(ikeSaId)?.config?.name ?? this.#connOf.get(ikeSaId);
+    return this.engine.get(ikeSaId)?.config?.name;
   }
 
   #onEngineEvent(e: IkeEvent): void {
     // The member event and its text only when someone reads them (a listener, a logger).
     const wanted = this.#log !== silentLogger || this.events.listenerCount('event') > 0;
-    const me = wanted ? memberEvent(e, { conn: (id) => this.#conn(id), selectors: (id, spi) => this.engine.get(id)?.children.get(spi) }) : undefined;
+    // An IKE SA's `deleted` comes once the engine dropped it: the event names its connection.
+    const gone = e.type === 'deleted' && e.what === 'ike' ? e.name : undefined;
+    const me = wanted ? memberEvent(e, { conn: (id) => this.#conn(id) ?? gone, selectors: (id, spi) => this.engine.get(id)?.children.get(spi) }) : undefined;
     this.#track(e);
     if (me) {
       const level = me.event === 'error' ? 'warn' : 'info';
       this.#log[level]({ event: me.event, ...('ikeSaId' in me ? { ike: me.ikeSaId } : {}) }, describeEvent(me));
       this.#emit(me);
     }
-    if (e.type === 'deleted' && e.what === 'ike') this.#connOf.delete(e.ikeSaId);
   }
 
-  /** Connection names, Child SA ages, retries and follow-up Child SAs from the engine's events. */
+  /** Retries and follow-up Child SAs from the engine's events. */
   #track(e: IkeEvent): void {
     switch (e.type) {
       case 'ike_up': {
-        const conn = this.#conns.get(e.ike.name ?? '');
-        if (!conn) return;
-        this.#connOf.set(e.ike.id, conn.name);
         const init = this.#initiations.get(e.ike.id);
         if (init) {
           init.established = true;
           this.#createFollowUpChildren(e.ike.id, init);
         }
-        return;
-      }
-      case 'rekeyed': {
-        const conn = e.what === 'ike' ? this.#conn(e.old) : undefined;
-        if (conn) this.#connOf.set(e.new, conn);
         return;
       }
       case 'deleted':
@@ -460,30 +451,4 @@ function livenessInterval(conns: readonly LoadedConnection[], log: Logger): numb
   const delays = [...new Set(conns.map((c) => c.dpdDelay).filter((d) => d > 0))];
   if (delays.length > 1) log.warn({ dpdDelays: delays }, `dpd_delay differs between connections; using the shortest, ${Math.min(...delays)}s, for all`);
   return delays.length === 0 ? 0 : Math.min(...delays) * 1000;
-}
-
-/** Distinct responder PeerConfigs kept for sharing (connections × address pairs in use). */
-const SHARED_PEER_CONFIGS_MAX = 4096;
-
-/**
- * A connection's PeerConfig depends only on the connection and the two IP addresses
- * (peers.ts: `dynamic` selectors, the default identity), and every IKE SA keeps its own
- * for its lifetime. Identical ones are shared: the first built for (connection name, local
- * IP, remote IP) is returned again, so held SAs do not each keep a copy (selectors, children).
- */
-function sharingPeerConfigs(policy: ResponderPolicy): ResponderPolicy {
-  const shared = new Map<string, PeerConfig>();
-  return {
-    init: policy.init,
-    resolvePeer(query) {
-      const config = policy.resolvePeer(query);
-      if (!config) return undefined;
-      const key = `${config.name}|${query.local.ip}|${query.remote.ip}`;
-      const known = shared.get(key);
-      if (known) return known;
-      if (shared.size >= SHARED_PEER_CONFIGS_MAX) shared.clear();
-      shared.set(key, config);
-      return config;
-    },
-  };
 }

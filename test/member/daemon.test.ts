@@ -117,7 +117,8 @@ test('control socket: initiate and wait, list, rekey, terminate a Child SA, then
     assert.deepEqual(await client.request({ cmd: 'rekey', what: 'ike', sa: 'gw' }), { rekeying: [up.ikeSaId] });
     const newIke = await p.i.log.waitFor('rekeyed', (e) => e.what === 'ike' && e.old === up.ikeSaId);
     assert.equal(newIke.conn, 'gw');
-    await p.i.log.waitFor('deleted', (e) => e.what === 'ike' && e.ikeSaId === up.ikeSaId && e.reason === 'rekeyed');
+    const oldIke = await p.i.log.waitFor('deleted', (e) => e.what === 'ike' && e.ikeSaId === up.ikeSaId && e.reason === 'rekeyed');
+    assert.equal(oldIke.conn, 'gw', 'the deleted IKE SA, gone from the engine, still names its connection');
     const afterRekey = (await client.request({ cmd: 'list' })) as SaListing;
     assert.deepEqual(afterRekey.ikeSas.map((sa) => [sa['id'], sa['conn']]), [[newIke.new, 'gw']]);
     assert.deepEqual(childSas(p.i.daemon).map((c) => c['inboundSpi']), [rekeyed.new], 'the Child SA moved to the new IKE SA');
@@ -134,8 +135,8 @@ test('control socket: initiate and wait, list, rekey, terminate a Child SA, then
 
     // Terminate the IKE SA by its connection's name.
     assert.deepEqual(await client.request({ cmd: 'terminate', what: 'ike', sa: 'gw' }), { terminating: [newIke.new] });
-    await p.i.log.waitFor('deleted', (e) => e.what === 'ike' && e.ikeSaId === newIke.new && e.reason === 'local');
-    await p.r.log.waitFor('deleted', (e) => e.what === 'ike' && e.reason === 'peer');
+    await p.i.log.waitFor('deleted', (e) => e.what === 'ike' && e.ikeSaId === newIke.new && e.reason === 'local' && e.conn === 'gw');
+    await p.r.log.waitFor('deleted', (e) => e.what === 'ike' && e.reason === 'peer' && e.conn !== undefined);
     assert.deepEqual(((await client.request({ cmd: 'list' })) as SaListing).ikeSas, []);
   } finally {
     client.close();

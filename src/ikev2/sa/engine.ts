@@ -11,6 +11,7 @@
  * retransmitted with back-off until answered or given up (§2.1), which closes the SA.
  */
 import { GkmError, isGkmError } from '../errors.ts';
+import { siphash24_128 } from '../crypto/siphash.ts';
 import { deriveChildKeys, childKeySizes } from '../crypto/keys.ts';
 import { FragmentReassembler, fragmentMessage, protectMessage, unprotectMessage, type OpenedMessage } from '../crypto/encrypted-message.ts';
 import type { IkeSaKeyRecord, EspSaKeyRecord } from '../keylog/index.ts';
@@ -35,7 +36,7 @@ import { armChildLifetime, armIkeLifetime, createChildSaResponder, CreateChildSa
 import { followupKeResponder } from './exchanges/followup-ke.ts';
 import { ikeIntermediateResponder } from './exchanges/ike-intermediate.ts';
 import { DeleteChildSasTask, DeleteIkeSaTask, informationalResponder, LivenessTask } from './exchanges/informational.ts';
-import { identityText, type Identity } from './identity.ts';
+import { identityText, sameIdentity, type Identity } from './identity.ts';
 import { IkeSa, type PendingRequest, type PhaseKind, type Role } from './ike-sa.ts';
 import { errorNotifyFor, PeerNotifyError } from './messages.ts';
 import { optimizedRekeyNotifies } from './optimized-rekey.ts';
@@ -44,7 +45,7 @@ import { realScheduler, sameEndpoint, type DatagramSender, type Endpoint, type R
 import { TimerQueue } from './timer-queue.ts';
 import { pooledRandomSource } from './random-pool.ts';
 import { retained } from './retained.ts';
-import { NO_KE_METHODS, ownIdentity, sharedChildSuite, sharedSelectors } from './shared-values.ts';
+import { NO_KE_METHODS, sharedChildSuite, sharedSelectors } from './shared-values.ts';
 import { datagramDigest } from './windows.ts';
 import { ReceivedMessage, SentMessage } from './message-forms.ts';
 
@@ -74,8 +75,20 @@ const callThunk = (_sa: IkeSa, fn: unknown): void => (fn as () => void)();
 const PHASE_ORDER: readonly PhaseKind[] = ['init-sent', 'keyed', 'established', 'deleting', 'closed'];
 const isWireError = (e: unknown): e is GkmError => isGkmError(e) && e.code.startsWith('GKM_WIRE_') && e.code !== 'GKM_WIRE_TOO_LARGE';
 
-/** Index key of a pair of authenticated identities (RFC 7296 §2.4, INITIAL_CONTACT). */
-const identitiesKey = (remote: Identity, local: Identity): string => `${remote.type}:${remote.data.toString('hex')}|${local.type}:${local.data.toString('hex')}`;
+/**
+ * Index key of a pair of authenticated identities (RFC 7296 §2.4, INITIAL_CONTACT): a
+ * keyed hash (SipHash, a random key per engine: peers cannot aim at one key) as a small
+ * integer, so the index keeps no string per SA; SAs that share a key are told apart by
+ * their identities on lookup.
+ */
+function identitiesKey(hashKey: Buffer, remote: Identity, local: Identity): number {
+  const lengths = Buffer.allocUnsafe(6);
+  lengths.writeUInt8(remote.type & 0xff, 0);
+  lengths.writeUInt16BE(remote.data.length, 1);
+  lengths.writeUInt8(local.type & 0xff, 3);
+  lengths.writeUInt16BE(local.data.length, 4);
+  return siphash24_128(hashKey, Buffer.concat([lengths, remote.data, local.data])).readInt32BE(0);
+}
 
 /** The engine as the task contexts of all its SAs reach it. */
 interface EngineOps {
@@ -204,10 +217,15 @@ export class IkeEngine {
    */
   readonly #halfOpen = new Map<IkeSa, string>();
   #halfOpenSweep: Timer | undefined;
-  /** Established IKE SAs by identities (identitiesKey), for INITIAL_CONTACT (RFC 7296 §2.4). */
-  readonly #byIdentities = new Map<string, IkeSa[]>();
+  /**
+   * Open IKE SAs with identities by identitiesKey, for INITIAL_CONTACT (RFC 7296 §2.4): one
+   * SA, or an array when several share the key (same identities, or a hash collision).
+   */
+  readonly #byIdentities = new Map<number, IkeSa | IkeSa[]>();
+  readonly #identitiesHashKey: Buffer;
   readonly #handlers = new Map<number, ResponderHandler>();
-  readonly #childSpis = new Set<string>();
+  /** Our inbound Child SA SPIs in use, as signed 32-bit integers (small integers, no string per SA). */
+  readonly #childSpis = new Set<number>();
   readonly #locals = new Map<string, Endpoint>();
   /** What per-SA task contexts call back into: one object per engine, not closures per SA. */
   readonly #ops: EngineOps;
@@ -230,6 +248,7 @@ export class IkeEngine {
     this.#invalidSpiTokens = this.options.invalidSpiPerSecond;
     this.#invalidSpiRefill = this.#scheduler.now();
     this.#timers = new TimerQueue(this.#scheduler);
+    this.#identitiesHashKey = Buffer.from(this.#random(16));
     this.#ops = {
       options: this.options,
       responderPolicy: this.#responder,
@@ -239,7 +258,7 @@ export class IkeEngine {
       emit: (e) => this.#emit(e),
       queue: (sa, task, front) => this.#queue(sa, task, front),
       allocateChildSpi: () => this.#allocateChildSpi(),
-      releaseChildSpi: (spi) => this.#childSpis.delete(spi.toString('hex')),
+      releaseChildSpi: (spi) => this.#childSpis.delete(spi.readInt32BE()),
       installChild: (sa, child, ni, nr, secrets, role) => this.#installChild(sa, child, ni, nr, secrets, role),
       removeChild: (sa, child, reason) => this.#removeChild(sa, child, reason),
       setTimer: (sa, ms, fn) => this.#timers.add(sa, ms, callThunk, fn),
@@ -501,8 +520,8 @@ export class IkeEngine {
   /** The header fits the SA: I flag per role, and the peer's SPI (once known). */
   #matchesSa(sa: IkeSa, h: DecodedHeader): boolean {
     if (isFromOriginalInitiator(h) !== (sa.role === 'responder')) return false;
-    if (sa.role === 'responder') return h.spiI.equals(sa.spiI);
-    return sa.phase === 'init-sent' || h.spiR.equals(sa.spiR);
+    if (sa.role === 'responder') return sa.spiEquals('i', h.spiI);
+    return sa.phase === 'init-sent' || sa.spiEquals('r', h.spiR);
   }
 
   #inbound(msg: DecodedMessage, payloads: readonly Payload[], remote: Endpoint, local: Endpoint, opened?: OpenedMessage): InboundMessage {
@@ -785,9 +804,9 @@ export class IkeEngine {
   #allocateChildSpi(): Buffer {
     for (;;) {
       const spi = this.#random(4);
-      const hex = spi.toString('hex');
-      if (spi.readUInt32BE() >= 256 && !this.#childSpis.has(hex)) {
-        this.#childSpis.add(hex);
+      const value = spi.readInt32BE();
+      if (value >>> 0 >= 256 && !this.#childSpis.has(value)) {
+        this.#childSpis.add(value);
         return spi;
       }
     }
@@ -798,7 +817,7 @@ export class IkeEngine {
     this.#leaveHalfOpen(sa);
     sa.config = input.config;
     sa.localId = input.localId; // ours: from the configuration
-    sa.remoteId = ownIdentity(input.remoteId); // decoded from IDi/IDr: not a view into the message
+    sa.remoteId = input.remoteId; // copied: not a view into the message
     this.#indexIdentities(sa);
     this.#recordIkeKeys(sa);
     this.#emit({ type: 'ike_up', ike: this.summary(sa) });
@@ -827,30 +846,43 @@ export class IkeEngine {
 
   /** INITIAL_CONTACT: our other SAs between the same two identities are stale (RFC 7296 §2.4). */
   #purgeOtherSas(sa: IkeSa, remoteId: Identity): void {
-    if (!sa.localId) return;
-    const same = this.#byIdentities.get(identitiesKey(remoteId, sa.localId));
-    for (const other of same ? [...same] : []) {
-      if (other !== sa && other.phase === 'established') this.#close(other, 'initial-contact');
+    const localId = sa.localId;
+    if (!localId) return;
+    const entry = this.#byIdentities.get(identitiesKey(this.#identitiesHashKey, remoteId, localId));
+    const same = entry === undefined ? [] : Array.isArray(entry) ? [...entry] : [entry];
+    for (const other of same) {
+      if (other !== sa && other.phase === 'established' && other.hasRemoteId(remoteId) && other.localId && sameIdentity(other.localId, localId)) this.#close(other, 'initial-contact');
     }
   }
 
   /** Open IKE SAs with identities (established, deleting) are indexed until closed. */
   #indexIdentities(sa: IkeSa): void {
-    if (!sa.remoteId || !sa.localId) return;
-    const key = identitiesKey(sa.remoteId, sa.localId);
-    const same = this.#byIdentities.get(key);
-    if (same) same.push(sa);
-    else this.#byIdentities.set(key, [sa]);
+    const key = this.#identitiesKeyOf(sa);
+    if (key === undefined) return;
+    const entry = this.#byIdentities.get(key);
+    if (entry === undefined) this.#byIdentities.set(key, sa);
+    else if (Array.isArray(entry)) entry.push(sa);
+    else this.#byIdentities.set(key, [entry, sa]);
   }
 
   #unindexIdentities(sa: IkeSa): void {
-    if (!sa.remoteId || !sa.localId) return;
-    const key = identitiesKey(sa.remoteId, sa.localId);
-    const same = this.#byIdentities.get(key);
-    const at = same?.indexOf(sa) ?? -1;
-    if (!same || at < 0) return;
-    same.splice(at, 1);
-    if (same.length === 0) this.#byIdentities.delete(key);
+    const key = this.#identitiesKeyOf(sa);
+    if (key === undefined) return;
+    const entry = this.#byIdentities.get(key);
+    if (entry === sa) {
+      this.#byIdentities.delete(key);
+      return;
+    }
+    if (!Array.isArray(entry)) return;
+    const at = entry.indexOf(sa);
+    if (at < 0) return;
+    entry.splice(at, 1);
+    if (entry.length === 1) this.#byIdentities.set(key, entry[0]!);
+  }
+
+  #identitiesKeyOf(sa: IkeSa): number | undefined {
+    const remoteId = sa.remoteId;
+    return remoteId && sa.localId ? identitiesKey(this.#identitiesHashKey, remoteId, sa.localId) : undefined;
   }
 
   #installChild(sa: IkeSa, child: NegotiatedChild, ni: Buffer, nr: Buffer, secrets?: readonly Buffer[], role: Role = sa.role): ChildSa {
@@ -903,7 +935,7 @@ export class IkeEngine {
 
   #removeChild(sa: IkeSa, child: ChildSa, reason: CloseReason): void {
     if (!sa.children.delete(child.inboundSpi.toString('hex'))) return;
-    this.#childSpis.delete(child.inboundSpi.toString('hex'));
+    this.#childSpis.delete(child.inboundSpiValue | 0);
     this.#sink?.remove({ ikeSaId: sa.id, inboundSpi: child.inboundSpiValue, outboundSpi: child.outboundSpiValue });
     this.#emit({ type: 'deleted', ikeSaId: sa.id, what: 'child', reason, child: childSummary(child) });
   }
@@ -928,7 +960,7 @@ export class IkeEngine {
     this.#sas.delete(sa.id);
     this.#leaveHalfOpen(sa);
     this.#unindexIdentities(sa);
-    this.#emit({ type: 'deleted', ikeSaId: sa.id, what: 'ike', reason });
+    this.#emit({ type: 'deleted', ikeSaId: sa.id, what: 'ike', reason, ...(sa.config ? { name: sa.config.name } : {}) });
   }
 
   /** A TaskContext.setTimerWith handler, called with a context of the SA (one function per engine). */

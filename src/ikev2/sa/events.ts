@@ -46,7 +46,8 @@ export type IkeEvent =
    */
   | { readonly type: 'rekeyed'; readonly ikeSaId: string; readonly what: 'child'; readonly old: string; readonly new: string; readonly child?: ChildSaSummary }
   | { readonly type: 'rekeyed'; readonly ikeSaId: string; readonly what: 'ike'; readonly old: string; readonly new: string }
-  | { readonly type: 'deleted'; readonly ikeSaId: string; readonly what: 'ike'; readonly reason: CloseReason }
+  /** `name`: the IKE SA's configuration name (PeerConfig.name), when it had one. */
+  | { readonly type: 'deleted'; readonly ikeSaId: string; readonly what: 'ike'; readonly reason: CloseReason; readonly name?: string }
   | { readonly type: 'deleted'; readonly ikeSaId: string; readonly what: 'child'; readonly reason: CloseReason; readonly child: ChildSaSummary }
   | {
       readonly type: 'error';

@@ -21,7 +21,7 @@ import type { Identity } from './identity.ts';
 import type { NatState } from './nat.ts';
 import type { InitiatorTask, SentRequest } from './task.ts';
 import type { Endpoint, Timer } from './types.ts';
-import { retained } from './retained.ts';
+import { latin1Bytes, latin1Equals, latin1Of, retained } from './retained.ts';
 import { SmallMap } from './small-map.ts';
 import { RequesterWindow, ResponderWindow } from './windows.ts';
 
@@ -105,18 +105,45 @@ export interface PendingRequest {
   timer: Timer | undefined;
 }
 
+/**
+ * What an authenticated SA keeps of its IkeCrypto (see IkeSa.forgetAuthentication): SK_d and
+ * the SK ciphers. `keys` is built when read (rarely: Child SA keys, rekeys, GSK_w), with
+ * SK_d and the other keys empty: one object of six fields instead of two of seven.
+ */
+class AuthenticatedCrypto implements IkeCrypto {
+  constructor(
+    readonly suite: IkeSuite,
+    readonly prf: Prf,
+    readonly outbound: SkCipher,
+    readonly inbound: SkCipher,
+    readonly ivs: IvSource,
+    readonly keptSkD: Buffer,
+  ) {}
+
+  get keys(): IkeSaKeys {
+    return { skD: this.keptSkD, skAi: NO_KEY, skAr: NO_KEY, skEi: NO_KEY, skEr: NO_KEY, skPi: NO_KEY, skPr: NO_KEY };
+  }
+}
+
+const SPI_OCTETS = 8;
+/** `#remoteIdType` before the peer is authenticated. */
+const NO_IDENTITY = -1;
+
 export class IkeSa {
   readonly id: string;
   readonly role: Role;
-  #spiI: Buffer;
-  #spiR: Buffer;
+  /**
+   * SPIi | SPIr | the peer's identity data, one character per octet (retained.ts latin1Of):
+   * kept on the JS heap, read as fresh Buffers (spiI, spiR, remoteId).
+   */
+  #ids: string;
+  #remoteIdType = NO_IDENTITY;
   local: Endpoint;
   remote: Endpoint;
   readonly initConfig: IkeSaInitConfig;
   /** Initiator: from the start. Responder: once IKE_AUTH resolved the peer. */
   config: PeerConfig | undefined;
   localId: Identity | undefined;
-  remoteId: Identity | undefined;
   readonly createdAt: number;
   lastInbound: number;
 
@@ -144,8 +171,7 @@ export class IkeSa {
 
   private constructor(role: Role, spiI: Buffer, spiR: Buffer, local: Endpoint, remote: Endpoint, initConfig: IkeSaInitConfig, phase: PhaseKind, now: number, windowSize: number) {
     this.role = role;
-    this.#spiI = spiI;
-    this.#spiR = spiR;
+    this.#ids = latin1Of(spiI, spiR);
     this.id = (role === 'initiator' ? spiI : spiR).toString('hex');
     this.local = local;
     this.remote = remote;
@@ -209,12 +235,37 @@ export class IkeSa {
     if (this.#reassembly?.delete(key) && this.#reassembly.size === 0) this.#reassembly = undefined;
   }
 
+  /** A new Buffer on each read (the SPIs are kept in a string). */
   get spiI(): Buffer {
-    return this.#spiI;
+    return latin1Bytes(this.#ids, 0, SPI_OCTETS);
   }
 
   get spiR(): Buffer {
-    return this.#spiR;
+    return latin1Bytes(this.#ids, SPI_OCTETS, 2 * SPI_OCTETS);
+  }
+
+  /** Whether `spi` is SPIi (`which` 'i') or SPIr ('r'), without a copy. */
+  spiEquals(which: 'i' | 'r', spi: Uint8Array): boolean {
+    return spi.length === SPI_OCTETS && latin1Equals(this.#ids, which === 'i' ? 0 : SPI_OCTETS, spi);
+  }
+
+  /** The authenticated peer identity (set once established); a new object on each read. */
+  get remoteId(): Identity | undefined {
+    return this.#remoteIdType === NO_IDENTITY ? undefined : { type: this.#remoteIdType, data: latin1Bytes(this.#ids, 2 * SPI_OCTETS) };
+  }
+
+  set remoteId(id: Identity | undefined) {
+    this.#setIds(this.spiI, this.spiR, id);
+  }
+
+  /** Whether the authenticated peer identity is `id`, without a copy. */
+  hasRemoteId(id: Identity): boolean {
+    return this.#remoteIdType === id.type && this.#ids.length === 2 * SPI_OCTETS + id.data.length && latin1Equals(this.#ids, 2 * SPI_OCTETS, id.data);
+  }
+
+  #setIds(spiI: Buffer, spiR: Buffer, id: Identity | undefined): void {
+    this.#ids = id === undefined ? latin1Of(spiI, spiR) : latin1Of(spiI, spiR, id.data);
+    this.#remoteIdType = id === undefined ? NO_IDENTITY : id.type;
   }
 
   get phase(): PhaseKind {
@@ -227,7 +278,7 @@ export class IkeSa {
 
   /** Our SPI of the pair. */
   get localSpi(): Buffer {
-    return this.role === 'initiator' ? this.#spiI : this.#spiR;
+    return this.role === 'initiator' ? this.spiI : this.spiR;
   }
 
   get initiatorName(): string {
@@ -244,7 +295,7 @@ export class IkeSa {
   /** Initiator: IKE_SA_INIT completed (init-sent → keyed). */
   keyed(spiR: Buffer, init: InitRecord, crypto: IkeCrypto): void {
     this.advance('keyed');
-    this.#spiR = spiR;
+    this.#setIds(this.spiI, spiR, this.remoteId);
     this.#init = init;
     this.#crypto = crypto;
   }
@@ -296,26 +347,11 @@ export class IkeSa {
     this.#init = undefined;
     this.intAuth = undefined;
     const c = this.#crypto;
-    if (!c || c.keys.skPi === NO_KEY) return;
-    this.#packIdentifiers();
+    if (!c || c instanceof AuthenticatedCrypto) return;
     const { skD, skAi, skAr, skEi, skEr, skPi, skPr } = c.keys;
-    const ownSkD = c.keptSkD ?? retained(skD)[0]; // frees the allocation of all seven keys
+    const ownSkD = c.keptSkD ?? retained(skD)[0]!; // frees the allocation of all seven keys
     wipe(skD, skAi, skAr, skEi, skEr, skPi, skPr);
-    this.#crypto = { ...c, keys: { skD: ownSkD!, skAi: NO_KEY, skAr: NO_KEY, skEi: NO_KEY, skEr: NO_KEY, skPi: NO_KEY, skPr: NO_KEY } };
-  }
-
-  /**
-   * The SPIs and the peer's identity, kept for the SA's life, copied into one allocation
-   * (one ArrayBuffer and its backing store per SA instead of two; the views are new, the
-   * octets the same).
-   */
-  #packIdentifiers(): void {
-    const id = this.remoteId;
-    if (!id) return;
-    const [spiI, spiR, data] = retained(this.#spiI, this.#spiR, id.data);
-    this.#spiI = spiI!;
-    this.#spiR = spiR!;
-    this.remoteId = { type: id.type, data: data! };
+    this.#crypto = new AuthenticatedCrypto(c.suite, c.prf, c.outbound, c.inbound, c.ivs, ownSkD);
   }
 
   /** Enters `closed` from any phase and wipes the keys. */

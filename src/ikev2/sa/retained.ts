@@ -12,3 +12,29 @@ export function retained(...parts: readonly Uint8Array[]): Buffer[] {
     return own.subarray(at, (at += p.length));
   });
 }
+
+/**
+ * Octets an IKE SA keeps but rarely reads (its SPIs, the peer's identity, the cached last
+ * response), as a one-byte string: one character per octet (latin1). A string lives on the
+ * JS heap: no Buffer view (96 B), no ArrayBuffer (88 B) and no malloc'd backing store with
+ * its bookkeeping per SA, and nothing long-lived left between the short-lived allocations
+ * of the allocator's arenas. Never for keys: a string cannot be wiped.
+ */
+export function latin1Of(...parts: readonly Uint8Array[]): string {
+  if (parts.length === 1) return Buffer.from(parts[0]!.buffer, parts[0]!.byteOffset, parts[0]!.byteLength).toString('latin1');
+  return Buffer.concat(parts).toString('latin1');
+}
+
+/** Octets [from, to) of a latin1Of() string, in a new (short-lived, possibly pooled) Buffer. */
+export function latin1Bytes(s: string, from = 0, to = s.length): Buffer {
+  const out = Buffer.allocUnsafe(to - from);
+  for (let i = from; i < to; i++) out[i - from] = s.charCodeAt(i);
+  return out;
+}
+
+/** Whether `b` equals octets [from, from + b.length) of a latin1Of() string. */
+export function latin1Equals(s: string, from: number, b: Uint8Array): boolean {
+  if (from + b.length > s.length) return false;
+  for (let i = 0; i < b.length; i++) if (s.charCodeAt(from + i) !== b[i]) return false;
+  return true;
+}

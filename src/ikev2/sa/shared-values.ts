@@ -6,7 +6,6 @@
  */
 import type { AddressRangeSelector } from '../wire/sub/traffic-selector.ts';
 import type { ChildSuite } from './child-sa.ts';
-import type { Identity } from './identity.ts';
 import { retained } from './retained.ts';
 
 class SharedTable<T> {
@@ -49,8 +48,3 @@ export function sharedNumbers(list: readonly number[]): readonly number[] {
 
 /** KE methods of a Child SA created without PFS. */
 export const NO_KE_METHODS: readonly number[] = Object.freeze([]);
-
-/** An authenticated identity kept for the SA's life, in an allocation of its own. */
-export function ownIdentity(id: Identity): Identity {
-  return { type: id.type, data: retained(id.data)[0]! };
-}
