@@ -19,6 +19,7 @@ import { MEMBER_PSK_COLUMN, memberRepository, type MemberRepository } from './re
 import { registrationRepository, type RegistrationRepository } from './repositories/registrations.ts';
 import { senderIdRepository, type SenderIdRepository } from './repositories/sender-ids.ts';
 import { SecretBox } from './secret-box.ts';
+import { Transactions } from './transactions.ts';
 
 export interface StoreOptions {
   /** Database file, or ":memory:"; default ./data/gcks.db. */
@@ -50,7 +51,8 @@ export interface Store {
   /**
    * Group commit: open a transaction that store.transaction() calls nest in (as savepoints,
    * each still all-or-nothing) until commit(); one commit for many small changes. Keep it
-   * short (one event-loop turn): it holds SQLite's write lock.
+   * short (one event-loop turn): it holds SQLite's write lock from its start (BEGIN
+   * IMMEDIATE). Audit entries appended inside it are written at its commit (multi-row).
    */
   beginBatch(): StoreBatch;
   /** Re-encrypt every secret under `newMasterKey` in one transaction; afterwards only it opens the store. */
@@ -114,7 +116,8 @@ export function openStore(opts: StoreOptions): Store {
     db.close();
     throw e;
   }
-  const ctx: RepositoryContext = { db, secrets: () => box, now: opts.now ?? Date.now };
+  const tx = new Transactions(db);
+  const ctx: RepositoryContext = { db, secrets: () => box, now: opts.now ?? Date.now, tx };
   return {
     path,
     created,
@@ -127,19 +130,14 @@ export function openStore(opts: StoreOptions): Store {
     senderIds: senderIdRepository(ctx),
     groupKeyState: groupKeyStateRepository(ctx),
     audit: auditRepository(ctx),
-    transaction: (fn) => db.transaction(fn)(),
+    transaction: (fn) => tx.run(fn),
     beginBatch() {
-      db.exec('BEGIN');
-      return {
-        commit: () => db.exec('COMMIT'),
-        rollback: () => {
-          if (db.inTransaction) db.exec('ROLLBACK');
-        },
-      };
+      tx.beginBatch();
+      return { commit: () => tx.commit(), rollback: () => tx.rollback() };
     },
     rotateMasterKey(newMasterKey) {
       const next = new SecretBox(newMasterKey);
-      const reencrypted = db.transaction(() => rotate(db, box, next))();
+      const reencrypted = tx.run(() => rotate(db, box, next));
       box = next;
       return { reencrypted };
     },

@@ -3,6 +3,7 @@ import { randomUUID } from 'node:crypto';
 import { GkmError } from '../../ikev2/errors.ts';
 import type { SqliteDatabase } from '../database.ts';
 import type { SecretBox } from '../secret-box.ts';
+import type { Transactions } from '../transactions.ts';
 
 export interface RepositoryContext {
   readonly db: SqliteDatabase;
@@ -10,6 +11,8 @@ export interface RepositoryContext {
   readonly secrets: () => SecretBox;
   /** Milliseconds since the Unix epoch. */
   readonly now: () => number;
+  /** The store's transactions (store.transaction, group-commit batches, deferred writes). */
+  readonly tx: Transactions;
 }
 
 /** An identity as carried in ID payloads (RFC 7296 §3.5): ID Type and normalized data. */

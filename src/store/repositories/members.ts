@@ -97,6 +97,7 @@ export function memberRepository(ctx: RepositoryContext): MemberRepository {
   const { db } = ctx;
   const byId = db.prepare<[number], MemberRow>('SELECT * FROM members WHERE id = ?');
   const byIdentity = db.prepare<[number, Buffer], MemberRow>('SELECT * FROM members WHERE id_type = ? AND id_data = ?');
+  const credentialOf = db.prepare<[number], Pick<MemberRow, 'uid' | 'auth_kind' | 'psk_enc' | 'public_key'>>('SELECT uid, auth_kind, psk_enc, public_key FROM members WHERE id = ?');
   const all = db.prepare<[], MemberRow>('SELECT * FROM members ORDER BY id');
   const insert = db.prepare(
     'INSERT INTO members (uid, id_type, id_data, auth_kind, psk_enc, public_key, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
@@ -133,7 +134,7 @@ export function memberRepository(ctx: RepositoryContext): MemberRepository {
     },
     list: () => all.all().map(toMember),
     credential(id) {
-      const r = row(id);
+      const r = credentialOf.get(id) ?? (() => { throw notFound('member', id); })(); // only the columns it needs: once per GSA_AUTH
       if (r.auth_kind === 'public-key') return { kind: 'public-key', spki: r.public_key! };
       return { kind: 'psk', psk: ctx.secrets().open(r.psk_enc!, pskPlace(r.uid)) };
     },

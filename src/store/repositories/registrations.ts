@@ -75,7 +75,7 @@ export function registrationRepository(ctx: RepositoryContext): RegistrationRepo
     VALUES (?, ?, ?, ?, ?, ?, ?, ?)
     ON CONFLICT (group_id, member_id) DO UPDATE SET ike_spi = excluded.ike_spi, peer = excluded.peer, sender_ids = excluded.sender_ids,
       leaf_key_id = excluded.leaf_key_id, registered_at = excluded.registered_at, expires_at = excluded.expires_at
-    RETURNING *`);
+    RETURNING id`).pluck();
   const get = db.prepare<[number, number], RegistrationRow>('SELECT * FROM registrations WHERE group_id = ? AND member_id = ?');
   const forGroup = db.prepare<[number], RegistrationRow>('SELECT * FROM registrations WHERE group_id = ? ORDER BY id');
   const forIke = db.prepare<[Buffer], RegistrationRow>('SELECT * FROM registrations WHERE ike_spi = ? ORDER BY id');
@@ -86,20 +86,25 @@ export function registrationRepository(ctx: RepositoryContext): RegistrationRepo
   const repo: RegistrationRepository = {
     put(r, opts = {}) {
       const write = (): RegistrationRecord => {
-        const senderIds = JSON.stringify(r.senderIds ?? []);
-        const row = guarded('registrations', () =>
-          upsert.get(r.groupId, r.memberId, r.ikeSpi, r.peer, senderIds, r.leafKeyId ?? null, ctx.now(), r.expiresAt ?? null),
-        ) as RegistrationRow;
-        return toRegistration(row);
+        const senderIds = r.senderIds ?? [];
+        const t = ctx.now();
+        const leafKeyId = r.leafKeyId ?? null;
+        const expiresAt = r.expiresAt ?? null;
+        const id = guarded('registrations', () => upsert.get(r.groupId, r.memberId, r.ikeSpi, r.peer, JSON.stringify(senderIds), leafKeyId, t, expiresAt)) as number;
+        // The record from what was written (only the row id read back).
+        return { id, groupId: r.groupId, memberId: r.memberId, ikeSpi: Buffer.from(r.ikeSpi), peer: r.peer, senderIds: [...senderIds], leafKeyId, registeredAt: t, expiresAt };
       };
       const cap = opts.memberCap;
       if (cap == null) return write(); // one statement: no transaction of its own needed
-      return db.transaction(() => {
+      const capped = (): RegistrationRecord => {
         if (!get.get(r.groupId, r.memberId) && repo.countForGroup(r.groupId) >= cap) {
           throw new GkmError('GKM_GCKS_GROUP_FULL', { field: `group ${r.groupId}`, detail: `${cap} member(s) registered` });
         }
         return write();
-      })();
+      };
+      // Reads, then one write as the last step: inside an open transaction nothing is left to
+      // undo when it fails (no savepoint of its own); alone, one transaction for check and write.
+      return ctx.tx.open ? capped() : ctx.tx.run(capped);
     },
     get: (groupId, memberId) => {
       const r = get.get(groupId, memberId);

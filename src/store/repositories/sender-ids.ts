@@ -27,8 +27,8 @@ export function senderIdRepository(ctx: RepositoryContext): SenderIdRepository {
 
   const repo: SenderIdRepository = {
     next: (groupId) => get.get(groupId)?.next_value ?? 0,
-    allocate: (groupId, requested, bits) =>
-      db.transaction(() => {
+    allocate(groupId, requested, bits) {
+      const allocate = (): number[] => {
         if (!Number.isInteger(requested) || requested < 1) throw new GkmError('GKM_STORE_CONFLICT', { field: 'requested', detail: `${requested}` });
         const start = repo.next(groupId);
         const granted = Math.min(requested, 2 ** bits - start);
@@ -37,7 +37,12 @@ export function senderIdRepository(ctx: RepositoryContext): SenderIdRepository {
         }
         guarded('sender_id_counters', () => set.run(groupId, start + granted));
         return Array.from({ length: granted }, (_, i) => start + i);
-      })(),
+      };
+      // A read, then one write as the last step: inside an open transaction (a registration)
+      // nothing is left to undo when it fails, so no savepoint of its own; alone it needs a
+      // transaction so that no other connection writes between the read and the write.
+      return ctx.tx.open ? allocate() : ctx.tx.run(allocate);
+    },
     reset(groupId) {
       guarded('sender_id_counters', () => set.run(groupId, 0));
     },
