@@ -33,21 +33,26 @@ export function newUid(now = Date.now()): string {
   return `${ms.slice(0, 8)}-${ms.slice(8, 12)}-7${r.slice(15, 18)}-${r.slice(19)}`;
 }
 
+/** A SQLite constraint failure as GKM_STORE_CONFLICT / NOT_FOUND; any other error as it is. */
+export function storeError(what: string, e: unknown): unknown {
+  const code = (e as { code?: unknown }).code;
+  if (typeof code === 'string' && code.startsWith('SQLITE_CONSTRAINT')) {
+    const missing = code === 'SQLITE_CONSTRAINT_FOREIGNKEY';
+    return new GkmError(missing ? 'GKM_STORE_NOT_FOUND' : 'GKM_STORE_CONFLICT', {
+      field: what,
+      detail: missing ? 'a referenced record does not exist' : (e as Error).message,
+      cause: e,
+    });
+  }
+  return e;
+}
+
 /** Run a statement, turning SQLite constraint failures into GKM_STORE_CONFLICT / NOT_FOUND. */
 export function guarded<T>(what: string, fn: () => T): T {
   try {
     return fn();
   } catch (e) {
-    const code = (e as { code?: unknown }).code;
-    if (typeof code === 'string' && code.startsWith('SQLITE_CONSTRAINT')) {
-      const missing = code === 'SQLITE_CONSTRAINT_FOREIGNKEY';
-      throw new GkmError(missing ? 'GKM_STORE_NOT_FOUND' : 'GKM_STORE_CONFLICT', {
-        field: what,
-        detail: missing ? 'a referenced record does not exist' : (e as Error).message,
-        cause: e,
-      });
-    }
-    throw e;
+    throw storeError(what, e);
   }
 }
 

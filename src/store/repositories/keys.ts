@@ -11,7 +11,7 @@
  */
 import type { SecretPlace } from '../secret-box.ts';
 import type { RepositoryContext } from './context.ts';
-import { guarded, newUid, notFound } from './context.ts';
+import { newUid, notFound, storeError } from './context.ts';
 
 export type KeyKind = 'tek' | 'kek' | 'lkh-node' | 'signing-key';
 
@@ -145,28 +145,23 @@ export function keyMaterialRepository(ctx: RepositoryContext): KeyMaterialReposi
       const uid = newUid();
       const t = ctx.now();
       const sealed = ctx.secrets().seal(k.secret, secretPlace(uid));
-      const r: Omit<KeyRow, 'id'> = {
-        uid,
-        group_id: k.groupId,
-        kind: k.kind,
-        key_id: k.keyId ?? null,
-        spi: k.spi ?? null,
-        sa_name: k.saName ?? null,
-        tree_node: k.treeNode ?? null,
-        member_id: k.memberId ?? null,
-        algorithm: k.algorithm ?? null,
-        secret_enc: sealed,
-        public_key: k.publicKey ?? null,
-        created_at: t,
-        activates_at: k.activatesAt ?? t,
-        expires_at: k.expiresAt ?? null,
-        retired_at: null,
-      };
-      const { lastInsertRowid } = guarded('key_material', () =>
-        insert.run(uid, r.group_id, r.kind, r.key_id, r.spi, r.sa_name, r.tree_node, r.member_id, r.algorithm, sealed, r.public_key, t, r.activates_at, r.expires_at),
-      );
+      const keyId = k.keyId ?? null;
+      const spi = k.spi ?? null;
+      const saName = k.saName ?? null;
+      const treeNode = k.treeNode ?? null;
+      const memberId = k.memberId ?? null;
+      const algorithm = k.algorithm ?? null;
+      const publicKey = k.publicKey ?? null;
+      const activatesAt = k.activatesAt ?? t;
+      const expiresAt = k.expiresAt ?? null;
+      let lastInsertRowid: number | bigint;
+      try {
+        ({ lastInsertRowid } = insert.run(uid, k.groupId, k.kind, keyId, spi, saName, treeNode, memberId, algorithm, sealed, publicKey, t, activatesAt, expiresAt));
+      } catch (e) {
+        throw storeError('key_material', e);
+      }
       // The record from what was inserted (no read back: a join stores ~2 rows).
-      return toRecord({ ...r, id: Number(lastInsertRowid) });
+      return { id: Number(lastInsertRowid), groupId: k.groupId, kind: k.kind, keyId, spi, saName, treeNode, memberId, algorithm, publicKey, createdAt: t, activatesAt, expiresAt, retiredAt: null };
     },
     get: (id) => {
       const r = byId.get(id);
