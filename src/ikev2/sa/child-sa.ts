@@ -12,6 +12,7 @@ import type { ChildConfig, ChildMode } from './config.ts';
 import type { ChildSaSummary } from './events.ts';
 import { chosenAdditionalKes, chosenId } from './proposals.ts';
 import type { LifetimeDeadlines } from './lifetimes.ts';
+import { DerivedKeyMap } from './small-map.ts';
 import type { Endpoint } from './types.ts';
 
 export interface ChildSuite {
@@ -116,7 +117,9 @@ export class ChildSaRecord implements ChildSa {
   readonly keMethods: readonly number[];
   state: ChildSaState;
   readonly installedAt: number | undefined;
-  lifetime: LifetimeDeadlines | undefined = undefined;
+  /** The lifetime deadlines as two numbers, not an object per Child SA; -1 while not fixed. */
+  #rekeyAt = -1;
+  #expireAt = -1;
 
   constructor(f: ChildSaFields) {
     this.name = f.name;
@@ -135,6 +138,15 @@ export class ChildSaRecord implements ChildSa {
     this.installedAt = f.installedAt;
   }
 
+  get lifetime(): LifetimeDeadlines | undefined {
+    return this.#rekeyAt < 0 ? undefined : { rekeyAt: this.#rekeyAt, expireAt: this.#expireAt };
+  }
+
+  set lifetime(d: LifetimeDeadlines | undefined) {
+    this.#rekeyAt = d?.rekeyAt ?? -1;
+    this.#expireAt = d?.expireAt ?? -1;
+  }
+
   get inboundSpiValue(): number {
     return this.#inboundSpi >>> 0;
   }
@@ -149,6 +161,16 @@ export class ChildSaRecord implements ChildSa {
 
   get outboundSpi(): Buffer {
     return spiBytes(this.outboundSpiValue);
+  }
+}
+
+/**
+ * An IKE SA's Child SAs by inbound SPI (hex, as spiValueHex prints it), the key read from
+ * the record: no key string, and no array for the usual single Child SA (small-map.ts).
+ */
+export class ChildSaTable extends DerivedKeyMap<string, ChildSa> {
+  protected keyOf(child: ChildSa): string {
+    return spiValueHex(child.inboundSpiValue);
   }
 }
 

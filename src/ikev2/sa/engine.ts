@@ -182,6 +182,24 @@ class SaTaskContext implements TaskContext {
   }
 }
 
+/**
+ * Endpoints many SAs hold identically, one shared object per address and port (an
+ * Endpoint is 40 B and its address string 32 B per SA otherwise); bounded, emptied when full.
+ */
+class SharedEndpoints {
+  readonly #known = new Map<string, Endpoint>();
+  constructor(readonly max: number) {}
+
+  shared(e: Endpoint): Endpoint {
+    const key = `${e.ip}|${e.port}`;
+    const known = this.#known.get(key);
+    if (known) return known;
+    if (this.#known.size >= this.max) this.#known.clear();
+    this.#known.set(key, e);
+    return e;
+  }
+}
+
 /** A datagram waiting for the end of the turn (EngineOptions.coalesceSends). */
 class PendingSend {
   constructor(
@@ -226,7 +244,10 @@ export class IkeEngine {
   readonly #handlers = new Map<number, ResponderHandler>();
   /** Our inbound Child SA SPIs in use, as signed 32-bit integers (small integers, no string per SA). */
   readonly #childSpis = new Set<number>();
-  readonly #locals = new Map<string, Endpoint>();
+  /** Our endpoints are few: SAs share one object per local address and port. */
+  readonly #locals = new SharedEndpoints(1024);
+  /** Peers' endpoints, shared by the SAs of one address and port (a NAT, one host with many SAs). */
+  readonly #remotes = new SharedEndpoints(4096);
   /** What per-SA task contexts call back into: one object per engine, not closures per SA. */
   readonly #ops: EngineOps;
   /** Every per-SA timer (liveness, lifetimes, retries) on one scheduler timer. */
@@ -293,7 +314,7 @@ export class IkeEngine {
     const sa = IkeSa.initiator(spiI, local, remote, config, this.#scheduler.now(), this.options.windowSize);
     const task = new IkeSaInitTask(config, this.#random, this.options.nonceLength, this.options.maxInitRetries);
     this.#sas.set(sa.id, sa);
-    sa.tasks.push(task);
+    sa.addTask(task);
     this.#pump(sa);
     return sa;
   }
@@ -320,7 +341,7 @@ export class IkeEngine {
       return;
     }
     sa.advance('deleting');
-    for (const t of sa.tasks.splice(0)) t.dispose?.();
+    for (const t of sa.takeTasks()) t.dispose?.();
     this.#queue(sa, new DeleteIkeSaTask(), true);
   }
 
@@ -359,7 +380,7 @@ export class IkeEngine {
   /** Feeds one received IKE message (non-ESP marker already removed by the transport). */
   async receive(datagram: Buffer, remote: Endpoint, incomingLocal: Endpoint): Promise<void> {
     if (datagram.length < IKE_HEADER_LENGTH) return;
-    const local = this.#sharedLocal(incomingLocal);
+    const local = this.#locals.shared(incomingLocal);
     let msg: DecodedMessage;
     try {
       msg = decodeMessage(datagram); // the header is decoded once, with the message
@@ -392,26 +413,17 @@ export class IkeEngine {
     if (this.#isInitRequest(header)) this.#sendStateless(header, errorNotifyFor(error), remote, local);
   }
 
-  /** Our endpoints are few: SAs share one object per local address and port. */
-  #sharedLocal(e: Endpoint): Endpoint {
-    const key = `${e.ip}|${e.port}`;
-    const known = this.#locals.get(key);
-    if (known) return known;
-    if (this.#locals.size >= 1024) this.#locals.clear();
-    this.#locals.set(key, e);
-    return e;
-  }
-
   // --- IKE_SA_INIT responder ------------------------------------------------------------------
 
   #isInitRequest(h: DecodedHeader): boolean {
     return h.exchangeType === ExchangeType.IKE_SA_INIT && !isResponse(h) && h.spiR.equals(ZERO_SPI);
   }
 
-  #onInitRequest(msg: DecodedMessage, datagram: Buffer, remote: Endpoint, local: Endpoint): void {
+  #onInitRequest(msg: DecodedMessage, datagram: Buffer, source: Endpoint, local: Endpoint): void {
     const h = msg.header;
     // RFC 7296 §3.1: the original initiator sets I; SPIi is never zero; the first MID is 0.
     if (!this.#responder || !isFromOriginalInitiator(h) || h.messageId !== 0 || h.spiI.equals(ZERO_SPI)) return;
+    const remote = this.#remotes.shared(source);
     const key = `${h.spiI.toString('hex')}|${remote.ip}|${remote.port}`;
     const existing = this.#initIndex.get(key);
     if (existing) {
@@ -589,7 +601,7 @@ export class IkeEngine {
     if (!sa.isOpen && spec.payloads.length === 0) return;
     const digest = datagramDigest(inbound?.raw ?? datagram);
     // RFC 7296 §2.11, §2.23: answer the request's source; follow the peer's address from now on.
-    if (!sameEndpoint(sa.remote, remote)) sa.remote = remote;
+    if (!sameEndpoint(sa.remote, remote)) sa.remote = this.#remotes.shared(remote);
     if (!sameEndpoint(sa.local, local)) sa.local = local;
     const header: IkeHeader = { spiI: sa.spiI, spiR: sa.spiR, exchangeType: msg.header.exchangeType, flags: this.#flags(sa, true), messageId: mid };
     const datagrams = this.#encode(sa, header, spec.payloads);
@@ -690,8 +702,7 @@ export class IkeEngine {
 
   #queue(sa: IkeSa, task: InitiatorTask, front: boolean): void {
     if (!sa.isOpen) throw new GkmError('GKM_IKE_SA_CLOSED', { detail: sa.id });
-    if (front) sa.tasks.unshift(task);
-    else sa.tasks.push(task);
+    sa.addTask(task, front);
     this.#pump(sa);
   }
 
@@ -700,19 +711,19 @@ export class IkeEngine {
     while (sa.isOpen && sa.requester.canSend() && sa.tasks.length > 0) {
       const task = sa.tasks[0]!;
       if (task.obsolete?.(this.#context(sa))) {
-        sa.tasks.shift();
+        sa.shiftTask();
         task.dispose?.();
         continue;
       }
       if (!task.phases.includes(sa.phase)) {
         const reachable = task.phases.some((p) => PHASE_ORDER.indexOf(p) > PHASE_ORDER.indexOf(sa.phase));
         if (reachable) return; // e.g. a CREATE_CHILD_SA queued before IKE_AUTH completed
-        sa.tasks.shift();
+        sa.shiftTask();
         task.dispose?.();
         this.#reportError(sa, new GkmError('GKM_IKE_INVALID_STATE', { detail: `${task.name} not possible in ${sa.phase}` }));
         continue;
       }
-      sa.tasks.shift();
+      sa.shiftTask();
       this.#sendRequest(sa, task, undefined);
     }
   }
@@ -952,7 +963,7 @@ export class IkeEngine {
   #close(sa: IkeSa, why: CloseReason): void {
     if (!sa.isOpen) return;
     const reason: CloseReason = sa.supersededBy !== undefined && (why === 'local' || why === 'peer') ? 'rekeyed' : why;
-    for (const t of sa.tasks.splice(0)) t.dispose?.();
+    for (const t of sa.takeTasks()) t.dispose?.();
     for (const p of sa.pending.values()) p.task.dispose?.();
     for (const c of [...sa.children.values()]) this.#removeChild(sa, c, reason);
     sa.close();

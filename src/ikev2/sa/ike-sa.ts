@@ -15,19 +15,19 @@ import { intAuthValue } from '../crypto/keys.ts';
 import { wipe, wipeKeys } from '../crypto/zeroize.ts';
 import type { FragmentReassembler } from '../crypto/encrypted-message.ts';
 import type { Proposal } from '../wire/payloads/index.ts';
-import type { ChildSa } from './child-sa.ts';
+import { ChildSaTable } from './child-sa.ts';
 import type { IkeSaInitConfig, PeerConfig } from './config.ts';
 import type { Identity } from './identity.ts';
 import type { NatState } from './nat.ts';
 import type { InitiatorTask, SentRequest } from './task.ts';
 import type { Endpoint, Timer } from './types.ts';
 import { latin1Bytes, latin1Equals, latin1Of, retained } from './retained.ts';
-import { SmallMap } from './small-map.ts';
 import { RequesterWindow, ResponderWindow } from './windows.ts';
 
 export type Role = 'initiator' | 'responder';
 
 const NO_PENDING: ReadonlyMap<number, PendingRequest> = new Map();
+const NO_TASKS: readonly InitiatorTask[] = Object.freeze([]);
 
 /** The keys an established SA no longer keeps (see forgetAuthentication). */
 const NO_KEY = Buffer.alloc(0);
@@ -159,13 +159,14 @@ export class IkeSa {
 
   readonly requester = new RequesterWindow();
   readonly responder: ResponderWindow;
-  readonly tasks: InitiatorTask[] = [];
+  /** Queued exchanges (addTask, shiftTask, takeTasks); allocated while there are any. */
+  #tasks: InitiatorTask[] | undefined;
   /** Our requests in flight, by MID; allocated while there are any (most SAs have none). */
   #pending: Map<number, PendingRequest> | undefined;
   /** SKF reassembly by `request:MID` / `response:MID` (RFC 7383); allocated while in use. */
   #reassembly: Map<string, FragmentReassembler> | undefined;
   /** By inbound SPI (hex); most SAs hold one or two (small-map.ts). */
-  readonly children = new SmallMap<string, ChildSa>();
+  readonly children = new ChildSaTable();
   /** Entries this SA has in the engine's TimerQueue (timer-queue.ts), for its bookkeeping. */
   armedTimers = 0;
 
@@ -209,6 +210,30 @@ export class IkeSa {
     sa.remoteId = old.remoteId;
     Object.assign(sa.extensions, old.extensions);
     return sa;
+  }
+
+  get tasks(): readonly InitiatorTask[] {
+    return this.#tasks ?? NO_TASKS;
+  }
+
+  addTask(task: InitiatorTask, front = false): void {
+    const tasks = (this.#tasks ??= []);
+    if (front) tasks.unshift(task);
+    else tasks.push(task);
+  }
+
+  shiftTask(): InitiatorTask | undefined {
+    const tasks = this.#tasks;
+    const task = tasks?.shift();
+    if (tasks?.length === 0) this.#tasks = undefined;
+    return task;
+  }
+
+  /** Removes and returns every queued task. */
+  takeTasks(): InitiatorTask[] {
+    const tasks = this.#tasks ?? [];
+    this.#tasks = undefined;
+    return tasks;
   }
 
   get pending(): ReadonlyMap<number, PendingRequest> {
@@ -255,7 +280,7 @@ export class IkeSa {
   }
 
   set remoteId(id: Identity | undefined) {
-    this.#setIds(this.spiI, this.spiR, id);
+    this.setIds(this.spiI, this.spiR, id);
   }
 
   /** Whether the authenticated peer identity is `id`, without a copy. */
@@ -263,7 +288,8 @@ export class IkeSa {
     return this.#remoteIdType === id.type && this.#ids.length === 2 * SPI_OCTETS + id.data.length && latin1Equals(this.#ids, 2 * SPI_OCTETS, id.data);
   }
 
-  #setIds(spiI: Buffer, spiR: Buffer, id: Identity | undefined): void {
+  /** `private`, not `#`: a `#method` gives every instance a brand slot (8 B). */
+  private setIds(spiI: Buffer, spiR: Buffer, id: Identity | undefined): void {
     this.#ids = id === undefined ? latin1Of(spiI, spiR) : latin1Of(spiI, spiR, id.data);
     this.#remoteIdType = id === undefined ? NO_IDENTITY : id.type;
   }
@@ -295,7 +321,7 @@ export class IkeSa {
   /** Initiator: IKE_SA_INIT completed (init-sent → keyed). */
   keyed(spiR: Buffer, init: InitRecord, crypto: IkeCrypto): void {
     this.advance('keyed');
-    this.#setIds(this.spiI, spiR, this.remoteId);
+    this.setIds(this.spiI, spiR, this.remoteId);
     this.#init = init;
     this.#crypto = crypto;
   }

@@ -136,6 +136,14 @@ export function datagramDigest(d: Uint8Array): number {
   return (a >>> 0) * 0x200000 + ((b >>> 0) & 0x1fffff);
 }
 
+/** A module function, not a `#method` (which would give every window a brand slot). */
+function cachedIn(cache: KeptResponse | readonly KeptResponse[] | undefined, mid: number): KeptResponse | undefined {
+  if (cache === undefined) return undefined;
+  if (typeof cache === 'string') return keptMid(cache) === mid ? cache : undefined;
+  for (const c of cache) if (keptMid(c) === mid) return c;
+  return undefined;
+}
+
 export class ResponderWindow {
   /** Lowest request MID not answered yet. */
   #lowest: number;
@@ -157,23 +165,15 @@ export class ResponderWindow {
 
   classify(mid: number): RequestClass {
     if (this.#inProgress?.has(mid)) return 'in-progress';
-    if (this.#cached(mid) !== undefined) return 'retransmit';
+    if (cachedIn(this.#cache, mid) !== undefined) return 'retransmit';
     if (mid < this.#lowest || mid >= this.#lowest + this.size) return 'outside';
     return 'new';
   }
 
   /** The cached response when `digest` is one of the request datagrams we answered. */
   cachedFor(mid: number, digest: number): readonly Buffer[] | undefined {
-    const c = this.#cached(mid);
+    const c = cachedIn(this.#cache, mid);
     return c === undefined ? undefined : unpackResponse(c, digest);
-  }
-
-  #cached(mid: number): KeptResponse | undefined {
-    const cache = this.#cache;
-    if (cache === undefined) return undefined;
-    if (typeof cache === 'string') return keptMid(cache) === mid ? cache : undefined;
-    for (const c of cache) if (keptMid(c) === mid) return c;
-    return undefined;
   }
 
   begin(mid: number): void {

@@ -134,7 +134,7 @@ function moveToNewIkeSa(oldCtx: TaskContext, next: TaskContext): void {
     if (retry.request.kind !== 'rekey-ike') scheduleRetry(next, retry.request, Math.max(0, retry.at - oldCtx.now()));
   }
   state.retries.clear();
-  for (const task of old.tasks.splice(0)) {
+  for (const task of old.takeTasks()) {
     if (task instanceof CreateChildSaTask && task.request.kind === 'rekey-ike') task.dispose();
     else next.queue(task);
   }
