@@ -18,6 +18,13 @@
  *   npm run bench -- ike-hybrid
  *   IKE_BENCH_N=3000 IKE_BENCH_HOLD=10000 IKE_BENCH_CONCURRENCY=64 IKE_BENCH_MODES=udp,in-memory npm run bench -- ike-hybrid
  *   IKE_BENCH_SUITES=x25519 ...   # one key exchange only (hybrid,x25519 by default)
+ *   IKE_BENCH_CPU_PROF=/tmp/prof IKE_BENCH_CPU_PROF_ROLE=initiator ...   # --cpu-prof of that udp child (initiator|responder)
+ *   GKM_KEYGEN_POOL=0 ...         # key pairs generated on the event-loop thread (no key-pair pool worker)
+ *
+ * Over udp the CPU columns are whole processes (every thread: the key-pair pool's worker
+ * included); the "main thread" columns are the event-loop thread alone (Linux
+ * /proc/thread-self/stat, 10 ms ticks), and the pool's hit rate says how many fresh key pairs
+ * came from the pool rather than being generated on the event-loop thread.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -31,6 +38,8 @@ import { EncrId, KeId, PrfId, ProtocolId } from '../src/ikev2/registry/index.ts'
 import type { ProposalSpec } from '../src/ikev2/wire/payloads/index.ts';
 import { fmt, table } from './lib/table.ts';
 import { launcherNodeFlags } from '../bin/node-flags.js';
+import { readFileSync } from 'node:fs';
+import { keyPairPool } from '../src/ikev2/crypto/keypair-pool.ts';
 
 const env = (name: string, fallback: number): number => {
   const v = Number(process.env[name]);
@@ -78,6 +87,26 @@ function responderPolicy(suite: Suite): ResponderPolicy {
 }
 
 const cpuSeconds = (u: NodeJS.CpuUsage): number => (u.user + u.system) / 1e6;
+
+/** CPU seconds of the calling thread (utime + stime of /proc/thread-self/stat), NaN off Linux. */
+function threadCpuSeconds(): number {
+  try {
+    const stat = readFileSync('/proc/thread-self/stat', 'utf8');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / 100; // fields 14 and 15, in USER_HZ (100/s)
+  } catch {
+    return NaN;
+  }
+}
+
+/** Fresh key pairs taken from the key-pair pool / all fresh key pairs asked for (- without a pool). */
+function poolHits(): string {
+  const kinds = keyPairPool()?.stats().kinds;
+  if (!kinds) return '-';
+  const taken = kinds.reduce((n, k) => n + k.taken, 0);
+  const all = taken + kinds.reduce((n, k) => n + k.missed, 0);
+  return all ? `${((100 * taken) / all).toFixed(1)}%` : '-';
+}
 
 interface MemoryFigures {
   readonly rss: number;
@@ -133,6 +162,10 @@ interface Row {
   readonly seconds: number;
   readonly responderCpuPer1000: number;
   readonly initiatorCpuPer1000: number;
+  /** udp: the event-loop threads alone, and the key-pair pool's hit rate per side. */
+  readonly responderThreadPer1000?: number;
+  readonly initiatorThreadPer1000?: number;
+  readonly pool?: string;
 }
 
 interface MemoryRow {
@@ -154,16 +187,17 @@ type Msg =
   | { readonly op: 'ready'; readonly port?: number }
   | { readonly op: 'go' }
   | { readonly op: 'measure' }
-  | { readonly op: 'measured'; readonly cpu: number; readonly memory: MemoryFigures; readonly sas: number; readonly datagrams: number }
-  | { readonly op: 'done'; readonly ms: number; readonly cpu: number; readonly responderCpu?: number; readonly memory: readonly [MemoryFigures, MemoryFigures]; readonly sas: number; readonly datagrams?: number }
+  | { readonly op: 'measured'; readonly cpu: number; readonly thread: number; readonly pool: string; readonly memory: MemoryFigures; readonly sas: number; readonly datagrams: number }
+  | { readonly op: 'done'; readonly ms: number; readonly cpu: number; readonly thread?: number; readonly pool?: string; readonly responderCpu?: number; readonly memory: readonly [MemoryFigures, MemoryFigures]; readonly sas: number; readonly datagrams?: number }
   | { readonly op: 'exit' };
 
 /** A forked copy of this file in one role, with gkm-member's Node flags; replies arrive in request order. */
 class Child {
   readonly #proc: ChildProcess;
   readonly #waiting: ((m: Msg) => void)[] = [];
-  constructor(args: readonly string[]) {
-    this.#proc = fork(fileURLToPath(import.meta.url), [...args], { execArgv: [...launcherNodeFlags(new URL('../bin/gkm-member.js', import.meta.url)), '--import', 'tsx', '--expose-gc'], stdio: 'inherit' });
+  constructor(args: readonly string[], extraFlags: readonly string[] = []) {
+    const flags = [...launcherNodeFlags(new URL('../bin/gkm-member.js', import.meta.url)), '--import', 'tsx', '--expose-gc', ...extraFlags];
+    this.#proc = fork(fileURLToPath(import.meta.url), [...args], { execArgv: flags, stdio: 'inherit' });
     this.#proc.on('message', (m: Msg) => this.#waiting.shift()?.(m));
   }
   next<T extends Msg['op']>(send?: Msg): Promise<Extract<Msg, { op: T }>> {
@@ -204,7 +238,10 @@ async function responderRole(suite: Suite): Promise<void> {
   const engine = udpEngine(transport, responderPolicy(suite));
   if (!process.send) process.on('SIGINT', () => process.exit(0)); // standalone (--cpu-prof): flush on ^C
   onMessage((m) => {
-    if (m.op === 'measure') reply({ op: 'measured', cpu: cpuSeconds(process.cpuUsage()), memory: settledMemory(), sas: engine.list().length, datagrams: transport.stats().total.received });
+    if (m.op === 'measure') {
+      const cpu = cpuSeconds(process.cpuUsage());
+      reply({ op: 'measured', cpu, thread: threadCpuSeconds(), pool: poolHits(), memory: settledMemory(), sas: engine.list().length, datagrams: transport.stats().total.received });
+    }
     if (m.op === 'exit') void transport.close().then(() => process.exit(0));
   });
   reply({ op: 'ready', port: transport.sockets()[0]!.local.port });
@@ -218,9 +255,11 @@ async function initiatorRole(suite: Suite, count: number, port: number): Promise
   const m0 = settledMemory();
   const go = (): void => {
     const c0 = process.cpuUsage();
+    const t0 = threadCpuSeconds();
     void establish(engine, suite, count, { ip: '127.0.0.1', port }, local).then((ms) => {
       const cpu = cpuSeconds(process.cpuUsage(c0));
-      reply({ op: 'done', ms, cpu, memory: [m0, settledMemory()], sas: engine.list().length, datagrams: transport.stats().total.sent });
+      const thread = threadCpuSeconds() - t0;
+      reply({ op: 'done', ms, cpu, thread, pool: poolHits(), memory: [m0, settledMemory()], sas: engine.list().length, datagrams: transport.stats().total.sent });
       if (!process.send) void transport.close().then(() => process.exit(0));
     });
   };
@@ -271,11 +310,17 @@ async function inMemoryRole(suite: Suite, count: number): Promise<void> {
 const UDP = 'udp (2 processes)';
 const MEM = 'in-memory (1 process)';
 
+/** --cpu-prof flags for the udp child in `role` when IKE_BENCH_CPU_PROF names a directory. */
+function profFlags(role: 'initiator' | 'responder'): string[] {
+  const dir = process.env['IKE_BENCH_CPU_PROF'];
+  return dir && (process.env['IKE_BENCH_CPU_PROF_ROLE'] ?? 'initiator') === role ? ['--cpu-prof', `--cpu-prof-dir=${dir}`] : [];
+}
+
 async function udpPhase(suite: Suite, count: number, hold: boolean, pool: boolean, rows: Row[], memory: MemoryRow[]): Promise<void> {
   const poolArg = pool ? [] : ['--no-buffer-pool'];
-  const responder = new Child(['--role=responder', `--suite=${suite}`, ...poolArg]);
+  const responder = new Child(['--role=responder', `--suite=${suite}`, ...poolArg], hold ? [] : profFlags('responder'));
   const { port } = await responder.next<'ready'>();
-  const initiator = new Child(['--role=initiator', `--suite=${suite}`, `--count=${count}`, `--port=${port}`, ...poolArg]);
+  const initiator = new Child(['--role=initiator', `--suite=${suite}`, `--count=${count}`, `--port=${port}`, ...poolArg], hold ? [] : profFlags('initiator'));
   try {
     await initiator.next<'ready'>();
     const r0 = await responder.next<'measured'>({ op: 'measure' });
@@ -289,7 +334,17 @@ async function udpPhase(suite: Suite, count: number, hold: boolean, pool: boolea
         { pool: poolName, suite, side: 'initiator', held: done.sas, ...perSa(m0, m1, done.sas) },
       );
     } else {
-      rows.push({ mode: UDP, suite, sas: count, seconds: done.ms / 1000, responderCpuPer1000: ((r1.cpu - r0.cpu) / count) * 1000, initiatorCpuPer1000: (done.cpu / count) * 1000 });
+      rows.push({
+        mode: UDP,
+        suite,
+        sas: count,
+        seconds: done.ms / 1000,
+        responderCpuPer1000: ((r1.cpu - r0.cpu) / count) * 1000,
+        initiatorCpuPer1000: (done.cpu / count) * 1000,
+        responderThreadPer1000: ((r1.thread - r0.thread) / count) * 1000,
+        initiatorThreadPer1000: ((done.thread ?? NaN) / count) * 1000,
+        pool: `${r1.pool} / ${done.pool ?? '-'}`,
+      });
       // Retransmissions (a lost datagram costs a 4 s timeout) show as more than 4 or 7 per SA.
       console.log(`  udp ${suite}: initiator sent ${fmt((done.datagrams ?? 0) / count, 2)} datagrams per SA, responder received ${fmt((r1.datagrams - r0.datagrams) / count, 2)}`);
     }
@@ -325,8 +380,18 @@ async function main(): Promise<void> {
   console.log('\nEstablishment rate (PSK, AES-GCM-16-256, childless)\n');
   console.log(
     table(
-      ['set-up', 'key exchange', 'SAs', 'seconds', 'SAs/s', 'responder CPU-s / 1,000 SAs', 'initiator CPU-s / 1,000 SAs'],
-      rows.map((r) => [r.mode, name(r.suite), r.sas, fmt(r.seconds, 2), fmt(r.sas / r.seconds), fmt(r.responderCpuPer1000, 3), fmt(r.initiatorCpuPer1000, 3)]),
+      ['set-up', 'key exchange', 'SAs', 'seconds', 'SAs/s', 'responder CPU-s / 1,000 SAs', 'initiator CPU-s / 1,000 SAs', 'main thread: responder / initiator', 'key-pair pool hits: responder / initiator'],
+      rows.map((r) => [
+        r.mode,
+        name(r.suite),
+        r.sas,
+        fmt(r.seconds, 2),
+        fmt(r.sas / r.seconds),
+        fmt(r.responderCpuPer1000, 3),
+        fmt(r.initiatorCpuPer1000, 3),
+        r.responderThreadPer1000 === undefined ? '-' : `${fmt(r.responderThreadPer1000, 3)} / ${fmt(r.initiatorThreadPer1000 ?? NaN, 3)}`,
+        r.pool ?? '-',
+      ]),
     ),
   );
   console.log(`\nMemory per established IKE SA, ${UDP}, after GC\n`);

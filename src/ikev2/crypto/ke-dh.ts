@@ -19,7 +19,8 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import { GkmError } from '../errors.ts';
-import { ikeNativeCrypto, type IkeNativeCrypto } from './native.ts';
+import { keyPairPool, type KeyPairSource } from './keypair-pool.ts';
+import { ikeNativeCrypto, nativeAddonPath, type IkeNativeCrypto } from './native.ts';
 import { wipe } from './zeroize.ts';
 
 export interface DhKeyPair {
@@ -56,24 +57,35 @@ const allZero = (curve: XdhCurveName): GkmError => invalidKe(`${curve} shared se
 /**
  * X25519 / X448 on the native addon (one call per key pair and one per shared secret). The
  * private key lives in a Buffer of its own (not Node's shared pool) that dispose() wipes.
- * Exported for tests; dhGroups picks it when the addon is loaded.
+ * A fresh pair comes from `pairs` (the key-pair pool's worker, keypair-pool.ts) when it has
+ * one ready, else from the addon here. Exported for tests; dhGroups picks it when the addon
+ * is loaded.
  */
-export function nativeXdhGroup(curve: XdhCurveName, native: IkeNativeCrypto): DhGroup {
+export function nativeXdhGroup(curve: XdhCurveName, native: IkeNativeCrypto, pairs?: KeyPairSource): DhGroup {
   const { size, id } = XDH[curve];
+  const fresh = (): { privateKey: Buffer; publicData: Buffer } => {
+    const pooled = pairs?.take();
+    if (pooled) return pooled;
+    const pair = { privateKey: Buffer.alloc(size), publicData: Buffer.allocUnsafe(size) };
+    native.xdhGenerate(id, pair.privateKey, pair.publicData);
+    return pair;
+  };
   return {
     publicLength: size,
     secretLength: size,
     generate(privateKeyRaw) {
-      let privateKey: Buffer | undefined = Buffer.alloc(size);
-      const publicData = Buffer.allocUnsafe(size);
+      let privateKey: Buffer | undefined;
+      let publicData: Buffer;
       if (privateKeyRaw) {
         if (privateKeyRaw.length !== size) {
           throw new GkmError('GKM_CRYPTO_BAD_KEY_LENGTH', { detail: `${curve} private key of ${privateKeyRaw.length} octets` });
         }
+        privateKey = Buffer.alloc(size);
         privateKeyRaw.copy(privateKey);
+        publicData = Buffer.allocUnsafe(size);
         native.xdhPublic(id, privateKey, publicData);
       } else {
-        native.xdhGenerate(id, privateKey, publicData);
+        ({ privateKey, publicData } = fresh());
       }
       return {
         publicData,
@@ -158,9 +170,19 @@ export function nodeXdhGroup(curve: XdhCurveName): DhGroup {
   };
 }
 
-/** The native group when the addon is loaded (GKM_NATIVE_CRYPTO=0: never) and `native` is not null, else node:crypto. */
+/** Fresh X25519/X448 pairs made ahead by the key-pair pool's worker with the same addon (undefined: GKM_KEYGEN_POOL=0). */
+function pooledXdhPairs(curve: XdhCurveName): KeyPairSource | undefined {
+  const { size, id } = XDH[curve];
+  return keyPairPool()?.source({ name: curve, publicLength: size, privateLength: size, recipe: { type: 'xdh', addon: nativeAddonPath(), curve: id } });
+}
+
+/**
+ * The native group when the addon is loaded (GKM_NATIVE_CRYPTO=0: never) and `native` is not
+ * null, else node:crypto. The process's own addon draws fresh pairs from the key-pair pool.
+ */
 export function xdhGroup(curve: XdhCurveName, native: IkeNativeCrypto | null = ikeNativeCrypto() ?? null): DhGroup {
-  return native ? nativeXdhGroup(curve, native) : nodeXdhGroup(curve);
+  if (!native) return nodeXdhGroup(curve);
+  return nativeXdhGroup(curve, native, native === ikeNativeCrypto() ? pooledXdhPairs(curve) : undefined);
 }
 
 /** What dhGroups.x25519 / x448 run on (GKM_NATIVE_CRYPTO=0 or no addon: node:crypto). */

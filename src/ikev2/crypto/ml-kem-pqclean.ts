@@ -11,14 +11,17 @@
  */
 import { createRequire } from 'node:module';
 import { GkmError } from '../errors.ts';
+import { keyPairPool, type KeyPairSource } from './keypair-pool.ts';
 
 /** The slice of pqclean's `KEM` class this module uses (pqclean ships no types). */
 interface PqcleanKem {
+  readonly publicKeySize: number;
+  readonly privateKeySize: number;
   keypair(): { publicKey: ArrayBuffer; privateKey: ArrayBuffer };
   generateKey(publicKey: Uint8Array): { key: ArrayBuffer; encryptedKey: ArrayBuffer };
   decryptKey(privateKey: Uint8Array, encryptedKey: Uint8Array): ArrayBuffer;
 }
-type PqcleanKemClass = new (name: string) => PqcleanKem;
+export type PqcleanKemClass = new (name: string) => PqcleanKem;
 
 export interface FastMlKemKeyPair {
   readonly encapsulationKey: Buffer;
@@ -36,24 +39,42 @@ export interface FastMlKem {
   decapsulateWith(dk: Uint8Array, ciphertext: Uint8Array): Buffer;
 }
 
-function loadKemClass(): PqcleanKemClass | undefined {
+interface LoadedPqclean {
+  readonly KEM: PqcleanKemClass;
+  /** The entry file, for the key-pair pool's worker to load the same module. */
+  readonly path: string;
+}
+
+function loadPqclean(): LoadedPqclean | undefined {
   if (process.env.GKM_PQCLEAN === '0') return undefined;
   try {
-    const mod = createRequire(import.meta.url)('pqclean') as { KEM?: PqcleanKemClass };
-    return typeof mod.KEM === 'function' ? mod.KEM : undefined;
+    const require = createRequire(import.meta.url);
+    const path = require.resolve('pqclean');
+    const mod = require(path) as { KEM?: PqcleanKemClass };
+    return typeof mod.KEM === 'function' ? { KEM: mod.KEM, path } : undefined;
   } catch {
     return undefined; // not installed or not built: ml-kem-native.ts does the work
   }
 }
 
-function fastMlKem(Kem: PqcleanKemClass, name: string): FastMlKem {
+/**
+ * One parameter set; fresh key pairs come from `pairs` (the key-pair pool's worker,
+ * keypair-pool.ts) when it has one ready, else from PQClean here.
+ */
+export function fastMlKem(Kem: PqcleanKemClass, name: string, pairs?: KeyPairSource): FastMlKem {
   const kem = new Kem(name);
+  const fresh = (): { ek: Buffer; dk: Buffer } => {
+    const pooled = pairs?.take();
+    if (pooled) return { ek: pooled.publicData, dk: pooled.privateKey };
+    const pair = kem.keypair();
+    return { ek: Buffer.from(pair.publicKey), dk: Buffer.from(pair.privateKey) };
+  };
   return {
     keygen() {
-      const pair = kem.keypair();
-      let dk: Buffer | undefined = Buffer.from(pair.privateKey);
+      const pair = fresh();
+      let dk: Buffer | undefined = pair.dk;
       return {
-        encapsulationKey: Buffer.from(pair.publicKey),
+        encapsulationKey: pair.ek,
         decapsulate(ciphertext) {
           if (!dk) throw new GkmError('GKM_CRYPTO_INTERNAL', { detail: 'ML-KEM key already used' });
           return Buffer.from(kem.decryptKey(dk, ciphertext));
@@ -74,9 +95,21 @@ function fastMlKem(Kem: PqcleanKemClass, name: string): FastMlKem {
   };
 }
 
-const KemClass = loadKemClass();
+const pqclean = loadPqclean();
+
+/** The process's PQClean ML-KEM `name` with fresh key pairs made ahead by the key-pair pool (GKM_KEYGEN_POOL=0: not). */
+function pooledFastMlKem({ KEM, path }: LoadedPqclean, name: string): FastMlKem {
+  const sizes = new KEM(name);
+  const pairs = keyPairPool()?.source({
+    name,
+    publicLength: sizes.publicKeySize,
+    privateLength: sizes.privateKeySize,
+    recipe: { type: 'pqclean', module: path, algorithm: name },
+  });
+  return fastMlKem(KEM, name, pairs);
+}
 
 /** PQClean's ML-KEM per parameter set, or undefined when the addon is unavailable or turned off. */
-export const pqcleanMlKem: Readonly<Record<512 | 768 | 1024, FastMlKem>> | undefined = KemClass
-  ? { 512: fastMlKem(KemClass, 'ml-kem-512'), 768: fastMlKem(KemClass, 'ml-kem-768'), 1024: fastMlKem(KemClass, 'ml-kem-1024') }
+export const pqcleanMlKem: Readonly<Record<512 | 768 | 1024, FastMlKem>> | undefined = pqclean
+  ? { 512: pooledFastMlKem(pqclean, 'ml-kem-512'), 768: pooledFastMlKem(pqclean, 'ml-kem-768'), 1024: pooledFastMlKem(pqclean, 'ml-kem-1024') }
   : undefined;

@@ -1,0 +1,261 @@
+/**
+ * A bounded pool of fresh ephemeral key pairs (X25519/X448 on the native addon, ML-KEM through
+ * PQClean), generated ahead of use by ONE worker thread so that the event-loop thread does not
+ * pay key generation during an exchange (docs/decisions.md, "Ephemeral key pairs generated
+ * ahead on a worker thread").
+ *
+ * - Each pair is handed out once, copied out of its batch into allocations of its own (the
+ *   private key never in Node's shared Buffer pool), and its bytes in the batch are wiped at
+ *   once; the caller wipes its private key when the exchange completes, as before.
+ * - Bounded: at most `capacity` pairs per kind, ready or requested; a take() below that asks the
+ *   worker for another batch (an ArrayBuffer transferred, not copied). Pairs older than
+ *   `maxAgeMs` are wiped unused, so an idle process holds no pre-generated keys for long.
+ * - take() never waits: an empty pool returns undefined and the caller generates synchronously,
+ *   as it did before the pool existed.
+ * - The worker starts at the first take() and is unref'd: it neither delays a short process's
+ *   start nor keeps one alive. If it fails to start, dies or cannot generate a kind, the pool
+ *   warns once and the callers generate synchronously from then on; nothing throws.
+ * - GKM_KEYGEN_POOL=0 turns it off (A/B measurements). Known-answer paths (a fixed private
+ *   input) never consult it: only the fresh-key branches of ke-dh.ts and ml-kem-pqclean.ts do.
+ */
+import { Worker } from 'node:worker_threads';
+
+/** How the worker makes one pair of a kind (keypair-worker.mjs runs it). */
+export type KeyPairRecipe =
+  | { readonly type: 'xdh'; readonly addon: string; readonly curve: 25519 | 448 }
+  | { readonly type: 'pqclean'; readonly module: string; readonly algorithm: string };
+
+export interface KeyPairKind {
+  /** Unique per pool, e.g. 'x25519', 'ml-kem-768'. */
+  readonly name: string;
+  readonly publicLength: number;
+  readonly privateLength: number;
+  readonly recipe: KeyPairRecipe;
+}
+
+export interface PooledKeyPair {
+  readonly publicData: Buffer;
+  /** An allocation of its own; the caller wipes it when done. */
+  readonly privateKey: Buffer;
+}
+
+export interface KeyPairSource {
+  /** A fresh pair never handed out before, or undefined (then generate synchronously). Never waits. */
+  take(): PooledKeyPair | undefined;
+}
+
+export interface KeyPairPoolOptions {
+  /** Pairs per kind, ready or requested (default 64). */
+  readonly capacity?: number;
+  /** Pairs per worker reply (default 16). */
+  readonly batch?: number;
+  /** Ready pairs older than this are wiped unused (default 30 s). */
+  readonly maxAgeMs?: number;
+  /** Where the one warning about falling back goes (default process.emitWarning). */
+  readonly warn?: (message: string) => void;
+  /** The worker script (tests point it at a failing one). */
+  readonly workerUrl?: URL;
+}
+
+export interface KeyPairPoolStats {
+  readonly worker: 'not started' | 'running' | 'failed' | 'closed';
+  readonly kinds: readonly { readonly name: string; readonly ready: number; readonly requested: number; readonly taken: number; readonly missed: number; readonly expired: number }[];
+}
+
+interface Batch {
+  readonly bytes: Uint8Array;
+  readonly count: number;
+  readonly at: number;
+  next: number;
+}
+
+interface WorkerReply {
+  readonly kind: number;
+  readonly count?: number;
+  readonly buffer?: ArrayBuffer;
+  readonly error?: string;
+}
+
+const WORKER_URL = new URL('./keypair-worker.mjs', import.meta.url);
+
+class KindQueue implements KeyPairSource {
+  readonly batches: Batch[] = [];
+  ready = 0;
+  requested = 0;
+  failed = false;
+  taken = 0;
+  missed = 0;
+  expired = 0;
+  constructor(
+    readonly pool: KeyPairPool,
+    readonly index: number,
+    readonly kind: KeyPairKind,
+  ) {}
+  take(): PooledKeyPair | undefined {
+    return this.pool.take(this);
+  }
+}
+
+export class KeyPairPool {
+  readonly #capacity: number;
+  readonly #batch: number;
+  readonly #maxAgeMs: number;
+  readonly #warn: (message: string) => void;
+  readonly #workerUrl: URL;
+  readonly #kinds: KindQueue[] = [];
+  #worker: Worker | undefined;
+  #state: KeyPairPoolStats['worker'] = 'not started';
+  #sweep: NodeJS.Timeout | undefined;
+
+  constructor(options: KeyPairPoolOptions = {}) {
+    this.#batch = Math.max(1, options.batch ?? 16);
+    this.#capacity = Math.max(this.#batch, options.capacity ?? 64);
+    this.#maxAgeMs = options.maxAgeMs ?? 30_000;
+    this.#warn = options.warn ?? ((m) => process.emitWarning(m, 'GkmKeyPairPoolWarning'));
+    this.#workerUrl = options.workerUrl ?? WORKER_URL;
+  }
+
+  /** The source for one kind (registered once per name; starts nothing). */
+  source(kind: KeyPairKind): KeyPairSource {
+    const known = this.#kinds.find((q) => q.kind.name === kind.name);
+    if (known) return known;
+    const q = new KindQueue(this, this.#kinds.length, kind);
+    this.#kinds.push(q);
+    return q;
+  }
+
+  /** @internal KindQueue.take(). */
+  take(q: KindQueue): PooledKeyPair | undefined {
+    this.#dropExpired(q, performance.now());
+    const batch = q.batches[0];
+    if (!batch) {
+      q.missed++;
+      this.#refill(q);
+      return undefined;
+    }
+    const { publicLength, privateLength } = q.kind;
+    const start = batch.next * (publicLength + privateLength);
+    const end = start + publicLength + privateLength;
+    const publicData = Buffer.allocUnsafeSlow(publicLength);
+    publicData.set(batch.bytes.subarray(start, start + publicLength));
+    const privateKey = Buffer.allocUnsafeSlow(privateLength);
+    privateKey.set(batch.bytes.subarray(start + publicLength, end));
+    batch.bytes.fill(0, start, end);
+    if (++batch.next === batch.count) q.batches.shift();
+    q.ready--;
+    q.taken++;
+    this.#refill(q);
+    return { publicData, privateKey };
+  }
+
+  stats(): KeyPairPoolStats {
+    return {
+      worker: this.#state,
+      kinds: this.#kinds.map((q) => ({ name: q.kind.name, ready: q.ready, requested: q.requested, taken: q.taken, missed: q.missed, expired: q.expired })),
+    };
+  }
+
+  /** Stops the worker and wipes every pair not handed out; take() returns undefined afterwards. */
+  async close(): Promise<void> {
+    const worker = this.#worker;
+    this.#state = 'closed';
+    this.#worker = undefined;
+    clearTimeout(this.#sweep);
+    for (const q of this.#kinds) this.#discard(q);
+    await worker?.terminate();
+  }
+
+  #refill(q: KindQueue): void {
+    if (q.failed || this.#state === 'failed' || this.#state === 'closed') return;
+    const worker = this.#worker ?? this.#start();
+    if (!worker) return;
+    const { recipe, publicLength, privateLength } = q.kind;
+    while (q.ready + q.requested + this.#batch <= this.#capacity) {
+      worker.postMessage({ kind: q.index, recipe, count: this.#batch, publicLength, privateLength });
+      q.requested += this.#batch;
+    }
+  }
+
+  #start(): Worker | undefined {
+    let worker: Worker;
+    try {
+      // No execArgv of ours (tsx, --cpu-prof, heap flags): the worker is plain JavaScript.
+      worker = new Worker(this.#workerUrl, { execArgv: [] });
+    } catch (e) {
+      this.#fail(`could not start: ${e instanceof Error ? e.message : String(e)}`);
+      return undefined;
+    }
+    worker.on('message', (m: WorkerReply) => this.#received(m));
+    worker.on('error', (e) => this.#fail(`worker error: ${e.message}`));
+    worker.on('exit', (code) => this.#fail(`worker exited (code ${code})`));
+    worker.unref(); // after the listeners: adding a 'message' listener refs the port again
+    this.#worker = worker;
+    this.#state = 'running';
+    return worker;
+  }
+
+  #received(m: WorkerReply): void {
+    const q = this.#kinds[m.kind];
+    if (!q) return;
+    if (m.error !== undefined || !m.buffer || !m.count) {
+      q.requested = 0;
+      if (!q.failed) {
+        q.failed = true;
+        this.#warn(`key pair pool: ${q.kind.name} key pairs are generated synchronously from now on (${m.error ?? 'empty reply'})`);
+      }
+      return;
+    }
+    const bytes = new Uint8Array(m.buffer);
+    q.requested = Math.max(0, q.requested - m.count);
+    if (this.#state === 'closed' || bytes.length !== m.count * (q.kind.publicLength + q.kind.privateLength)) {
+      bytes.fill(0);
+      return;
+    }
+    q.batches.push({ bytes, count: m.count, at: performance.now(), next: 0 });
+    q.ready += m.count;
+    this.#sweep ??= setTimeout(() => this.#sweepAll(), this.#maxAgeMs).unref();
+  }
+
+  #fail(reason: string): void {
+    if (this.#state === 'failed' || this.#state === 'closed') return;
+    this.#state = 'failed';
+    this.#worker = undefined;
+    for (const q of this.#kinds) q.requested = 0;
+    this.#warn(`key pair pool: key pairs are generated synchronously from now on (${reason})`);
+  }
+
+  #dropExpired(q: KindQueue, now: number): void {
+    for (let b = q.batches[0]; b && now - b.at >= this.#maxAgeMs; b = q.batches[0]) {
+      b.bytes.fill(0);
+      q.batches.shift();
+      q.ready -= b.count - b.next;
+      q.expired += b.count - b.next;
+    }
+  }
+
+  #discard(q: KindQueue): void {
+    for (const b of q.batches) b.bytes.fill(0);
+    q.batches.length = 0;
+    q.ready = 0;
+  }
+
+  /** Wipes expired batches while idle; re-arms itself while pairs remain. */
+  #sweepAll(): void {
+    this.#sweep = undefined;
+    const now = performance.now();
+    let oldest = Infinity;
+    for (const q of this.#kinds) {
+      this.#dropExpired(q, now);
+      if (q.batches[0]) oldest = Math.min(oldest, q.batches[0].at);
+    }
+    if (oldest !== Infinity) this.#sweep = setTimeout(() => this.#sweepAll(), Math.max(1, oldest + this.#maxAgeMs - now)).unref();
+  }
+}
+
+let shared: KeyPairPool | null | undefined;
+
+/** The process-wide pool, or undefined when GKM_KEYGEN_POOL=0 (read at the first call). */
+export function keyPairPool(): KeyPairPool | undefined {
+  shared ??= process.env['GKM_KEYGEN_POOL'] === '0' ? null : new KeyPairPool();
+  return shared ?? undefined;
+}
