@@ -40,6 +40,7 @@ import type { Endpoint } from '../src/ikev2/sa/types.ts';
 import type { AuthPayload, IdrPayload, Payload } from '../src/ikev2/wire/index.ts';
 import { openStore } from '../src/store/index.ts';
 import { LeanGm } from './lib/lean-gm.ts';
+import { memoryBreakdown, type MemoryBreakdown } from './lib/measure.ts';
 import { measureJoins } from './lib/registrar-join.ts';
 import { fmt, table } from './lib/table.ts';
 
@@ -55,6 +56,12 @@ const ENGINES = env('GCKS_BENCH_ENGINES', 1);
 const GENERATOR = process.env['GCKS_BENCH_GENERATOR'] === 'engine' ? 'engine' : 'lean';
 const LINGER_MS = env('GCKS_BENCH_LINGER_MS', 1000);
 const LIMIT_MS = env('GCKS_BENCH_LIMIT_MS', 600_000);
+/** Pause half-way to measure memory (GCKS_BENCH_MIDPOINT=0: no pause); from N = 20,000. */
+/** GCKS_BENCH_TRIM: a SQLite extension that calls malloc_trim(0) when loaded (diagnosis of the GCKS's RSS). */
+const TRIM_EXTENSION = process.env['GCKS_BENCH_TRIM'];
+/** GCKS_BENCH_DIAGNOSE=1: after the run, measure memory again after a compacting GC (and malloc_trim with GCKS_BENCH_TRIM). */
+const DIAGNOSE = process.env['GCKS_BENCH_DIAGNOSE'] === '1' || TRIM_EXTENSION !== undefined;
+const MIDPOINT = process.env['GCKS_BENCH_MIDPOINT'] !== '0' && N >= 20_000;
 const GROUP = 'bench-group';
 
 const policy = {
@@ -73,9 +80,10 @@ interface Memory {
   readonly rss: number;
   readonly heap: number;
   readonly external: number;
+  readonly breakdown: MemoryBreakdown;
 }
 
-type ChildMsg = { type: 'ready'; port: number } | { type: 'memory'; memory: Memory; ikeSas: number; members: number } | { type: 'cpu'; cpu: NodeJS.CpuUsage };
+type ChildMsg = { type: 'diagnose'; compacted: MemoryBreakdown; trimmed: MemoryBreakdown | undefined } | { type: 'ready'; port: number } | { type: 'memory'; memory: Memory; ikeSas: number; members: number } | { type: 'cpu'; cpu: NodeJS.CpuUsage };
 
 // --- the GCKS process ----------------------------------------------------------------------
 
@@ -90,15 +98,31 @@ async function gcksChild(dir: string, masterKey: string): Promise<void> {
     engineOptions: { halfOpenThreshold: 1_000_000 },
     rekeySink: { membershipRekey: () => undefined }, // no GSA_REKEY sender yet: forced commits are dropped
   });
-  const memory = (): Memory => {
+  const memory = async (): Promise<Memory> => {
     globalThis.gc?.();
     const m = process.memoryUsage();
-    return { rss: m.rss, heap: m.heapUsed, external: m.external + m.arrayBuffers };
+    return { rss: m.rss, heap: m.heapUsed, external: m.external + m.arrayBuffers, breakdown: await memoryBreakdown() };
   };
-  process.on('message', (msg: { type: string }) => {
+  process.on('message', async (msg: { type: string }) => {
     if (msg.type === 'memory') {
       const g = service.store.groups.getByName(GROUP)!;
-      process.send!({ type: 'memory', memory: memory(), ikeSas: service.node.engine.list().length, members: service.registrar.groupKeys(g.id)?.keys.tree?.size ?? 0 } satisfies ChildMsg);
+      process.send!({ type: 'memory', memory: await memory(), ikeSas: service.node.engine.list().length, members: service.registrar.groupKeys(g.id)?.keys.tree?.size ?? 0 } satisfies ChildMsg);
+    } else if (msg.type === 'diagnose') {
+      // What of the GCKS's memory is slack: V8 old-space pages a compacting GC frees, then
+      // free malloc memory glibc keeps resident (malloc_trim(0), through a tiny SQLite
+      // extension: GCKS_BENCH_TRIM=path/to/trim.so, see docs/performance.md).
+      const { setFlagsFromString } = await import('node:v8');
+      setFlagsFromString('--compact-on-every-full-gc');
+      const compacted = await memory();
+      let trimmed: MemoryBreakdown | undefined;
+      if (TRIM_EXTENSION) {
+        const Database = (await import('better-sqlite3')).default;
+        const db = new Database(':memory:');
+        db.loadExtension(TRIM_EXTENSION);
+        db.close();
+        trimmed = await memoryBreakdown();
+      }
+      process.send!({ type: 'diagnose', compacted: compacted.breakdown, trimmed } satisfies ChildMsg);
     } else if (msg.type === 'cpu') process.send!({ type: 'cpu', cpu: process.cpuUsage() } satisfies ChildMsg);
     else if (msg.type === 'stop') void service.stop().then(() => process.exit(0));
   });
@@ -233,43 +257,66 @@ async function main(): Promise<void> {
     if (!(await registerers[0]!(0))) throw new Error('warm-up registration failed');
     await new Promise((r) => setTimeout(r, LINGER_MS + 500));
     const before = await request(child, 'memory');
-    const cpuBefore = (await request(child, 'cpu')).cpu;
 
     const latencies: number[] = [];
-    const generatorCpuBefore = process.cpuUsage();
+    let generatorCpu = { user: 0, system: 0 };
+    let gcksCpuUs = 0;
     let next = 1;
     let failed = 0;
-    const started = performance.now();
-    const deadline = started + LIMIT_MS;
-    const progress = setInterval(() => console.error(`  ${latencies.length} registered, ${failed} failed, ${((performance.now() - started) / 1000).toFixed(0)} s`), 10_000);
-    await Promise.all(
-      Array.from({ length: CONCURRENCY }, async (_, w) => {
-        const registerOne = registerers[w % ENGINES]!;
-        while (next < N && performance.now() < deadline) {
-          const i = next++;
-          const t = performance.now();
-          if (await registerOne(i)) latencies.push(performance.now() - t);
-          else failed++;
-        }
-      }),
-    );
-    clearInterval(progress);
-    const seconds = (performance.now() - started) / 1000;
-    const generatorCpu = process.cpuUsage(generatorCpuBefore);
-    const cpuAfter = (await request(child, 'cpu')).cpu;
-    // Memory once the GCKS closed the registration IKE SAs (linger) and after a full GC.
-    let after = await request(child, 'memory');
-    for (let i = 0; i < 60 && after.ikeSas > 0; i++) {
-      await new Promise((r) => setTimeout(r, 500));
-      after = await request(child, 'memory');
+    let seconds = 0;
+    /** Memory once the GCKS closed the registration IKE SAs (linger), after a full GC. */
+    const settledMemory = async (): Promise<Extract<ChildMsg, { type: 'memory' }>> => {
+      let m = await request(child, 'memory');
+      for (let i = 0; i < 60 && m.ikeSas > 0; i++) {
+        await new Promise((r) => setTimeout(r, 500));
+        m = await request(child, 'memory');
+      }
+      return m;
+    };
+    /** Register members up to `end` (exclusive); CPU and time counted, the pauses between phases not. */
+    const phase = async (end: number): Promise<void> => {
+      const gen = process.cpuUsage();
+      const cpu0 = (await request(child, 'cpu')).cpu;
+      const started = performance.now();
+      const deadline = started + LIMIT_MS;
+      const progress = setInterval(() => console.error(`  ${latencies.length} registered, ${failed} failed, ${(seconds + (performance.now() - started) / 1000).toFixed(0)} s`), 10_000);
+      await Promise.all(
+        Array.from({ length: CONCURRENCY }, async (_, w) => {
+          const registerOne = registerers[w % ENGINES]!;
+          while (next < end && performance.now() < deadline) {
+            const i = next++;
+            const t = performance.now();
+            if (await registerOne(i)) latencies.push(performance.now() - t);
+            else failed++;
+          }
+        }),
+      );
+      clearInterval(progress);
+      seconds += (performance.now() - started) / 1000;
+      const used = process.cpuUsage(gen);
+      generatorCpu = { user: generatorCpu.user + used.user, system: generatorCpu.system + used.system };
+      const cpu1 = (await request(child, 'cpu')).cpu;
+      gcksCpuUs += cpu1.user + cpu1.system - cpu0.user - cpu0.system;
+    };
+    // With MIDPOINT, the run pauses half-way (IKE SAs linger out, full GC) to measure memory:
+    // the second half's growth per member is the marginal cost of a member, without the
+    // fixed growth of going under load (young generation, SQLite page cache, allocator peaks).
+    const midpoint = MIDPOINT ? Math.floor(N / 2) : 0;
+    let mid: Extract<ChildMsg, { type: 'memory' }> | undefined;
+    if (midpoint > 1) {
+      await phase(midpoint);
+      mid = await settledMemory();
     }
+    await phase(N);
+    const cpuMs = gcksCpuUs / 1000;
+    const after = await settledMemory();
+    const diagnosis = DIAGNOSE ? await request(child, 'diagnose') : undefined;
     child.send({ type: 'stop' });
     await generators.close();
 
     const done = latencies.length;
     const sorted = [...latencies].sort((a, b) => a - b);
     const members = after.members - before.members;
-    const cpuMs = (cpuAfter.user + cpuAfter.system - cpuBefore.user - cpuBefore.system) / 1000;
     const perMember = (a: number, b: number): string => `${((a - b) / Math.max(1, members)).toFixed(0)} B`;
     const rate = done / seconds;
     console.log(`\n${done} registrations (${failed} failed) in ${seconds.toFixed(1)} s, concurrency ${CONCURRENCY}, ${ENGINES} ${GENERATOR} generator(s); ${cpus().length} cores, load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
@@ -279,8 +326,34 @@ async function main(): Promise<void> {
         [[fmt(rate), sorted.length ? percentile(sorted, 50).toFixed(1) : '-', sorted.length ? percentile(sorted, 99).toFixed(1) : '-', ((cpuMs * 1000) / Math.max(1, done)).toFixed(0), `${seconds.toFixed(1)} s`, `${(100_000 / rate).toFixed(0)} s`, perMember(after.memory.rss, before.memory.rss), perMember(after.memory.heap + after.memory.external, before.memory.heap + before.memory.external), String(after.ikeSas)]],
       ),
     );
-    console.log(`load generator CPU ${(((generatorCpu.user + generatorCpu.system) / Math.max(1, done))).toFixed(0)} µs/registration`);
+    const generatorUs = (generatorCpu.user + generatorCpu.system) / Math.max(1, done);
+    console.log(`load generator CPU ${generatorUs.toFixed(0)} µs/registration`);
     console.log(`GCKS tree members: ${after.members}; RSS ${(after.memory.rss / 2 ** 20).toFixed(0)} MiB, heap ${(after.memory.heap / 2 ** 20).toFixed(0)} MiB`);
+    // Where the GCKS's RSS growth went, per member (after − before).
+    const b = before.memory.breakdown;
+    const a = after.memory.breakdown;
+    const parts: [string, keyof MemoryBreakdown][] = [['RSS', 'rss'], ['V8 heap used', 'heapUsed'], ['V8 heap committed', 'heapCommitted'], ['V8 heap resident', 'heapPhysical'], ['V8 young generation', 'newSpaceCommitted'], ['V8 old space committed', 'oldSpaceCommitted'], ['V8 old space used', 'oldSpaceUsed'], ['external', 'external'], ['ArrayBuffers', 'arrayBuffers'], ['malloc main arena (brk)', 'brkHeap'], ['malloc thread arenas', 'threadArenas'], ['other anonymous (V8 pages, mmap)', 'otherAnon'], ['file/shared mappings', 'fileAndShared'], ['anonymous (smaps_rollup)', 'anonymous']];
+    const midMembers = mid ? after.members - mid.members : 0;
+    const perMidMember = (x: number, y: number): string => `${((x - y) / Math.max(1, midMembers)).toFixed(0)} B`;
+    const c = mid?.memory.breakdown;
+    console.log(
+      table(
+        ['GCKS memory', 'before MiB', ...(c ? ['half-way MiB'] : []), 'after MiB', 'per member', ...(c ? ['per member, second half'] : [])],
+        parts.map(([label, k]) => [label, (b[k] / 2 ** 20).toFixed(1), ...(c ? [(c[k] / 2 ** 20).toFixed(1)] : []), (a[k] / 2 ** 20).toFixed(1), perMember(a[k], b[k]), ...(c ? [perMidMember(a[k], c[k])] : [])]),
+      ),
+    );
+    if (diagnosis) {
+      const rows: [string, MemoryBreakdown | undefined][] = [['after a compacting full GC', diagnosis.compacted], ['then malloc_trim(0)', diagnosis.trimmed]];
+      console.log(
+        table(
+          ['GCKS memory, diagnosis', 'RSS MiB', 'per member', 'V8 resident MiB', 'old space committed MiB', 'anonymous MiB'],
+          rows.filter((r): r is [string, MemoryBreakdown] => r[1] !== undefined).map(([label, d]) => [label, (d.rss / 2 ** 20).toFixed(1), perMember(d.rss, b.rss), (d.heapPhysical / 2 ** 20).toFixed(1), (d.oldSpaceCommitted / 2 ** 20).toFixed(1), (d.anonymous / 2 ** 20).toFixed(1)]),
+        ),
+      );
+    }
+    const total = 100_000 / rate;
+    const rssPerMember = (after.memory.rss - before.memory.rss) / Math.max(1, members);
+    console.log(`goals: ${fmt(rate)}/s ${rate >= 2000 ? 'meets' : 'misses'} >= 2,000/s; 100,000 GMs in ${total.toFixed(0)} s${N >= 100_000 ? ' (measured)' : ' (extrapolated)'} ${total <= 60 ? 'meets' : 'misses'} <= 60 s; RSS ${rssPerMember.toFixed(0)} B/member ${rssPerMember <= 2048 ? 'meets' : 'misses'} <= 2 KB${mid ? ` (second half ${perMidMember(after.memory.rss, mid.memory.rss)}/member)` : ''}${N < 100_000 ? ' (judge memory at N = 100,000)' : ''}; CPU per registration: GCKS ${((cpuMs * 1000) / Math.max(1, done)).toFixed(0)} + generator ${generatorUs.toFixed(0)} µs`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

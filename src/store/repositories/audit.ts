@@ -72,22 +72,6 @@ interface AuditRow {
   detail: string;
 }
 
-/** An entry from a row just written: its detail is parsed back from the JSON only when read. */
-function writtenEntry(r: AuditRow): AuditEntry {
-  let detail: AuditEntry['detail'] | undefined;
-  return {
-    id: r.id,
-    at: r.at,
-    actor: r.actor,
-    action: r.action,
-    groupId: r.group_id,
-    memberId: r.member_id,
-    get detail() {
-      return (detail ??= JSON.parse(r.detail) as AuditEntry['detail']);
-    },
-  };
-}
-
 const toEntry = (r: AuditRow): AuditEntry => ({
   id: r.id,
   at: r.at,
@@ -158,10 +142,10 @@ export function auditRepository(ctx: RepositoryContext): AuditRepository {
         if (pending.length === 0) firstId = (lastId.get() ?? 0) + 1;
         const deferred = { ...row, id: firstId + pending.length };
         pending.push(deferred);
-        return writtenEntry(deferred);
+        return toEntry(deferred);
       }
       const { lastInsertRowid } = insert.run(row.at, row.actor, row.action, row.group_id, row.member_id, row.detail);
-      return writtenEntry({ ...row, id: Number(lastInsertRowid) }); // as stored, without reading it back
+      return toEntry({ ...row, id: Number(lastInsertRowid) }); // as stored, without reading it back
     },
     list(q = {}) {
       const group = q.groupId ?? null;
