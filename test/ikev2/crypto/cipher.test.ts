@@ -271,6 +271,11 @@ test('IV sources: AEAD counter IVs are unique and sequential; CBC IVs are random
     seen.add(iv.toString('hex'));
   }
   assert.equal(seen.size, 1000);
+  // Each source starts at a random point of the lower half of the 64-bit space.
+  const starts = new Set(Array.from({ length: 50 }, () => createIvSource({ ivLength: 8, aead: true }).next().readBigUInt64BE()));
+  assert.equal(starts.size, 50);
+  for (const s of starts) assert.ok(s < 1n << 63n);
+  assert.ok([...starts].some((s) => s >= 1n << 62n) && [...starts].some((s) => s % (1n << 32n) >= 1n << 31n), 'both halves random');
   const cbc = createIvSource({ ivLength: 16, aead: false });
   const a = cbc.next();
   assert.equal(a.length, 16);
