@@ -26,6 +26,11 @@ export interface RegistrationSession {
   linger: Timer | undefined;
 }
 
+/** The linger timer's handler, shared by every session (no closure per registration). */
+function lingerOut(ctx: TaskContext): void {
+  if (ctx.sa.phase === 'established') ctx.deleteIkeSa();
+}
+
 export class RegistrationSessions {
   /** By IKE SA id; entries go with the SA (`end`) and follow its rekeys (`rekeyed`). */
   readonly #sessions = new Map<string, RegistrationSession>();
@@ -76,9 +81,7 @@ export class RegistrationSessions {
     s.linger?.cancel();
     s.linger = undefined;
     if (this.#lingerMs <= 0 || s.inband) return;
-    s.linger = ctx.setTimer(this.#lingerMs, () => {
-      if (ctx.sa.phase === 'established') ctx.deleteIkeSa();
-    });
+    s.linger = ctx.setTimerWith(this.#lingerMs, lingerOut, undefined);
   }
 }
 
