@@ -76,7 +76,9 @@ interface AuthorizationRow {
 export const MEMBER_PSK_COLUMN = { table: 'members', column: 'psk_enc' } as const;
 const pskPlace = (uid: string): SecretPlace => ({ ...MEMBER_PSK_COLUMN, uid });
 
-const toMember = (r: MemberRow): MemberRecord => ({
+type RecordRow = Omit<MemberRow, 'uid' | 'psk_enc'>;
+
+const toMember = (r: RecordRow): MemberRecord => ({
   id: r.id,
   identity: { idType: r.id_type, data: r.id_data },
   credentialKind: r.auth_kind,
@@ -95,10 +97,14 @@ const toAuthorization = (r: AuthorizationRow): Authorization => ({
 
 export function memberRepository(ctx: RepositoryContext): MemberRepository {
   const { db } = ctx;
+  // Records leave the sealed PSK (and the uid, its AAD) in the database: one Buffer less per
+  // look-up (a GSA_AUTH looks its member up by identity); credential() reads them.
+  const RECORD = 'id, id_type, id_data, auth_kind, public_key, created_at, updated_at';
   const byId = db.prepare<[number], MemberRow>('SELECT * FROM members WHERE id = ?');
-  const byIdentity = db.prepare<[number, Buffer], MemberRow>('SELECT * FROM members WHERE id_type = ? AND id_data = ?');
+  const recordById = db.prepare<[number], RecordRow>(`SELECT ${RECORD} FROM members WHERE id = ?`);
+  const byIdentity = db.prepare<[number, Buffer], RecordRow>(`SELECT ${RECORD} FROM members WHERE id_type = ? AND id_data = ?`);
   const credentialOf = db.prepare<[number], Pick<MemberRow, 'uid' | 'auth_kind' | 'psk_enc' | 'public_key'>>('SELECT uid, auth_kind, psk_enc, public_key FROM members WHERE id = ?');
-  const all = db.prepare<[], MemberRow>('SELECT * FROM members ORDER BY id');
+  const all = db.prepare<[], RecordRow>(`SELECT ${RECORD} FROM members ORDER BY id`);
   const insert = db.prepare(
     'INSERT INTO members (uid, id_type, id_data, auth_kind, psk_enc, public_key, created_at, updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
   );
@@ -124,10 +130,10 @@ export function memberRepository(ctx: RepositoryContext): MemberRepository {
       return repo.require(Number(lastInsertRowid));
     },
     get: (id) => {
-      const r = byId.get(id);
+      const r = recordById.get(id);
       return r && toMember(r);
     },
-    require: (id) => toMember(row(id)),
+    require: (id) => toMember(recordById.get(id) ?? (() => { throw notFound('member', id); })()),
     findByIdentity: (identity) => {
       const r = byIdentity.get(identity.idType, identity.data);
       return r && toMember(r);
