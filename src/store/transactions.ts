@@ -95,6 +95,12 @@ export class Transactions {
 
   /** Write what was deferred, then COMMIT the outermost transaction. */
   commit(): void {
+    if (!this.#db.inTransaction) {
+      // SQLite rolled the transaction back on its own (an I/O error, a full disk): what was
+      // deferred must not go in outside of it.
+      this.rollback();
+      throw new Error('cannot commit: SQLite rolled the transaction back before its COMMIT');
+    }
     for (const d of this.#deferred) d.flush();
     this.#commit.run();
     this.#batch = false;

@@ -10,7 +10,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
+import Database from 'better-sqlite3';
 import { openStore, type Store } from '../../src/store/index.ts';
+import { Transactions } from '../../src/store/transactions.ts';
 import { keyIdIdentity, memoryStore, newMasterKey, tempDir } from './helpers.ts';
 
 const boom = new Error('boom');
@@ -123,4 +125,29 @@ test('store.transaction: a promise is refused and rolled back; Sender-IDs and ca
   store.transaction(() => store.senderIds.allocate(g.id, 1, 8));
   batch.commit();
   assert.equal(store.senderIds.next(g.id), 3);
+});
+
+test('a batch SQLite rolled back on its own: COMMIT fails and nothing deferred is written outside it', () => {
+  const db = new Database(':memory:');
+  db.exec('CREATE TABLE t (x INTEGER)');
+  const tx = new Transactions(db);
+  const flushed: number[] = [];
+  let pending: number[] = [];
+  tx.defer({ mark: () => pending.length, dropTo: (m) => void (pending = pending.slice(0, m)), flush: () => void flushed.push(...pending.splice(0)) });
+  tx.beginBatch();
+  assert.equal(tx.inBatch, true);
+  tx.run(() => {
+    db.prepare('INSERT INTO t VALUES (1)').run();
+    pending.push(1);
+  });
+  db.exec('ROLLBACK'); // as SQLite does after SQLITE_FULL or an I/O error
+  assert.equal(tx.inBatch, false);
+  assert.throws(() => tx.commit(), /rolled the transaction back/);
+  assert.deepEqual(flushed, []);
+  assert.deepEqual(pending, []);
+  tx.beginBatch();
+  tx.run(() => pending.push(2));
+  tx.commit();
+  assert.deepEqual(flushed, [2], 'the next batch flushes its own');
+  db.close();
 });
