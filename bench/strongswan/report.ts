@@ -28,7 +28,7 @@ export function report(r: LoadResult): string {
     ['initiator user/sys, switches', detail(r.initiatorDetail)],
     ['responder user/sys, switches', detail(r.responderDetail)],
     ['UDP in netns', `${r.udp.inDatagrams} datagrams received, ${r.udp.rcvbufErrors} dropped (receive buffer full: ${r.udp.initiatorDrops} at the initiator, ${r.udp.responderDrops} at the responder)`],
-    ['socket receive buffers', `initiator ${kib(r.receiveBuffers.initiator)}, responder ${kib(r.receiveBuffers.responder)} (as the kernel accounts them: twice SO_RCVBUF)`],
+    ['socket receive buffers', `initiator ${kib(r.receiveBuffers.initiator)}, responder ${kib(r.receiveBuffers.responder)} (rb as ss -m shows it: twice a SO_RCVBUF value, the default 208 KiB as is)`],
     ['CPU shares (of one core)', `responder ${share(r.responderDetail, r.seconds)}${r.cap ? ` (budget ${pct(r.cap.cores)})` : ''}, initiator ${share(r.initiatorDetail, r.seconds)}${r.cpuPriority !== 1 ? ` (both at ${r.cpuPriority}x the default CPU weight)` : ''}; machine ${pct(r.machine.busy)} of ${r.machine.cpus} CPUs busy`],
     ['half-open at the initiator', `mean ${r.halfOpen.mean.toFixed(0)}, max ${r.halfOpen.max}`],
     ...(r.cap ? [['responder CPU budget', throttling(r.cap)] as [string, string]] : []),
