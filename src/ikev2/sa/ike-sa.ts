@@ -22,7 +22,7 @@ import type { NatState } from './nat.ts';
 import type { InitiatorTask, SentRequest } from './task.ts';
 import type { Endpoint, Timer } from './types.ts';
 import { latin1Bytes, latin1Equals, latin1Of, retained } from './retained.ts';
-import { RequesterWindow, ResponderWindow } from './windows.ts';
+import { MessageWindows, type RequesterWindow, type ResponderWindow } from './windows.ts';
 
 export type Role = 'initiator' | 'responder';
 
@@ -203,8 +203,8 @@ export class IkeSa {
   /** RFC 9370 §2.2.2: ADDKE rounds completed in IKE_INTERMEDIATE (see additional-ke.ts). */
   additionalKeRounds = 0;
 
-  readonly requester = new RequesterWindow();
-  readonly responder: ResponderWindow;
+  /** Both Message ID windows (RFC 7296 §2.3), one object: `requester` and `responder`. */
+  readonly #windows: MessageWindows;
   /** Queued exchanges (addTask, shiftTask, takeTasks); allocated while there are any. */
   #tasks: InitiatorTask[] | undefined;
   /** Our requests in flight, by MID; allocated while there are any (most SAs have none). */
@@ -226,7 +226,7 @@ export class IkeSa {
     this.#phase = phase;
     this.createdAt = now;
     this.lastInbound = now;
-    this.responder = new ResponderWindow(0, windowSize);
+    this.#windows = new MessageWindows(0, windowSize);
   }
 
   static initiator(spiI: Buffer, local: Endpoint, remote: Endpoint, config: PeerConfig, now: number, windowSize: number): IkeSa {
@@ -280,6 +280,14 @@ export class IkeSa {
     const tasks = this.#tasks ?? [];
     this.#tasks = undefined;
     return tasks;
+  }
+
+  get requester(): RequesterWindow {
+    return this.#windows;
+  }
+
+  get responder(): ResponderWindow {
+    return this.#windows;
   }
 
   get pending(): ReadonlyMap<number, PendingRequest> {

@@ -144,7 +144,12 @@ function cachedIn(cache: KeptResponse | readonly KeptResponse[] | undefined, mid
   return undefined;
 }
 
-export class ResponderWindow {
+/**
+ * Both windows of an IKE SA in one object: the RequesterWindow it extends and the responder
+ * side (one object header and one IkeSa field less than two objects; IkeSa hands it out as
+ * `requester` and as `responder`).
+ */
+export class MessageWindows extends RequesterWindow {
   /** Lowest request MID not answered yet. */
   #lowest: number;
   /** At most 2 x window size entries; one entry is kept without an array (window size 1). */
@@ -156,6 +161,7 @@ export class ResponderWindow {
     /** Our window size: how many requests the peer may have outstanding. */
     public size = 1,
   ) {
+    super();
     this.#lowest = first;
   }
 
@@ -197,3 +203,6 @@ export class ResponderWindow {
     this.#cache = live.length === 1 ? live[0] : live;
   }
 }
+
+/** The responder side of MessageWindows: which request MIDs are new, cached or outside. */
+export type ResponderWindow = Omit<MessageWindows, keyof RequesterWindow>;

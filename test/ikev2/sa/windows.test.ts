@@ -4,7 +4,7 @@
  */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { datagramDigest, ResponderWindow } from '../../../src/ikev2/sa/windows.ts';
+import { datagramDigest, MessageWindows } from '../../../src/ikev2/sa/windows.ts';
 import { latin1Bytes, latin1Equals, latin1Of } from '../../../src/ikev2/sa/retained.ts';
 
 const bytes = (...o: number[]): Buffer => Buffer.from(o);
@@ -22,7 +22,7 @@ test('latin1Of / latin1Bytes / latin1Equals keep every octet value', () => {
 });
 
 test('the responder window answers a retransmission with the same datagrams, only for the same request', () => {
-  const w = new ResponderWindow(0, 1);
+  const w = new MessageWindows(0, 1);
   const request = Buffer.from('IKE_SA_INIT request');
   assert.equal(w.classify(0), 'new');
   w.begin(0);
@@ -46,7 +46,7 @@ test('the responder window answers a retransmission with the same datagrams, onl
 });
 
 test('fragments, several request digests, digests up to 2^53 and larger windows', () => {
-  const w = new ResponderWindow(0, 2);
+  const w = new MessageWindows(0, 2);
   const big = 2 ** 53 - 1;
   const fragments = [bytes(1, 2, 3), Buffer.alloc(0), Buffer.alloc(70_000, 9)];
   w.answered(1, fragments, [big, 0, big]);
@@ -66,7 +66,18 @@ test('fragments, several request digests, digests up to 2^53 and larger windows'
   assert.equal(w.classify(1), 'outside');
   assert.deepEqual([2, 3].map((mid) => w.cachedFor(mid, mid)), [[bytes(2)], [bytes(3)]]);
   // A Message ID at the top of the range (RFC 7296 §2.3: no wrap).
-  const top = new ResponderWindow(0xfffffffe, 1);
+  const top = new MessageWindows(0xfffffffe, 1);
   top.answered(0xfffffffe, [bytes(7)], [7]);
   assert.deepEqual(top.cachedFor(0xfffffffe, 7), [bytes(7)]);
+});
+
+test('one object, two windows: our requests and the peer\'s are counted apart', () => {
+  const w = new MessageWindows(0, 1);
+  assert.equal(w.allocate(), 0);
+  assert.equal(w.canSend(), false, 'the peer\'s window (1) is full');
+  assert.equal(w.classify(0), 'new', 'the peer\'s MID 0 is still new');
+  w.answered(0, [bytes(1)], [1]);
+  assert.deepEqual([w.nextMessageId, w.isInFlight(0), w.lowest], [1, true, 1]);
+  w.complete(0);
+  assert.deepEqual([w.canSend(), w.inFlightCount, w.classify(0)], [true, 0, 'retransmit']);
 });
