@@ -66,11 +66,15 @@ export function capCpu(pid: number, name: string, o: CpuGroupOptions): CpuCap {
   const v2 = !existsSync(join(V1, 'cpu.cfs_quota_us'));
   const root = v2 ? V2 : V1;
   if (v2 && !readFileSync(join(V2, 'cgroup.subtree_control'), 'utf8').includes('cpu')) {
-    throw new Error('cgroup v2 without the cpu controller enabled at the root: cannot cap the responder (GKM_LOAD_RESPONDER_CPU=0 runs uncapped)');
+    throw new Error('cgroup v2 without the cpu controller enabled at the root: GKM_LOAD_RESPONDER_CPU=0 GKM_LOAD_CPU_PRIORITY=1 run without a budget or weight');
   }
   const from = currentGroup(pid, root, v2);
   const dir = join(root, name);
-  mkdirSync(dir);
+  try {
+    mkdirSync(dir);
+  } catch (e) {
+    throw new Error(`cannot create cgroup ${dir} (root needed): ${(e as Error).message}; GKM_LOAD_RESPONDER_CPU=0 GKM_LOAD_CPU_PRIORITY=1 run without a budget or weight`);
+  }
   try {
     if (cores !== undefined) {
       const quota = Math.round(cores * periodUs);

@@ -16,7 +16,11 @@ const SOURCE = fileURLToPath(new URL('./socket-buffers.c', import.meta.url));
 /** Compiles the shim into `dir` (well under a second) and returns its path. */
 export function buildSocketBufferShim(dir: string): string {
   const out = join(dir, 'gkm-socket-buffers.so');
-  execFileSync('gcc', ['-shared', '-fPIC', '-O2', '-Wall', '-o', out, SOURCE, '-ldl'], { timeout: 60_000, stdio: ['ignore', 'ignore', 'pipe'] });
+  try {
+    execFileSync('gcc', ['-shared', '-fPIC', '-O2', '-Wall', '-o', out, SOURCE, '-ldl'], { timeout: 60_000, stdio: ['ignore', 'ignore', 'pipe'] });
+  } catch (e) {
+    throw new Error(`building ${SOURCE} failed (gcc needed): ${(e as Error).message}; GKM_LOAD_SOCKET_BUFFERS=0 leaves the charons' kernel-default buffers`);
+  }
   return out;
 }
 
