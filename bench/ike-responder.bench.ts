@@ -20,7 +20,9 @@
  *   GKM_LOAD_SOCKET_BUFFERS=1        # both charons get our sockets' buffers (LD_PRELOAD shim); 0: kernel defaults
  *   GKM_LOAD_LEGACY=1                # the configuration before (no budget, no weight, kernel buffers)
  * Each result says what bounded it ("bound by"): drops at either socket, the responder's
- * budget (throttled in most periods), the machine's CPUs, or else the load-tester.
+ * budget (throttled in most periods), the machine's CPUs, or else the load-tester. Keep
+ * GKM_LOAD_SAS at 10,000 or more when comparing: the first few thousand SAs of ours run
+ * before V8 has optimized the hot paths (2,000 SAs gave 0.60x where 10,000 give ~1.0x).
  *
  * Both run in one network namespace of their own (the load-tester targets UDP 500), one
  * after the other. Needs root and strongSwan (and gcc for the shim); builds the load-tester
@@ -37,7 +39,7 @@ import { envInt, envNumber, report, row } from './strongswan/report.ts';
 import { buildSocketBufferShim, type SocketBuffers } from './strongswan/socket-buffers.ts';
 import { DEFAULT_SOCKET_BUFFER_BYTES } from '../src/ikev2/transport/config.ts';
 
-/** GKM_LOAD_LEGACY=1: the configuration before 2026-11-22 16:00 UTC (initiator-bound, see decisions.md). */
+/** GKM_LOAD_LEGACY=1: the configuration before 2026-11-22 16:00 UTC (bound by the two shared CPUs, see decisions.md). */
 const legacy = process.env.GKM_LOAD_LEGACY === '1';
 const count = envInt('GKM_LOAD_SAS', 10_000);
 const initiators = envInt('GKM_LOAD_INITIATORS', 4);
