@@ -63,6 +63,7 @@ export interface NegotiatedChild {
  *     └────────────────────────────▶ deleting ◀────────────┘
  */
 export type ChildSaState = 'installed' | 'rekeying' | 'rekeyed' | 'deleting';
+export type LifetimeStage = 'soft' | 'hard' | 'done';
 
 export interface ChildSa extends Omit<NegotiatedChild, 'proposal'> {
   /** `inboundSpi` / `outboundSpi` as numbers (ESP and AH SPIs are 4 octets, RFC 7296 §3.3.1). */
@@ -77,10 +78,12 @@ export interface ChildSa extends Omit<NegotiatedChild, 'proposal'> {
   readonly installedAt?: number;
   /** Soft and hard lifetime deadlines, fixed when first armed (create-child-sa.ts). */
   lifetime?: LifetimeDeadlines | undefined;
+  /** Which deadline comes next: the soft one (rekey), the hard one (delete), or none. */
+  lifetimeStage?: LifetimeStage;
 }
 
 /** What ChildSaRecord is built from: a ChildSa with its SPIs as octets. */
-export type ChildSaFields = Omit<ChildSa, 'inboundSpiValue' | 'outboundSpiValue' | 'lifetime'>;
+export type ChildSaFields = Omit<ChildSa, 'inboundSpiValue' | 'outboundSpiValue' | 'lifetime' | 'lifetimeStage'>;
 
 const CHILD_SPI_OCTETS = 4;
 
@@ -120,6 +123,7 @@ export class ChildSaRecord implements ChildSa {
   /** The lifetime deadlines as two numbers, not an object per Child SA; -1 while not fixed. */
   #rekeyAt = -1;
   #expireAt = -1;
+  lifetimeStage: LifetimeStage = 'soft';
 
   constructor(f: ChildSaFields) {
     this.name = f.name;

@@ -32,7 +32,7 @@ import { CookieJar } from './cookies.ts';
 import { EventHub, type CloseReason, type IkeEvent, type IkeSaSummary } from './events.ts';
 import { IkeSaInitTask, respondToIkeSaInit } from './exchanges/ike-sa-init.ts';
 import { ikeAuthResponder } from './exchanges/ike-auth.ts';
-import { armChildLifetime, armIkeLifetime, createChildSaResponder, CreateChildSaTask } from './exchanges/create-child-sa.ts';
+import { armChildLifetime, armLifetimes, createChildSaResponder, CreateChildSaTask, setIkeLifetime } from './exchanges/create-child-sa.ts';
 import { followupKeResponder } from './exchanges/followup-ke.ts';
 import { ikeIntermediateResponder } from './exchanges/ike-intermediate.ts';
 import { DeleteChildSasTask, DeleteIkeSaTask, informationalResponder, LivenessTask } from './exchanges/informational.ts';
@@ -608,7 +608,7 @@ export class IkeEngine {
     sa.responder.answered(mid, datagrams, [digest]);
     this.#transmit(datagrams, remote, local);
     spec.afterSend?.(new SentMessage(header, spec.payloads, datagrams, false));
-    sa.forgetAuthentication();
+    this.#settle(ctx);
     this.#pump(sa);
   }
 
@@ -651,13 +651,14 @@ export class IkeEngine {
     }
     if (!inbound) return;
     if (!initResponse) sa.lastInbound = this.#scheduler.now();
+    const ctx = this.#context(sa);
     let result: Awaited<ReturnType<InitiatorTask['processResponse']>>;
     try {
-      result = await pending.task.processResponse(this.#context(sa), inbound, pending.request);
+      result = await pending.task.processResponse(ctx, inbound, pending.request);
     } catch (e) {
       return this.#taskFailed(sa, pending, e);
     }
-    sa.forgetAuthentication();
+    this.#settle(ctx);
     if (result === 'ignore' || sa.pending.get(h.messageId) !== pending) return;
     pending.timer?.cancel();
     if (result === 'resend' && sa.isOpen) {
@@ -833,7 +834,7 @@ export class IkeEngine {
     this.#recordIkeKeys(sa);
     this.#emit({ type: 'ike_up', ike: this.summary(sa) });
     this.#armLiveness(sa);
-    armIkeLifetime(this.#context(sa));
+    setIkeLifetime(this.#context(sa)); // armed by #settle, once the exchange's Child SA is in
   }
 
   #allocateIkeSpi(): Buffer {
@@ -851,7 +852,8 @@ export class IkeEngine {
     sa.forgetAuthentication();
     this.#armLiveness(sa);
     const ctx = this.#context(sa);
-    armIkeLifetime(ctx);
+    setIkeLifetime(ctx);
+    armLifetimes(ctx);
     return ctx;
   }
 
@@ -972,6 +974,16 @@ export class IkeEngine {
     this.#leaveHalfOpen(sa);
     this.#unindexIdentities(sa);
     this.#emit({ type: 'deleted', ikeSaId: sa.id, what: 'ike', reason, ...(sa.config ? { name: sa.config.name } : {}) });
+  }
+
+  /**
+   * After an exchange's message: what only authentication needed goes (IkeSa.forgetAuthentication),
+   * and the lifetime timer is armed once the SA is established with its Child SA (armLifetimes).
+   */
+  #settle(ctx: TaskContext): void {
+    const sa = ctx.sa;
+    sa.forgetAuthentication();
+    if (sa.phase === 'established' && sa.lifetimeTimer === undefined) armLifetimes(ctx);
   }
 
   /** A TaskContext.setTimerWith handler, called with a context of the SA (one function per engine). */

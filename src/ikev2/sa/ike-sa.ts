@@ -215,6 +215,14 @@ export class IkeSa {
   readonly children = new ChildSaTable();
   /** Entries this SA has in the engine's TimerQueue (timer-queue.ts), for its bookkeeping. */
   armedTimers = 0;
+  /**
+   * Lifetimes (exchanges/create-child-sa.ts): the IKE SA's soft and hard deadlines (scheduler
+   * time, -1 when passed or none), and its one lifetime timer with the time it is due.
+   */
+  ikeRekeyAt = -1;
+  ikeExpireAt = -1;
+  lifetimeDue = -1;
+  lifetimeTimer: Timer | undefined = undefined;
 
   private constructor(role: Role, spiI: Buffer, spiR: Buffer, local: Endpoint, remote: Endpoint, initConfig: IkeSaInitConfig, phase: PhaseKind, now: number, windowSize: number) {
     this.role = role;

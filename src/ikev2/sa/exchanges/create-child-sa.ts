@@ -773,53 +773,98 @@ export function queuePerResourceSas(ctx: TaskContext, config: ChildConfig): void
 // --- lifetimes ------------------------------------------------------------------------------
 
 /**
- * Soft lifetime: rekey the Child SA; hard lifetime: delete it (RFC 7296 §2.8). The deadlines
- * are fixed at installation (kept on the record) and survive a move to a rekeyed IKE SA
- * (timers are re-armed there). One timer at a time: the hard one is armed when the soft one
- * fires. The handlers are module functions: arming allocates no closure per SA.
+ * SA lifetimes (RFC 7296 §2.8). Soft: rekey (the IKE SA, §2.18, or a Child SA); hard: delete
+ * (the IKE SA with its Child SAs, or the Child SA). An IKE SA has one lifetime timer for its
+ * own deadlines and those of all its Child SAs, armed for the earliest (`lifetimeTimer`, due at
+ * `lifetimeDue`; re-armed when an earlier deadline comes, e.g. a Child SA installed): a timer
+ * entry is 80 B, and almost every SA holds a Child SA. The deadlines are numbers: the IKE SA's
+ * on the IkeSa (`ikeRekeyAt`, `ikeExpireAt`, -1 once passed or without a lifetime), a Child
+ * SA's on its record, fixed at installation and kept across a move to a rekeyed IKE SA (where
+ * its soft deadline is due again, as its timer was re-armed there before). The soft deadline
+ * comes first, then the hard one. The handler is a module function: no closure per SA.
  */
 export function armChildLifetime(ctx: TaskContext, child: ChildSa): void {
-  let d = child.lifetime;
-  if (!d) {
+  if (!child.lifetime) {
     const l = childConfigNamed(ctx.sa, child.name)?.lifetime;
     if (!l) return;
-    d = lifetimeDeadlines(l, ctx.now(), ctx.random);
-    child.lifetime = d;
+    child.lifetime = lifetimeDeadlines(l, ctx.now(), ctx.random);
   }
-  ctx.setTimerWith(Math.max(0, d.rekeyAt - ctx.now()), childSoftLifetime, child);
+  child.lifetimeStage = 'soft';
+  armLifetimes(ctx);
 }
 
-/** Still this IKE SA's Child SA: not moved to a rekeyed IKE SA (timers re-armed there) nor gone. */
-const childLive = (ctx: TaskContext, child: ChildSa): boolean => ctx.sa.phase === 'established' && ctx.sa.children.get(child.inboundSpi.toString('hex')) === child;
-
-function childSoftLifetime(ctx: TaskContext, child: ChildSa): void {
-  if (!childLive(ctx, child)) return;
-  if (child.state === 'installed') ctx.queue(new CreateChildSaTask({ kind: 'rekey-child', inboundSpi: child.inboundSpi }));
-  ctx.setTimerWith(Math.max(0, child.lifetime!.expireAt - ctx.now()), childHardLifetime, child);
-}
-
-function childHardLifetime(ctx: TaskContext, child: ChildSa): void {
-  if (!childLive(ctx, child) || child.state === 'deleting') return;
-  child.state = 'deleting';
-  ctx.queue(new DeleteChildSasTask([child], [], 'expired'));
-}
-
-/** Soft lifetime: rekey the IKE SA (§2.18); hard lifetime: delete it with its Child SAs. One timer at a time. */
-export function armIkeLifetime(ctx: TaskContext): void {
+/**
+ * Fixes the IKE SA's deadlines; armLifetimes() arms them. The engine does that once the
+ * establishing exchange is over, after its Child SA is installed: arming for the IKE SA and
+ * again for its earlier Child SA would leave a cancelled entry per SA in the timer queue.
+ */
+export function setIkeLifetime(ctx: TaskContext): void {
   const l = ctx.sa.config?.ikeLifetime;
   if (!l) return;
   const d = lifetimeDeadlines(l, ctx.now(), ctx.random);
-  ctx.setTimerWith(d.rekeyAt - ctx.now(), ikeSoftLifetime, d.expireAt);
+  ctx.sa.ikeRekeyAt = d.rekeyAt;
+  ctx.sa.ikeExpireAt = d.expireAt;
 }
 
-const ikeLive = (ctx: TaskContext): boolean => ctx.sa.phase === 'established' && ctx.sa.supersededBy === undefined;
-
-function ikeSoftLifetime(ctx: TaskContext, expireAt: number): void {
-  if (!ikeLive(ctx)) return;
-  ctx.queue(new CreateChildSaTask({ kind: 'rekey-ike' }));
-  ctx.setTimerWith(expireAt - ctx.now(), ikeHardLifetime, undefined);
+/** The next deadline of a Child SA, or -1 when none is left. */
+function childDeadline(child: ChildSa): number {
+  const d = child.lifetime;
+  if (!d || child.lifetimeStage === 'done') return -1;
+  return child.lifetimeStage === 'hard' ? d.expireAt : d.rekeyAt;
 }
 
-function ikeHardLifetime(ctx: TaskContext): void {
-  if (ikeLive(ctx)) ctx.deleteIkeSa();
+/** The earliest deadline of the IKE SA and its Child SAs (-1: none). */
+function nextDeadline(sa: IkeSa): number {
+  let next = sa.ikeRekeyAt >= 0 ? sa.ikeRekeyAt : sa.ikeExpireAt;
+  for (const child of sa.children.values()) {
+    const at = childDeadline(child);
+    if (at >= 0 && (next < 0 || at < next)) next = at;
+  }
+  return next;
+}
+
+/** (Re-)arms the SA's lifetime timer for its earliest deadline, unless armed for that or earlier. */
+export function armLifetimes(ctx: TaskContext): void {
+  const sa = ctx.sa;
+  const next = nextDeadline(sa);
+  if (next < 0 || (sa.lifetimeTimer !== undefined && sa.lifetimeDue <= next)) return;
+  sa.lifetimeTimer?.cancel();
+  sa.lifetimeDue = next;
+  sa.lifetimeTimer = ctx.setTimerWith(Math.max(0, next - ctx.now()), lifetimesDue, undefined);
+}
+
+function lifetimesDue(ctx: TaskContext): void {
+  const sa = ctx.sa;
+  sa.lifetimeTimer = undefined;
+  sa.lifetimeDue = -1;
+  const now = ctx.now();
+  if (sa.phase !== 'established') return;
+  if (sa.supersededBy !== undefined) {
+    sa.ikeRekeyAt = -1; // rekeyed: the new IKE SA has its own lifetime
+    sa.ikeExpireAt = -1;
+  } else if (sa.ikeRekeyAt >= 0) {
+    if (sa.ikeRekeyAt <= now) {
+      sa.ikeRekeyAt = -1;
+      ctx.queue(new CreateChildSaTask({ kind: 'rekey-ike' }));
+    }
+  } else if (sa.ikeExpireAt >= 0 && sa.ikeExpireAt <= now) {
+    sa.ikeExpireAt = -1;
+    ctx.deleteIkeSa();
+    return;
+  }
+  for (const child of [...sa.children.values()]) {
+    if (sa.phase !== 'established') return;
+    const at = childDeadline(child);
+    if (at < 0 || at > now) continue;
+    if (child.lifetimeStage === 'soft') {
+      child.lifetimeStage = 'hard';
+      if (child.state === 'installed') ctx.queue(new CreateChildSaTask({ kind: 'rekey-child', inboundSpi: child.inboundSpi }));
+    } else {
+      child.lifetimeStage = 'done';
+      if (child.state === 'deleting') continue;
+      child.state = 'deleting';
+      ctx.queue(new DeleteChildSasTask([child], [], 'expired'));
+    }
+  }
+  if (sa.phase === 'established') armLifetimes(ctx);
 }
