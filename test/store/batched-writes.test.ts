@@ -114,6 +114,10 @@ test('store.transaction: a promise is refused and rolled back; Sender-IDs and ca
   );
   assert.equal(store.senderIds.next(g.id), 2);
   assert.equal(store.registrations.get(g.id, m.id), undefined);
+  assert.equal(store.registrations.has(g.id, m.id), false);
+  store.registrations.put({ groupId: g.id, memberId: m.id, ikeSpi: randomBytes(16), peer: 'p' });
+  assert.equal(store.registrations.has(g.id, m.id), true);
+  assert.equal(store.registrations.remove(g.id, m.id), true);
   // Inside a batch, a failing registration's savepoint takes its Sender-IDs with it.
   const batch = store.beginBatch();
   assert.throws(() =>

@@ -37,6 +37,8 @@ export interface RegistrationRepository {
    */
   put(r: NewRegistration, opts?: { readonly memberCap?: number | null }): RegistrationRecord;
   get(groupId: number, memberId: number): RegistrationRecord | undefined;
+  /** Whether the member is registered for the group (no row read: cheaper than get). */
+  has(groupId: number, memberId: number): boolean;
   listForGroup(groupId: number): RegistrationRecord[];
   listForIkeSa(ikeSpi: Buffer): RegistrationRecord[];
   countForGroup(groupId: number): number;
@@ -77,6 +79,7 @@ export function registrationRepository(ctx: RepositoryContext): RegistrationRepo
       leaf_key_id = excluded.leaf_key_id, registered_at = excluded.registered_at, expires_at = excluded.expires_at
     RETURNING id`).pluck();
   const get = db.prepare<[number, number], RegistrationRow>('SELECT * FROM registrations WHERE group_id = ? AND member_id = ?');
+  const has = db.prepare<[number, number], number>('SELECT 1 FROM registrations WHERE group_id = ? AND member_id = ?').pluck();
   const forGroup = db.prepare<[number], RegistrationRow>('SELECT * FROM registrations WHERE group_id = ? ORDER BY id');
   const forIke = db.prepare<[Buffer], RegistrationRow>('SELECT * FROM registrations WHERE ike_spi = ? ORDER BY id');
   const count = db.prepare<[number], { n: number }>('SELECT COUNT(*) AS n FROM registrations WHERE group_id = ?');
@@ -97,7 +100,7 @@ export function registrationRepository(ctx: RepositoryContext): RegistrationRepo
       const cap = opts.memberCap;
       if (cap == null) return write(); // one statement: no transaction of its own needed
       const capped = (): RegistrationRecord => {
-        if (!get.get(r.groupId, r.memberId) && repo.countForGroup(r.groupId) >= cap) {
+        if (!repo.has(r.groupId, r.memberId) && repo.countForGroup(r.groupId) >= cap) {
           throw new GkmError('GKM_GCKS_GROUP_FULL', { field: `group ${r.groupId}`, detail: `${cap} member(s) registered` });
         }
         return write();
@@ -110,6 +113,7 @@ export function registrationRepository(ctx: RepositoryContext): RegistrationRepo
       const r = get.get(groupId, memberId);
       return r && toRegistration(r);
     },
+    has: (groupId, memberId) => has.get(groupId, memberId) !== undefined,
     listForGroup: (groupId) => forGroup.all(groupId).map(toRegistration),
     listForIkeSa: (ikeSpi) => forIke.all(ikeSpi).map(toRegistration),
     countForGroup: (groupId) => count.get(groupId)?.n ?? 0,
