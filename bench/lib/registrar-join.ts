@@ -10,9 +10,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
 import { createGroup } from '../../src/gcks/groups/index.ts';
+import { GroupKeys } from '../../src/gcks/keys/group-keys.ts';
 import { Registrar } from '../../src/gcks/registration/registrar.ts';
 import { IdType, KwaId } from '../../src/ikev2/registry/index.ts';
 import { openStore } from '../../src/store/index.ts';
+import { gcmTemplate, kekTemplate } from '../../test/gcks/keys/support.ts';
 
 export interface JoinCost {
   readonly joins: number;
@@ -51,4 +53,27 @@ export async function measureJoins(policy: unknown, n: number, concurrency: numb
     store.close();
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * The key engine alone (GroupKeys.register: LKH join, KD with its wraps and the wrap cache,
+ * no store): `n` joins of fresh members after `warm` others, each over its own IKE SA's
+ * GSK_w (KW_5649_256, one Rekey SA, one ESP SA, tree degree 4), no commit but the forced
+ * ones, as in the registration bench. Run:
+ *   node --import tsx -e "import('./bench/lib/registrar-join.ts').then(async (m) => console.log(await m.measureKeyEngine(20000)))"
+ */
+export async function measureKeyEngine(n: number, warm = 2000): Promise<JoinCost & { readonly wrapsPerKd: number }> {
+  const keys = new GroupKeys({ rekeySa: kekTemplate(), dataSecurity: [gcmTemplate(1)] });
+  const channel = () => ({ kwaId: KwaId.KW_5649_256, gskW: randomBytes(32) });
+  for (let i = 0; i < warm; i++) keys.register({ member: -1 - i, ikeSa: channel() });
+  const channels = Array.from({ length: n }, channel);
+  let wraps = 0;
+  const cpu = process.cpuUsage();
+  const t = performance.now();
+  for (let i = 0; i < n; i++) {
+    wraps += keys.register({ member: i, ikeSa: channels[i]! }).wraps;
+    keys.tree!.takeChanges(); // as GroupKeyStore.record does
+  }
+  const used = process.cpuUsage(cpu);
+  return { joins: n, cpuUsPerJoin: (used.user + used.system) / n, wallUsPerJoin: ((performance.now() - t) * 1000) / n, wrapsPerKd: wraps / n };
 }
