@@ -12,7 +12,20 @@
  *   IKE_CRYPTO_BENCH_SAS=3000 IKE_CRYPTO_BENCH_RUNS=2 npm run bench -- ike-crypto   # SAS=0: no SA runs
  *
  * The X25519 rows also run, in a child, with GKM_NATIVE_NO_FAST_XDH=1 (the addon's EVP_PKEY path).
+ *
+ *   node --import tsx bench/ike-crypto.bench.ts --pool   # the key-pair pool alone, below
+ *
+ * --pool: the key exchanges of one hybrid SA, both sides (X25519 key pair + shared secret twice,
+ * ML-KEM-768 keygen + encaps + decaps), with fresh key pairs from a key-pair pool's worker
+ * (keypair-pool.ts) or made on the calling thread, alternating rounds, yielding to the event
+ * loop every 8 SAs as an engine does between datagrams: CPU of the calling thread
+ * (/proc/thread-self/stat, 10 ms ticks) and of the whole process (the worker included).
  */
+import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+import { KeyPairPool } from '../src/ikev2/crypto/keypair-pool.ts';
+import { fastMlKem, type FastMlKem, type PqcleanKemClass } from '../src/ikev2/crypto/ml-kem-pqclean.ts';
+import { nativeAddonPath } from '../src/ikev2/crypto/native.ts';
 import { spawnSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { loadavg } from 'node:os';
@@ -188,6 +201,64 @@ function saRows(): (string | number)[][] {
   );
 }
 
+// --- key-pair pool ---------------------------------------------------------------------------------
+
+/** CPU seconds of the calling thread, NaN off Linux. */
+function threadCpu(): number {
+  try {
+    const stat = readFileSync('/proc/thread-self/stat', 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return NaN;
+  }
+}
+
+async function poolRows(native: NonNullable<ReturnType<typeof ikeNativeCrypto>>): Promise<(string | number)[][]> {
+  const require = createRequire(import.meta.url);
+  const module = require.resolve('pqclean');
+  const KEM = (require(module) as { KEM: PqcleanKemClass }).KEM;
+  const pool = new KeyPairPool();
+  const x25519 = pool.source({ name: 'x25519', publicLength: 32, privateLength: 32, recipe: { type: 'xdh', addon: nativeAddonPath(), curve: 25519 } });
+  const mlkem = pool.source({ name: 'ml-kem-768', publicLength: 1184, privateLength: 2400, recipe: { type: 'pqclean', module, algorithm: 'ml-kem-768' } });
+  const paths: { label: string; xdh: DhGroup; kem: FastMlKem }[] = [
+    { label: 'generated on the calling thread', xdh: nativeXdhGroup('x25519', native), kem: fastMlKem(KEM, 'ml-kem-768') },
+    { label: 'from the key-pair pool', xdh: nativeXdhGroup('x25519', native, x25519), kem: fastMlKem(KEM, 'ml-kem-768', mlkem) },
+  ];
+  const oneSa = (xdh: DhGroup, kem: FastMlKem): void => {
+    const i = xdh.generate();
+    const r = xdh.generate();
+    i.derive(r.publicData);
+    r.derive(i.publicData);
+    i.dispose();
+    r.dispose();
+    const d = kem.keygen();
+    d.decapsulate(kem.encapsulate(d.encapsulationKey).ciphertext);
+    d.dispose();
+  };
+  const count = SAS || 2000;
+  const samples = paths.map(() => ({ thread: [] as number[], process: [] as number[], wall: [] as number[] }));
+  for (let round = 0; round < 6; round++) {
+    for (const [k, path] of paths.entries()) {
+      const t0 = threadCpu();
+      const c0 = cpuNow();
+      const w0 = performance.now();
+      for (let n = 0; n < count; n++) {
+        oneSa(path.xdh, path.kem);
+        if (n % 8 === 7) await new Promise((r) => setImmediate(r));
+      }
+      if (round === 0) continue; // warm-up
+      samples[k]!.thread.push(((threadCpu() - t0) * 1e6) / count);
+      samples[k]!.process.push((cpuNow() - c0) / count);
+      samples[k]!.wall.push(((performance.now() - w0) * 1000) / count);
+    }
+  }
+  const hits = pool.stats().kinds.map((q) => `${q.name} ${((100 * q.taken) / Math.max(1, q.taken + q.missed)).toFixed(1)}%`).join(', ');
+  await pool.close();
+  const median = (v: number[]): number => v.sort((a, b) => a - b)[Math.floor(v.length / 2)]!;
+  return paths.map((p, k) => [p.label, fmt(median(samples[k]!.thread)), fmt(median(samples[k]!.process)), fmt(median(samples[k]!.wall)), k === 1 ? hits : '-']);
+}
+
 // --- main ------------------------------------------------------------------------------------------
 
 const native = ikeNativeCrypto();
@@ -199,6 +270,12 @@ if (process.argv.includes('--xdh-only')) {
 if (!native) {
   console.log('ike-crypto: the native addon is not loaded (build it: node scripts/build-native.mjs; GKM_NATIVE_CRYPTO unset)');
   process.exit(1);
+}
+if (process.argv.includes('--pool')) {
+  console.log(`Key exchanges of one hybrid SA, both sides, ${SAS || 2000} SAs per round, median of 5 alternating rounds; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
+  console.log(table(['fresh key pairs', 'calling thread CPU µs / SA', 'process CPU µs / SA', 'wall µs / SA', 'pool hits'], await poolRows(native)));
+  console.log(`\nload average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+  process.exit(0);
 }
 console.log(`IKE SA crypto, native addon vs node:crypto; ${process.version}, OpenSSL ${process.versions.openssl}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 const evp = spawnSync(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), '--xdh-only'], {

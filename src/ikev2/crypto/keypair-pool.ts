@@ -55,6 +55,8 @@ export interface KeyPairPoolOptions {
   readonly warn?: (message: string) => void;
   /** The worker script (tests point it at a failing one). */
   readonly workerUrl?: URL;
+  /** Niceness of the worker thread, 0-19 (default GKM_KEYGEN_POOL_NICE, else 0). */
+  readonly nice?: number;
 }
 
 export interface KeyPairPoolStats {
@@ -102,8 +104,12 @@ export class KeyPairPool {
   readonly #maxAgeMs: number;
   readonly #warn: (message: string) => void;
   readonly #workerUrl: URL;
+  readonly #nice: number;
   readonly #kinds: KindQueue[] = [];
   #worker: Worker | undefined;
+  /** Shared with the worker: [0] stop, [1] busy in native code (keypair-worker.mjs). */
+  #control: Int32Array | undefined;
+  readonly #quiesce = (): void => this.#stopWorker();
   #state: KeyPairPoolStats['worker'] = 'not started';
   #sweep: NodeJS.Timeout | undefined;
 
@@ -113,6 +119,7 @@ export class KeyPairPool {
     this.#maxAgeMs = options.maxAgeMs ?? 30_000;
     this.#warn = options.warn ?? ((m) => process.emitWarning(m, 'GkmKeyPairPoolWarning'));
     this.#workerUrl = options.workerUrl ?? WORKER_URL;
+    this.#nice = Math.min(19, Math.max(0, options.nice ?? (Number(process.env['GKM_KEYGEN_POOL_NICE']) || 0)));
   }
 
   /** The source for one kind (registered once per name; starts nothing). */
@@ -158,11 +165,26 @@ export class KeyPairPool {
   /** Stops the worker and wipes every pair not handed out; take() returns undefined afterwards. */
   async close(): Promise<void> {
     const worker = this.#worker;
+    this.#stopWorker();
     this.#state = 'closed';
     this.#worker = undefined;
     clearTimeout(this.#sweep);
+    process.off('exit', this.#quiesce);
     for (const q of this.#kinds) this.#discard(q);
     await worker?.terminate();
+  }
+
+  /**
+   * Asks the worker to stop and waits (at most 1 s) until it is out of native key
+   * generation: terminating it inside pqclean's keypair() would abort the process. Runs
+   * before close() terminates the worker and on process 'exit' (Node then stops workers).
+   */
+  #stopWorker(): void {
+    const control = this.#control;
+    if (!control) return;
+    Atomics.store(control, 0, 1);
+    const end = performance.now() + 1000;
+    while (Atomics.load(control, 1) === 1 && performance.now() < end) Atomics.wait(control, 1, 1, 10);
   }
 
   #refill(q: KindQueue): void {
@@ -180,7 +202,8 @@ export class KeyPairPool {
     let worker: Worker;
     try {
       // No execArgv of ours (tsx, --cpu-prof, heap flags): the worker is plain JavaScript.
-      worker = new Worker(this.#workerUrl, { execArgv: [] });
+      this.#control = new Int32Array(new SharedArrayBuffer(8));
+      worker = new Worker(this.#workerUrl, { execArgv: [], workerData: { nice: this.#nice, control: this.#control } });
     } catch (e) {
       this.#fail(`could not start: ${e instanceof Error ? e.message : String(e)}`);
       return undefined;
@@ -189,6 +212,7 @@ export class KeyPairPool {
     worker.on('error', (e) => this.#fail(`worker error: ${e.message}`));
     worker.on('exit', (code) => this.#fail(`worker exited (code ${code})`));
     worker.unref(); // after the listeners: adding a 'message' listener refs the port again
+    process.once('exit', this.#quiesce);
     this.#worker = worker;
     this.#state = 'running';
     return worker;

@@ -9,10 +9,31 @@
 //   count x (public value | private key), or { kind, error } when the recipe cannot run.
 // Every private key exists once, in the transferred buffer: the worker keeps no copy (the
 // pqclean output is copied into the batch and wiped).
-import { parentPort } from 'node:worker_threads';
+//
+// workerData.control (Int32Array over a SharedArrayBuffer): [STOP] set by the parent before it
+// terminates this thread or its process exits, [BUSY] set here while inside native key
+// generation. Terminating a thread inside pqclean's keypair() aborts the whole process
+// (node-addon-api turns the failed throw into a fatal error), so the parent waits for BUSY to
+// clear, and this thread checks STOP before every pair.
+import { parentPort, workerData } from 'node:worker_threads';
 import { createRequire } from 'node:module';
+import { readlinkSync } from 'node:fs';
+import { setPriority } from 'node:os';
 
 const require = createRequire(import.meta.url);
+const STOP = 0;
+const BUSY = 1;
+const control = workerData?.control ?? new Int32Array(2);
+
+// workerData.nice > 0: this thread alone runs at a lower priority (Linux: setpriority on the
+// thread id), so that it fills the pool from spare CPU rather than preempting event loops.
+if (workerData?.nice > 0) {
+  try {
+    setPriority(Number(readlinkSync('/proc/thread-self').split('/').pop()), workerData.nice);
+  } catch {
+    // not Linux, or not allowed: the default priority
+  }
+}
 
 /** kind -> (batch bytes, offset) => void, writing one pair at `offset`. */
 const generators = new Map();
@@ -39,7 +60,9 @@ function generatorFor(recipe, publicLength, privateLength) {
 }
 
 parentPort.on('message', ({ kind, recipe, count, publicLength, privateLength }) => {
+  Atomics.store(control, BUSY, 1);
   try {
+    if (Atomics.load(control, STOP)) return;
     let generate = generators.get(kind);
     if (!generate) {
       generate = generatorFor(recipe, publicLength, privateLength);
@@ -47,9 +70,15 @@ parentPort.on('message', ({ kind, recipe, count, publicLength, privateLength }) 
     }
     const size = publicLength + privateLength;
     const bytes = new Uint8Array(count * size);
-    for (let i = 0; i < count; i++) generate(bytes, i * size);
+    for (let i = 0; i < count; i++) {
+      if (Atomics.load(control, STOP)) return bytes.fill(0), undefined;
+      generate(bytes, i * size);
+    }
     parentPort.postMessage({ kind, count, buffer: bytes.buffer }, [bytes.buffer]);
   } catch (e) {
     parentPort.postMessage({ kind, error: e instanceof Error ? e.message : String(e) });
+  } finally {
+    Atomics.store(control, BUSY, 0);
+    Atomics.notify(control, BUSY);
   }
 });

@@ -192,6 +192,25 @@ test('the process-wide pool does not keep a process alive; GKM_KEYGEN_POOL=0 tur
   }
 });
 
+test('exiting while the worker is inside key generation is clean (no abort from pqclean)', { skip: !pqclean() && 'pqclean not loaded' }, () => {
+  // The worker is told to stop and waited for on 'exit': terminating it inside pqclean's
+  // keypair() would abort the process (node-addon-api's fatal error on a failed throw).
+  const script = [
+    "const { mlKem } = await import('./src/ikev2/crypto/ke-mlkem.ts');",
+    "const { keyPairPool } = await import('./src/ikev2/crypto/keypair-pool.ts');",
+    'mlKem[1024].keygen().dispose();',
+    "while (keyPairPool().stats().kinds.find((k) => k.name === 'ml-kem-1024').ready === 0) await new Promise((r) => setTimeout(r, 2));",
+    'for (let i = 0; i < 40; i++) mlKem[1024].keygen().dispose();', // refills requested: the worker is busy
+    'const spin = performance.now() + Math.random() * 3; while (performance.now() < spin);',
+    'process.exit(0);',
+  ].join('\n');
+  for (let i = 0; i < 6; i++) {
+    const out = runChild(script, {});
+    assert.equal(out.status, 0, `run ${i}: ${out.stderr}`);
+    assert.doesNotMatch(out.stderr, /FATAL/);
+  }
+});
+
 function pqclean(): boolean {
   return pqcleanMlKem !== undefined;
 }
