@@ -70,6 +70,8 @@ const DIAGNOSE = process.env['GCKS_BENCH_DIAGNOSE'] === '1' || TRIM_EXTENSION !=
  * members (211 to 3,788 B per member between identical 100,000 runs, docs/performance.md).
  */
 const MIDPOINT = process.env['GCKS_BENCH_MIDPOINT'] === '1' && N >= 20_000;
+/** GCKS_BENCH_IDLE_MS: after the run, leave the GCKS idle this long and read its memory again (no forced GC). */
+const IDLE_MS = env('GCKS_BENCH_IDLE_MS', 0);
 const GROUP = 'bench-group';
 
 const policy = {
@@ -91,7 +93,7 @@ interface Memory {
   readonly breakdown: MemoryBreakdown;
 }
 
-type ChildMsg = { type: 'diagnose'; compacted: MemoryBreakdown; trimmed: MemoryBreakdown | undefined } | { type: 'ready'; port: number } | { type: 'memory'; memory: Memory; ikeSas: number; members: number } | { type: 'cpu'; cpu: NodeJS.CpuUsage };
+type ChildMsg = { type: 'idle'; breakdown: MemoryBreakdown } | { type: 'diagnose'; compacted: MemoryBreakdown; trimmed: MemoryBreakdown | undefined } | { type: 'ready'; port: number } | { type: 'memory'; memory: Memory; ikeSas: number; members: number } | { type: 'cpu'; cpu: NodeJS.CpuUsage };
 
 // --- the GCKS process ----------------------------------------------------------------------
 
@@ -115,6 +117,8 @@ async function gcksChild(dir: string, masterKey: string): Promise<void> {
     if (msg.type === 'memory') {
       const g = service.store.groups.getByName(GROUP)!;
       process.send!({ type: 'memory', memory: await memory(), ikeSas: service.node.engine.list().length, members: service.registrar.groupKeys(g.id)?.keys.tree?.size ?? 0 } satisfies ChildMsg);
+    } else if (msg.type === 'idle') {
+      process.send!({ type: 'idle', breakdown: await memoryBreakdown() } satisfies ChildMsg); // no forced GC: what the GCKS holds at rest
     } else if (msg.type === 'diagnose') {
       // What of the GCKS's memory is slack: V8 old-space pages a compacting GC frees, then
       // free malloc memory glibc keeps resident (malloc_trim(0), through a tiny SQLite
@@ -318,6 +322,11 @@ async function main(): Promise<void> {
     await phase(N);
     const cpuMs = gcksCpuUs / 1000;
     const after = await settledMemory();
+    let idle: MemoryBreakdown | undefined;
+    if (IDLE_MS > 0) {
+      await new Promise((r) => setTimeout(r, IDLE_MS));
+      idle = (await request(child, 'idle')).breakdown;
+    }
     const diagnosis = DIAGNOSE ? await request(child, 'diagnose') : undefined;
     child.send({ type: 'stop' });
     await generators.close();
@@ -350,8 +359,8 @@ async function main(): Promise<void> {
         parts.map(([label, k]) => [label, (b[k] / 2 ** 20).toFixed(1), ...(c ? [(c[k] / 2 ** 20).toFixed(1)] : []), (a[k] / 2 ** 20).toFixed(1), perMember(a[k], b[k]), ...(c ? [perMidMember(a[k], c[k])] : [])]),
       ),
     );
-    if (diagnosis) {
-      const rows: [string, MemoryBreakdown | undefined][] = [['after a compacting full GC', diagnosis.compacted], ['then malloc_trim(0)', diagnosis.trimmed]];
+    if (diagnosis || idle) {
+      const rows: [string, MemoryBreakdown | undefined][] = [[`after ${IDLE_MS} ms idle (no forced GC)`, idle], ['after a compacting full GC', diagnosis?.compacted], ['then malloc_trim(0)', diagnosis?.trimmed]];
       console.log(
         table(
           ['GCKS memory, diagnosis', 'RSS MiB', 'per member', 'V8 resident MiB', 'old space committed MiB', 'anonymous MiB'],
