@@ -13,7 +13,7 @@
  *
  * The X25519 rows also run, in a child, with GKM_NATIVE_NO_FAST_XDH=1 (the addon's EVP_PKEY path).
  *
- *   node --import tsx bench/ike-crypto.bench.ts --pool   # the key-pair pool alone, below
+ *   node --import tsx bench/ike-crypto.bench.ts --pool   # the key-pair pool alone, below (IKE_CRYPTO_BENCH_POOL_BATCH=16: pairs per batch, 4 batches per kind)
  *
  * --pool: the key exchanges of one hybrid SA, both sides (X25519 key pair + shared secret twice,
  * ML-KEM-768 keygen + encaps + decaps), with fresh key pairs from a key-pair pool's worker
@@ -218,7 +218,8 @@ async function poolRows(native: NonNullable<ReturnType<typeof ikeNativeCrypto>>)
   const require = createRequire(import.meta.url);
   const module = require.resolve('pqclean');
   const KEM = (require(module) as { KEM: PqcleanKemClass }).KEM;
-  const pool = new KeyPairPool();
+  const batch = env('IKE_CRYPTO_BENCH_POOL_BATCH', 16);
+  const pool = new KeyPairPool({ batch, capacity: 4 * batch });
   const x25519 = pool.source({ name: 'x25519', publicLength: 32, privateLength: 32, recipe: { type: 'xdh', addon: nativeAddonPath(), curve: 25519 } });
   const mlkem = pool.source({ name: 'ml-kem-768', publicLength: 1184, privateLength: 2400, recipe: { type: 'pqclean', module, algorithm: 'ml-kem-768' } });
   const paths: { label: string; xdh: DhGroup; kem: FastMlKem }[] = [
