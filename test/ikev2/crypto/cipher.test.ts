@@ -282,6 +282,18 @@ test('IV sources: AEAD counter IVs are unique and sequential; CBC IVs are random
   assert.notDeepEqual(a, cbc.next());
 });
 
+test('AEAD counter IV: carries across its 20/22/22-bit parts, refuses after 2^64 - 1', () => {
+  const source = createIvSource({ ivLength: 8, aead: true });
+  const parts = source as unknown as { hi: number; mid: number; lo: number };
+  const starts: [number, number, number][] = [[0, 0x3fffff, 0x3ffffe], [0x7ffff, 0x3fffff, 0x3fffff], [0x12345, 0x3ff, 0x3fffff], [0xfffff, 0x3fffff, 0x3ffffd]];
+  for (const [hi, mid, lo] of starts) {
+    Object.assign(parts, { hi, mid, lo });
+    let expected = (BigInt(hi) << 44n) | (BigInt(mid) << 22n) | BigInt(lo);
+    for (let i = 0; i < 3; i++, expected++) assert.equal(source.next().readBigUInt64BE(), expected);
+  }
+  assert.throws(() => source.next(), fails('GKM_CRYPTO_INTERNAL'));
+});
+
 test('padSkPlaintext: shortest padding, Pad Length octet always present', () => {
   assert.deepEqual(padSkPlaintext(Buffer.alloc(0), 1), Buffer.of(0));
   assert.deepEqual(padSkPlaintext(Buffer.from('abc'), 1), Buffer.from('abc\x00', 'latin1'));
