@@ -10,6 +10,7 @@
 #include "addon_datapath.h"
 #include "esp.h"
 #include "ike_crypto.h"
+#include "memory.h"
 #include "napi_args.h"
 #include "netlink.h"
 
@@ -348,6 +349,7 @@ napi_value Init(napi_env env, napi_value exports) {
   napi_define_properties(env, exports, sizeof props / sizeof props[0], props);
   RegisterDatapath(env, exports);
   RegisterIkeCrypto(env, exports);
+  RegisterMemory(env, exports);
   return exports;
 }
 

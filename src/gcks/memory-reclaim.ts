@@ -1,0 +1,125 @@
+/**
+ * Memory given back after a registration burst. Enrolling many GMs at once leaves the
+ * process holding memory it no longer uses: V8 old-space pages that only a compacting GC
+ * empties, and free malloc pages glibc keeps resident (docs/performance.md, "where the
+ * GCKS's RSS goes"). Once the process is idle again and its RSS has grown since the last
+ * reclaim, one compacting full GC (when Node runs with --expose-gc, as bin/gcks.js does) and
+ * malloc_trim(0) (native addon, glibc) return that memory to the kernel. Nothing is done
+ * while registrations run: the check costs one cpuUsage() and one rss() per interval.
+ */
+import { setFlagsFromString } from 'node:v8';
+import { nativeAddonPath, requireNativeAddon } from '../ikev2/crypto/native.ts';
+import type { Logger } from './config/logger.ts';
+
+export interface MemoryReclaimOptions {
+  /** How often the process's CPU use is sampled (ms). */
+  readonly checkMs?: number;
+  /** Idle: CPU time over the last interval below this fraction of one core. */
+  readonly idleCpuFraction?: number;
+  /** Reclaim only when RSS grew this much since the last reclaim (bytes). */
+  readonly minGrowthBytes?: number;
+}
+
+/** What the reclaimer reads and calls; injectable for tests. */
+export interface MemoryReclaimProcess {
+  cpuMicros(): number;
+  rss(): number;
+  /** A full GC that compacts the old generation, or undefined when gc is not exposed. */
+  readonly compactingGc: (() => void) | undefined;
+  /** malloc_trim(0), or undefined without the addon / glibc. */
+  readonly mallocTrim: (() => void) | undefined;
+}
+
+export const DEFAULT_MEMORY_RECLAIM: Required<MemoryReclaimOptions> = { checkMs: 5_000, idleCpuFraction: 0.05, minGrowthBytes: 32 * 1024 * 1024 };
+
+interface MemoryAddon {
+  mallocTrim?(): boolean;
+  mallocTrimSupported?(): boolean;
+}
+
+function nativeMallocTrim(): (() => void) | undefined {
+  try {
+    const addon = requireNativeAddon(nativeAddonPath()) as MemoryAddon;
+    return addon.mallocTrimSupported?.() && addon.mallocTrim ? () => void addon.mallocTrim!() : undefined;
+  } catch {
+    return undefined; // addon not built: the GC alone
+  }
+}
+
+function compactingGc(): (() => void) | undefined {
+  const gc = (globalThis as { gc?: () => void }).gc;
+  if (!gc) return undefined;
+  return () => {
+    setFlagsFromString('--compact-on-every-full-gc');
+    try {
+      gc();
+    } finally {
+      setFlagsFromString('--no-compact-on-every-full-gc');
+    }
+  };
+}
+
+/** This process, as the reclaimer sees it. */
+export function thisProcess(): MemoryReclaimProcess {
+  return {
+    cpuMicros: () => {
+      const u = process.cpuUsage();
+      return u.user + u.system;
+    },
+    rss: () => process.memoryUsage.rss(),
+    compactingGc: compactingGc(),
+    mallocTrim: nativeMallocTrim(),
+  };
+}
+
+export class MemoryReclaimer {
+  readonly #o: Required<MemoryReclaimOptions>;
+  readonly #proc: MemoryReclaimProcess;
+  readonly #log: Logger;
+  #timer: NodeJS.Timeout | undefined;
+  #lastCpu: number;
+  #baseline: number;
+
+  constructor(log: Logger, options: MemoryReclaimOptions = {}, proc: MemoryReclaimProcess = thisProcess()) {
+    this.#o = { ...DEFAULT_MEMORY_RECLAIM, ...options };
+    this.#proc = proc;
+    this.#log = log;
+    this.#lastCpu = proc.cpuMicros();
+    this.#baseline = proc.rss();
+  }
+
+  /** Whether there is anything to call (a GC or malloc_trim). */
+  get available(): boolean {
+    return this.#proc.compactingGc !== undefined || this.#proc.mallocTrim !== undefined;
+  }
+
+  start(): void {
+    if (this.#timer || !this.available) return;
+    this.#timer = setInterval(() => this.check(), this.#o.checkMs).unref();
+  }
+
+  stop(): void {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+  }
+
+  /** One interval's check (the timer calls it); returns whether memory was reclaimed. */
+  check(): boolean {
+    const cpu = this.#proc.cpuMicros();
+    const busy = (cpu - this.#lastCpu) / 1000 / this.#o.checkMs;
+    this.#lastCpu = cpu;
+    if (busy >= this.#o.idleCpuFraction) return false;
+    const before = this.#proc.rss();
+    if (before - this.#baseline < this.#o.minGrowthBytes) {
+      this.#baseline = Math.min(this.#baseline, before);
+      return false;
+    }
+    this.#proc.compactingGc?.();
+    this.#proc.mallocTrim?.();
+    const after = this.#proc.rss();
+    this.#baseline = after;
+    this.#lastCpu = this.#proc.cpuMicros(); // the reclaim's own CPU does not count as load
+    this.#log.info({ rssBefore: before, rssAfter: after, compacted: this.#proc.compactingGc !== undefined, trimmed: this.#proc.mallocTrim !== undefined }, 'idle: memory returned to the system');
+    return true;
+  }
+}

@@ -1,0 +1,69 @@
+import assert from 'node:assert/strict';
+import { test } from 'node:test';
+import { existsSync } from 'node:fs';
+import { pino } from 'pino';
+import { nativeAddonPath } from '../../src/ikev2/crypto/native.ts';
+import { MemoryReclaimer, thisProcess, type MemoryReclaimProcess } from '../../src/gcks/memory-reclaim.ts';
+
+const MiB = 1024 * 1024;
+const log = pino({ level: 'silent' });
+
+/** A process whose CPU clock and RSS the test moves; counts the reclaim calls. */
+function fakeProcess(rss: number) {
+  const p = { cpu: 0, rss, gcs: 0, trims: 0 };
+  const proc: MemoryReclaimProcess = {
+    cpuMicros: () => p.cpu,
+    rss: () => p.rss,
+    compactingGc: () => {
+      p.gcs++;
+      p.rss -= 40 * MiB;
+    },
+    mallocTrim: () => {
+      p.trims++;
+      p.rss -= 20 * MiB;
+    },
+  };
+  return { p, proc };
+}
+
+const options = { checkMs: 1000, idleCpuFraction: 0.05, minGrowthBytes: 32 * MiB };
+
+test('memory is reclaimed once when a busy period that grew RSS turns idle', () => {
+  const { p, proc } = fakeProcess(100 * MiB);
+  const r = new MemoryReclaimer(log, options, proc);
+  p.cpu += 900_000; // 90% of a core over the interval
+  p.rss += 100 * MiB;
+  assert.equal(r.check(), false, 'busy: nothing is done');
+  p.cpu += 10_000; // 1%: idle
+  assert.equal(r.check(), true);
+  assert.deepEqual([p.gcs, p.trims, p.rss], [1, 1, 140 * MiB]);
+  p.cpu += 10_000;
+  assert.equal(r.check(), false, 'no growth since the last reclaim');
+  assert.deepEqual([p.gcs, p.trims], [1, 1]);
+});
+
+test('an idle process whose RSS grew less than the threshold is left alone', () => {
+  const { p, proc } = fakeProcess(100 * MiB);
+  const r = new MemoryReclaimer(log, options, proc);
+  p.rss += 31 * MiB;
+  assert.equal(r.check(), false);
+  assert.equal(p.gcs + p.trims, 0);
+});
+
+test('without a GC or malloc_trim the reclaimer does not start', () => {
+  const { proc } = fakeProcess(100 * MiB);
+  const r = new MemoryReclaimer(log, options, { ...proc, compactingGc: undefined, mallocTrim: undefined });
+  assert.equal(r.available, false);
+  r.start(); // no timer: returns at once
+  r.stop();
+});
+
+test('this process: malloc_trim through the native addon when it is built (glibc)', () => {
+  const proc = thisProcess();
+  assert.ok(proc.rss() > 0);
+  if (existsSync(nativeAddonPath()) && process.platform === 'linux') assert.ok(proc.mallocTrim, 'the built addon exports mallocTrim');
+  proc.mallocTrim?.(); // must not throw
+  const r = new MemoryReclaimer(log, { checkMs: 60_000 }, proc);
+  r.start(); // an unref'd timer: the test process still exits
+  r.stop();
+});
