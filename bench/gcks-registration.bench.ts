@@ -244,11 +244,16 @@ const request = <T extends ChildMsg['type']>(child: ChildProcess, type: T): Prom
     child.send({ type });
   });
 
-/** The GCKS starts with bin/gcks.js's #! flags, as `npm start` does; GCKS_BENCH_SEMI=N overrides the semi-space size. */
-const gcksNodeFlags = (): string[] =>
-  process.env['GCKS_BENCH_SEMI']
-    ? [`--max-semi-space-size=${process.env['GCKS_BENCH_SEMI']}`]
-    : launcherNodeFlags(new URL('../bin/gcks.js', import.meta.url));
+/**
+ * The GCKS starts with bin/gcks.js's #! flags, as `npm start` does; for an A/B,
+ * GCKS_BENCH_NODE_FLAGS (space-separated, may be empty) replaces them and GCKS_BENCH_SEMI=N
+ * sets only the semi-space size.
+ */
+const gcksNodeFlags = (): string[] => {
+  const flags = process.env['GCKS_BENCH_NODE_FLAGS'];
+  if (flags !== undefined) return flags.split(/\s+/).filter(Boolean);
+  return process.env['GCKS_BENCH_SEMI'] ? [`--max-semi-space-size=${process.env['GCKS_BENCH_SEMI']}`] : launcherNodeFlags(new URL('../bin/gcks.js', import.meta.url));
+};
 
 const percentile = (sorted: readonly number[], p: number): number => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))]!;
 

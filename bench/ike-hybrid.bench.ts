@@ -50,6 +50,11 @@ const HOLD = env('IKE_BENCH_HOLD', 10_000);
 const CONCURRENCY = env('IKE_BENCH_CONCURRENCY', 64);
 /** Bound on every phase: a stuck run fails instead of hanging. */
 const PHASE_LIMIT_MS = env('IKE_BENCH_PHASE_LIMIT_MS', 180_000);
+/** gkm-member's #! flags (what users get); IKE_BENCH_NODE_FLAGS (space-separated, may be empty) replaces them for an A/B. */
+const memberNodeFlags = (): string[] => {
+  const flags = process.env['IKE_BENCH_NODE_FLAGS'];
+  return flags === undefined ? launcherNodeFlags(new URL('../bin/gkm-member.js', import.meta.url)) : flags.split(/\s+/).filter(Boolean);
+};
 const MODES = (process.env['IKE_BENCH_MODES'] ?? 'udp,in-memory').split(',');
 
 type Suite = 'hybrid' | 'x25519';
@@ -196,7 +201,7 @@ class Child {
   readonly #proc: ChildProcess;
   readonly #waiting: ((m: Msg) => void)[] = [];
   constructor(args: readonly string[], extraFlags: readonly string[] = []) {
-    const flags = [...launcherNodeFlags(new URL('../bin/gkm-member.js', import.meta.url)), '--import', 'tsx', '--expose-gc', ...extraFlags];
+    const flags = [...memberNodeFlags(), '--import', 'tsx', '--expose-gc', ...extraFlags];
     this.#proc = fork(fileURLToPath(import.meta.url), [...args], { execArgv: flags, stdio: 'inherit' });
     this.#proc.on('message', (m: Msg) => this.#waiting.shift()?.(m));
   }
