@@ -12,21 +12,25 @@ import { launcherNodeFlags } from '../../bin/node-flags.js';
 
 const bin = (name: string): URL => new URL(`../../bin/${name}`, import.meta.url);
 
-test('gkm-member carries --max-semi-space-size=2; gcks (measured slower with it) and gkmctl none', () => {
+test('gkm-member carries --max-semi-space-size=2; gcks --expose-gc (for its idle-time GC); gkmctl none', () => {
   assert.deepEqual(launcherNodeFlags(bin('gkm-member.js')), ['--max-semi-space-size=2']);
-  assert.deepEqual(launcherNodeFlags(bin('gcks.js')), []);
+  assert.deepEqual(launcherNodeFlags(bin('gcks.js')), ['--expose-gc']);
   assert.deepEqual(launcherNodeFlags(bin('gkmctl.js')), []);
 });
 
-test("a script started through gkm-member's #! line runs with its flags", () => {
-  const dir = mkdtempSync(join(tmpdir(), 'gkm-launcher-'));
-  try {
-    const shebang = readFileSync(bin('gkm-member.js'), 'utf8').split('\n', 1)[0]!;
-    const script = join(dir, 'probe.mjs');
-    writeFileSync(script, `${shebang}\nprocess.stdout.write(JSON.stringify(process.execArgv));\n`);
-    chmodSync(script, 0o755);
-    assert.deepEqual(JSON.parse(execFileSync(script, { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } })), ['--max-semi-space-size=2']);
-  } finally {
-    rmSync(dir, { recursive: true, force: true });
-  }
-});
+for (const name of ['gkm-member.js', 'gcks.js']) {
+  test(`a script started through ${name}'s #! line runs with its flags`, () => {
+    const dir = mkdtempSync(join(tmpdir(), 'gkm-launcher-'));
+    try {
+      const shebang = readFileSync(bin(name), 'utf8').split('\n', 1)[0]!;
+      const script = join(dir, 'probe.mjs');
+      writeFileSync(script, `${shebang}\nprocess.stdout.write(JSON.stringify(process.execArgv));\n`);
+      chmodSync(script, 0o755);
+      const execArgv = JSON.parse(execFileSync(script, { encoding: 'utf8', env: { ...process.env, NODE_OPTIONS: '' } }));
+      assert.deepEqual(execArgv, launcherNodeFlags(bin(name)));
+      assert.ok(execArgv.length > 0);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+}
