@@ -72,6 +72,12 @@ const DIAGNOSE = process.env['GCKS_BENCH_DIAGNOSE'] === '1' || TRIM_EXTENSION !=
 const MIDPOINT = process.env['GCKS_BENCH_MIDPOINT'] === '1' && N >= 20_000;
 /** GCKS_BENCH_IDLE_MS: after the run, leave the GCKS idle this long and read its memory again (no forced GC). */
 const IDLE_MS = env('GCKS_BENCH_IDLE_MS', 0);
+/**
+ * GCKS_BENCH_SETTLE_MS: after the run, wait up to this long for the GCKS's idle memory reclaim
+ * (src/gcks/memory-reclaim.ts: a compacting GC and malloc_trim once the burst is over) and read
+ * its memory as it then stays (no forced GC): the steady-state memory per member. 0: skip.
+ */
+const SETTLE_MS = env('GCKS_BENCH_SETTLE_MS', 20_000);
 const GROUP = 'bench-group';
 
 const policy = {
@@ -93,7 +99,7 @@ interface Memory {
   readonly breakdown: MemoryBreakdown;
 }
 
-type ChildMsg = { type: 'idle'; breakdown: MemoryBreakdown } | { type: 'diagnose'; compacted: MemoryBreakdown; trimmed: MemoryBreakdown | undefined } | { type: 'ready'; port: number } | { type: 'memory'; memory: Memory; ikeSas: number; members: number } | { type: 'cpu'; cpu: NodeJS.CpuUsage };
+type ChildMsg = { type: 'settle'; breakdown: MemoryBreakdown; reclaimed: boolean } | { type: 'idle'; breakdown: MemoryBreakdown } | { type: 'diagnose'; compacted: MemoryBreakdown; trimmed: MemoryBreakdown | undefined } | { type: 'ready'; port: number } | { type: 'memory'; memory: Memory; ikeSas: number; members: number } | { type: 'cpu'; cpu: NodeJS.CpuUsage };
 
 // --- the GCKS process ----------------------------------------------------------------------
 
@@ -117,6 +123,13 @@ async function gcksChild(dir: string, masterKey: string): Promise<void> {
     if (msg.type === 'memory') {
       const g = service.store.groups.getByName(GROUP)!;
       process.send!({ type: 'memory', memory: await memory(), ikeSas: service.node.engine.list().length, members: service.registrar.groupKeys(g.id)?.keys.tree?.size ?? 0 } satisfies ChildMsg);
+    } else if (msg.type === 'settle') {
+      // The reclaimer acts on its own timer once the GCKS is idle: wait for it (bounded).
+      const reclaimer = service.memoryReclaimer;
+      const start = reclaimer?.reclaims ?? 0;
+      const until = performance.now() + SETTLE_MS;
+      while (reclaimer && reclaimer.reclaims === start && performance.now() < until) await new Promise((r) => setTimeout(r, 250));
+      process.send!({ type: 'settle', breakdown: await memoryBreakdown(), reclaimed: (reclaimer?.reclaims ?? 0) > start } satisfies ChildMsg);
     } else if (msg.type === 'idle') {
       process.send!({ type: 'idle', breakdown: await memoryBreakdown() } satisfies ChildMsg); // no forced GC: what the GCKS holds at rest
     } else if (msg.type === 'diagnose') {
@@ -332,6 +345,7 @@ async function main(): Promise<void> {
       await new Promise((r) => setTimeout(r, IDLE_MS));
       idle = (await request(child, 'idle')).breakdown;
     }
+    const settled = SETTLE_MS > 0 ? await request(child, 'settle') : undefined;
     const diagnosis = DIAGNOSE ? await request(child, 'diagnose') : undefined;
     child.send({ type: 'stop' });
     await generators.close();
@@ -372,6 +386,10 @@ async function main(): Promise<void> {
           rows.filter((r): r is [string, MemoryBreakdown] => r[1] !== undefined).map(([label, d]) => [label, (d.rss / 2 ** 20).toFixed(1), perMember(d.rss, b.rss), (d.heapPhysical / 2 ** 20).toFixed(1), (d.oldSpaceCommitted / 2 ** 20).toFixed(1), (d.anonymous / 2 ** 20).toFixed(1)]),
         ),
       );
+    }
+    if (settled) {
+      const steady = (settled.breakdown.rss - before.memory.rss) / Math.max(1, members);
+      console.log(`steady state (${settled.reclaimed ? 'after the GCKS\'s idle memory reclaim' : `no reclaim within ${SETTLE_MS} ms`}, no forced GC): RSS ${(settled.breakdown.rss / 2 ** 20).toFixed(0)} MiB, ${steady.toFixed(0)} B/member (${steady <= 2048 ? 'meets' : 'misses'} <= 2 KB)`);
     }
     const total = 100_000 / rate;
     const rssPerMember = (after.memory.rss - before.memory.rss) / Math.max(1, members);

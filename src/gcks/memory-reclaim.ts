@@ -79,6 +79,7 @@ export class MemoryReclaimer {
   #timer: NodeJS.Timeout | undefined;
   #lastCpu: number;
   #baseline: number;
+  #reclaims = 0;
 
   constructor(log: Logger, options: MemoryReclaimOptions = {}, proc: MemoryReclaimProcess = thisProcess()) {
     this.#o = { ...DEFAULT_MEMORY_RECLAIM, ...options };
@@ -86,6 +87,11 @@ export class MemoryReclaimer {
     this.#log = log;
     this.#lastCpu = proc.cpuMicros();
     this.#baseline = proc.rss();
+  }
+
+  /** How many times memory was reclaimed. */
+  get reclaims(): number {
+    return this.#reclaims;
   }
 
   /** Whether there is anything to call (a GC or malloc_trim). */
@@ -118,6 +124,7 @@ export class MemoryReclaimer {
     this.#proc.mallocTrim?.();
     const after = this.#proc.rss();
     this.#baseline = after;
+    this.#reclaims++;
     this.#lastCpu = this.#proc.cpuMicros(); // the reclaim's own CPU does not count as load
     this.#log.info({ rssBefore: before, rssAfter: after, compacted: this.#proc.compactingGc !== undefined, trimmed: this.#proc.mallocTrim !== undefined }, 'idle: memory returned to the system');
     return true;

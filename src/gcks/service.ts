@@ -24,6 +24,7 @@ import { generateMasterKeyFile, loadMasterKey, MASTER_KEY_ENV, MASTER_KEY_FILE_E
 import type { GcksConfig } from './config/config.ts';
 import type { Logger } from './config/logger.ts';
 import { ensureSampleGroup, type SampleGroupResult } from './groups/index.ts';
+import { MemoryReclaimer, type MemoryReclaimOptions } from './memory-reclaim.ts';
 import { gcksInitConfig } from './registration/ike-policy.ts';
 import { GsaExchanges, type GcksIdentity } from './registration/gsa-exchanges.ts';
 import { Registrar, type MembershipRekeySink } from './registration/registrar.ts';
@@ -50,6 +51,8 @@ export interface GcksServiceOptions {
   readonly scheduler?: Scheduler;
   readonly treeDegree?: number;
   readonly rekeySink?: MembershipRekeySink;
+  /** Memory given back once idle after a burst (src/gcks/memory-reclaim.ts); false: never. */
+  readonly memoryReclaim?: MemoryReclaimOptions | false;
 }
 
 export interface FirstStartInfo {
@@ -98,15 +101,18 @@ export class GcksService {
   readonly registrar: Registrar;
   readonly node: IkeNode;
   readonly firstStart: FirstStartInfo;
+  readonly memoryReclaimer: MemoryReclaimer | undefined;
   readonly #log: Logger;
   #stopped = false;
 
-  private constructor(store: Store, registrar: Registrar, node: IkeNode, firstStart: FirstStartInfo, log: Logger) {
+  private constructor(store: Store, registrar: Registrar, node: IkeNode, firstStart: FirstStartInfo, log: Logger, memoryReclaimer: MemoryReclaimer | undefined) {
     this.store = store;
     this.registrar = registrar;
     this.node = node;
     this.firstStart = firstStart;
     this.#log = log;
+    this.memoryReclaimer = memoryReclaimer;
+    memoryReclaimer?.start();
   }
 
   static async start(o: GcksServiceOptions): Promise<GcksService> {
@@ -137,7 +143,8 @@ export class GcksService {
       exchanges.attach(node.engine);
       node.engine.events.on('error', (e) => log.debug({ ike: e.ikeSaId, code: e.code, notify: e.notifyName }, e.message));
       log.info({ sockets: node.sockets, identity: identity.id.data.toString('latin1') }, 'GCKS listening');
-      return new GcksService(store, registrar, node, { masterKeyGenerated: master.generated, sampleGroup }, log);
+      const reclaimer = o.memoryReclaim === false ? undefined : new MemoryReclaimer(log, o.memoryReclaim ?? {});
+      return new GcksService(store, registrar, node, { masterKeyGenerated: master.generated, sampleGroup }, log, reclaimer);
     } catch (e) {
       store.close();
       throw e;
@@ -152,6 +159,7 @@ export class GcksService {
   async stop(): Promise<void> {
     if (this.#stopped) return;
     this.#stopped = true;
+    this.memoryReclaimer?.stop();
     await this.node.close();
     await new Promise((resolve) => setImmediate(resolve)); // let a pending group commit finish
     this.store.close();
