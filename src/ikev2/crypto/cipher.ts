@@ -232,13 +232,18 @@ export interface Integrity {
 
 /** HMAC-SHA1-96 and HMAC-SHA2-256-128/384-192/512-256; GKM_CRYPTO_UNSUPPORTED otherwise. */
 export function createIntegrity(integId: number, key: Buffer): Integrity {
+  return integrityOver(integId, key, false);
+}
+
+/** createIntegrity over `key` itself when `adopt` (see SkCipherOptions.adoptKey), else a copy. */
+function integrityOver(integId: number, key: Buffer, adopt: boolean): Integrity {
   const info = integInfo(integId);
   const hash = info.hash;
   if (hash === undefined || info.icvLength === 0) {
     throw new GkmError('GKM_CRYPTO_UNSUPPORTED', { field: `INTEG(${integId})`, detail: 'no implementation' });
   }
   checkKeyLength(key, info.keyLength, 'SK_a');
-  const ownKey = Buffer.from(key);
+  const ownKey = adopt ? key : Buffer.from(key);
   const compute = (data: Octets): Buffer => {
     const h = createHmac(hash, ownKey);
     for (const part of octetParts(data)) h.update(part);
@@ -261,11 +266,11 @@ class CbcHmacSkCipher extends BaseSkCipher implements SkCipher {
   readonly #encKey: Buffer;
   readonly #integrity: Integrity;
 
-  constructor(info: EncrInfo, keyBits: number, encKey: Buffer, integrity: Integrity) {
+  constructor(info: EncrInfo, keyBits: number, encKey: Buffer, integrity: Integrity, adopt: boolean) {
     super(info);
     this.icvLength = integrity.icvLength;
     this.#algorithm = `aes-${keyBits}-cbc`;
-    this.#encKey = Buffer.from(encKey);
+    this.#encKey = adopt ? encKey : Buffer.from(encKey);
     this.#integrity = integrity;
   }
 
@@ -305,8 +310,8 @@ function checkKeyLength(key: Buffer | undefined, expected: number, field: string
 }
 
 /**
- * `adoptKey`: the cipher uses `encKey` itself instead of a copy (AEADs): the caller gives it a
- * view of an allocation of its own that nothing else writes; dispose() wipes that view.
+ * `adoptKey`: the cipher uses `encKey` (and `integKey`) itself instead of a copy: the caller
+ * gives it views of an allocation of its own that nothing else writes; dispose() wipes them.
  */
 export interface SkCipherOptions {
   readonly adoptKey?: boolean;
@@ -334,7 +339,8 @@ export function createSkCipher(suite: ProtectionSuite, encKey: Buffer, integKey?
     return new AeadSkCipher(info, keyBits, encKey, opts.adoptKey === true);
   }
   if (info.mode === 'cbc' && suite.integId !== undefined && integKey !== undefined) {
-    return new CbcHmacSkCipher(info, keyBits, encKey, createIntegrity(suite.integId, integKey));
+    const adopt = opts.adoptKey === true;
+    return new CbcHmacSkCipher(info, keyBits, encKey, integrityOver(suite.integId, integKey, adopt), adopt);
   }
   throw new GkmError('GKM_CRYPTO_UNSUPPORTED', { field: `ENCR(${suite.encrId})`, detail: 'no SK implementation' });
 }
@@ -355,9 +361,7 @@ export function createIvSource(cipher: Pick<SkCipher, 'ivLength' | 'aead'>): IvS
   const { ivLength } = cipher;
   if (!cipher.aead) return new RandomIvSource(ivLength);
   if (ivLength !== 8) throw new GkmError('GKM_CRYPTO_INTERNAL', { detail: `counter IV of ${ivLength} octets` });
-  // A random start (19 + 22 + 22 bits) from randomInt, which draws on node:crypto's cached
-  // CSPRNG output: ~0.5 µs against ~3 µs for randomBytes(8), four times per hybrid SA and side.
-  return new CounterIvSource(randomInt(0x80000), randomInt(PART), randomInt(PART));
+  return new CounterIvSource();
 }
 
 /** Objects, not closures: one per SA direction, so they stay small (no per-SA function). */
@@ -377,10 +381,14 @@ const PART = 0x400000;
  * direction for most SAs).
  */
 class CounterIvSource implements IvSource {
+  /**
+   * A random start (19 + 22 + 22 bits) from randomInt, which draws on node:crypto's cached
+   * CSPRNG output: ~0.5 µs against ~3 µs for randomBytes(8), four times per hybrid SA and side.
+   */
   constructor(
-    private hi: number,
-    private mid: number,
-    private lo: number,
+    private hi = randomInt(0x80000),
+    private mid = randomInt(PART),
+    private lo = randomInt(PART),
   ) {}
   next(): Buffer {
     if (this.hi > 0xfffff) throw new GkmError('GKM_CRYPTO_INTERNAL', { detail: 'IV space exhausted' });
@@ -395,6 +403,95 @@ class CounterIvSource implements IvSource {
       }
     }
     return iv;
+  }
+}
+
+// --- Both directions of an IKE SA over one key allocation ---------------------------------------
+
+/** SkCipherPair's layout bits (below them: the prefix length). */
+const OUT_IS_SECOND = 1;
+const NODE_AEAD = 2;
+const LAYOUT_SHIFT = 2;
+
+/**
+ * Both SK ciphers of one IKE SA (RFC 7296 §2.14) and the IV source of the outbound one, over
+ * ONE key allocation: `material` = prefix | SK_e(i) | SK_e(r) | SK_a(i) | SK_a(r), where the
+ * prefix is whatever else the SA keeps in that allocation (SK_d), SK_a empty with an AEAD.
+ * A long-lived IKE SA so keeps one object and one Buffer for its keys, instead of a cipher
+ * object per direction, an IV source and a Buffer view per key (~430 B of heap per SA).
+ *
+ * `outbound` / `inbound` build a short-lived SkCipher over views of `material` on each read
+ * (no key copy): read one per message, never keep it. It seals and opens like the cipher
+ * createSkCipher makes from the same keys (same bytes); disposing it wipes its direction's
+ * keys in `material`. dispose() wipes all of `material`, prefix included.
+ *
+ * The IV source (`next()`) is that of createIvSource for the outbound cipher: a counter for
+ * the AEADs, random IVs for AES-CBC. The pair adopts `material` (wiped if construction fails).
+ */
+export class SkCipherPair<S extends ProtectionSuite = ProtectionSuite> extends CounterIvSource {
+  readonly #material: Buffer;
+  /** prefix length << LAYOUT_SHIFT | OUT_IS_SECOND (we are the responder) | NODE_AEAD. */
+  readonly #layout: number;
+
+  /**
+   * `outboundIsSecond`: we send with SK_e(r)/SK_a(r), i.e. we are the IKE SA's original
+   * responder. Throws as createSkCipher does (unsupported suite, wrong key sizes).
+   */
+  constructor(
+    readonly suite: S,
+    material: Buffer,
+    prefixLength: number,
+    outboundIsSecond: boolean,
+    opts: Pick<SkCipherOptions, 'aeadProvider'> = {},
+  ) {
+    super();
+    this.#material = material;
+    this.#layout = (prefixLength << LAYOUT_SHIFT) | (outboundIsSecond ? OUT_IS_SECOND : 0) | (opts.aeadProvider === 'node' ? NODE_AEAD : 0);
+    try {
+      const sizes = suiteKeySizes(suite);
+      if (material.length !== prefixLength + 2 * (sizes.encr + sizes.integ)) {
+        throw new GkmError('GKM_CRYPTO_BAD_KEY_LENGTH', { field: 'SK_e/SK_a', detail: `${material.length - prefixLength} octets for both directions` });
+      }
+      this.cipher(false); // GKM_CRYPTO_UNSUPPORTED now rather than at the first message
+    } catch (e) {
+      wipe(material); // adopted: nobody else will
+      throw e;
+    }
+  }
+
+  /** Octets [0, prefix length) of the allocation (SK_d): a new view on each read. */
+  get prefix(): Buffer {
+    return this.#material.subarray(0, this.#layout >>> LAYOUT_SHIFT);
+  }
+
+  get outbound(): SkCipher {
+    return this.cipher((this.#layout & OUT_IS_SECOND) !== 0);
+  }
+
+  get inbound(): SkCipher {
+    return this.cipher((this.#layout & OUT_IS_SECOND) === 0);
+  }
+
+  override next(): Buffer {
+    const info = encrInfo(this.suite.encrId);
+    return info.aead ? super.next() : randomBytes(info.ivLength);
+  }
+
+  /** Wipes the whole allocation (prefix and both directions' keys); the pair must not be used afterwards. */
+  dispose(): void {
+    wipe(this.#material);
+  }
+
+  /** The cipher of the first (SK_e(i), SK_a(i)) or second direction. `private`: a `#method` costs a brand slot per instance. */
+  private cipher(second: boolean): SkCipher {
+    const { encr, integ } = suiteKeySizes(this.suite);
+    const m = this.#material;
+    const e = (this.#layout >>> LAYOUT_SHIFT) + (second ? encr : 0);
+    const a = (this.#layout >>> LAYOUT_SHIFT) + 2 * encr + (second ? integ : 0);
+    return createSkCipher(this.suite, m.subarray(e, e + encr), integ === 0 ? undefined : m.subarray(a, a + integ), {
+      adoptKey: true,
+      ...((this.#layout & NODE_AEAD) !== 0 ? { aeadProvider: 'node' as const } : {}),
+    });
   }
 }
 

@@ -11,7 +11,6 @@
  *   IKE_AUTH / GSA_AUTH  (MID N+1) signs … | IntAuth_iN | IntAuth_rN | MID, with SK_p(N)
  */
 import { GkmError } from '../errors.ts';
-import { createIvSource, createSkCipher } from '../crypto/cipher.ts';
 import { createInitiatorKe, type KeInitiator } from '../crypto/ke.ts';
 import { deriveIkeKeysAfterAdditionalKe, ikeKeySizes, intAuthStep, type IkeSaKeys } from '../crypto/keys.ts';
 import type { ProtectionSuite } from '../crypto/algorithms.ts';
@@ -20,8 +19,7 @@ import { wipe } from '../crypto/zeroize.ts';
 import { EncrId, KeId, PrfId } from '../registry/transform.ts';
 import { ProtocolId } from '../registry/misc.ts';
 import type { ProposalSpec } from '../wire/payloads/index.ts';
-import type { IkeCrypto, IkeSa, IkeSuite, Role } from './ike-sa.ts';
-import { retained } from './retained.ts';
+import { SaCrypto, type IkeCrypto, type IkeSa, type IkeSuite, type Role } from './ike-sa.ts';
 
 /**
  * Default IKE proposals of a member connection: hybrid X25519 + ML-KEM-768 (strongSwan's
@@ -57,12 +55,7 @@ export const protectionOf = (suite: IkeSuite): ProtectionSuite => ({ encrId: sui
 
 /** The SK ciphers of `role` over `keys` (RFC 7296 §2.14): what protects our messages and the peer's. */
 export function ikeCryptoFromKeys(role: Role, suite: IkeSuite, prf: Prf, keys: IkeSaKeys): IkeCrypto {
-  // What the SA keeps for its life (SK_d, both SK_e) in one allocation of its own.
-  const [skD, skEi, skEr] = retained(keys.skD, keys.skEi, keys.skEr) as [Buffer, Buffer, Buffer];
-  const ci = createSkCipher(protectionOf(suite), skEi, keys.skAi, { adoptKey: true });
-  const cr = createSkCipher(protectionOf(suite), skEr, keys.skAr, { adoptKey: true });
-  const [outbound, inbound] = role === 'initiator' ? [ci, cr] : [cr, ci];
-  return { suite, prf, keys, outbound, inbound, ivs: createIvSource(outbound), keptSkD: skD };
+  return new SaCrypto(role, suite, prf, keys);
 }
 
 /**

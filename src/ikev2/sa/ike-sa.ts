@@ -8,11 +8,11 @@
  *       └───────────┴────────────┴──────────────────────────▲
  */
 import { GkmError } from '../errors.ts';
-import type { IvSource, SkCipher } from '../crypto/cipher.ts';
+import { SkCipherPair, type IvSource, type SkCipher } from '../crypto/cipher.ts';
 import type { IkeSaKeys } from '../crypto/keys.ts';
 import type { Prf } from '../crypto/prf.ts';
 import { intAuthValue } from '../crypto/keys.ts';
-import { wipe, wipeKeys } from '../crypto/zeroize.ts';
+import { wipeKeys } from '../crypto/zeroize.ts';
 import type { FragmentReassembler } from '../crypto/encrypted-message.ts';
 import type { Proposal } from '../wire/payloads/index.ts';
 import { ChildSaTable } from './child-sa.ts';
@@ -21,7 +21,7 @@ import type { Identity } from './identity.ts';
 import type { NatState } from './nat.ts';
 import type { InitiatorTask, SentRequest } from './task.ts';
 import type { Endpoint, Timer } from './types.ts';
-import { latin1Bytes, latin1Equals, latin1Of, retained } from './retained.ts';
+import { latin1Bytes, latin1Equals, latin1Of, retainedWhole } from './retained.ts';
 import { MessageWindows, type RequesterWindow, type ResponderWindow } from './windows.ts';
 
 export type Role = 'initiator' | 'responder';
@@ -58,13 +58,55 @@ export interface IkeSuite {
 export interface IkeCrypto {
   readonly suite: IkeSuite;
   readonly prf: Prf;
+  /** All seven keys until authentication is over, then SK_d alone (the others empty). */
   readonly keys: IkeSaKeys;
-  /** Protects what we send: SK_ei/SK_ai as initiator, SK_er/SK_ar as responder. */
+  /**
+   * Protects what we send: SK_ei/SK_ai as initiator, SK_er/SK_ar as responder. A short-lived
+   * cipher over the SA's key allocation on each read (SkCipherPair): read it per message.
+   */
   readonly outbound: SkCipher;
   readonly inbound: SkCipher;
   readonly ivs: IvSource;
-  /** SK_d in the allocation the SK ciphers' keys share (ikeCryptoFromKeys); kept once authenticated. */
-  readonly keptSkD?: Buffer;
+  /** Wipes every key (IKE SA closed, or keys replaced); not usable afterwards. */
+  dispose(): void;
+}
+
+/**
+ * An IKE SA's keys and SK ciphers (RFC 7296 §2.14): one object and one key allocation
+ * (SK_d | SK_ei | SK_er | SK_ai | SK_ar, SkCipherPair) for the SA's life, the outbound IV
+ * counter included; until authentication is over also the seven keys as derived (`keys`),
+ * wiped by forgetKeys(). Built by ikeCryptoFromKeys (additional-ke.ts).
+ */
+export class SaCrypto extends SkCipherPair<IkeSuite> implements IkeCrypto {
+  #keys: IkeSaKeys | undefined;
+
+  constructor(role: Role, suite: IkeSuite, readonly prf: Prf, keys: IkeSaKeys) {
+    // What the SA keeps for its life in one allocation of its own: SK_d, then both directions.
+    super(suite, retainedWhole(keys.skD, keys.skEi, keys.skEr, keys.skAi, keys.skAr), keys.skD.length, role === 'responder');
+    this.#keys = keys;
+  }
+
+  get keys(): IkeSaKeys {
+    return this.#keys ?? { skD: this.prefix, skAi: NO_KEY, skAr: NO_KEY, skEi: NO_KEY, skEr: NO_KEY, skPi: NO_KEY, skPr: NO_KEY };
+  }
+
+  get ivs(): IvSource {
+    return this;
+  }
+
+  /**
+   * Wipes the seven keys as derived (SK_pi/SK_pr only AUTH needed; SK_d and the SK keys stay
+   * in the pair's allocation, which this frees of the derivation's). Idempotent.
+   */
+  forgetKeys(): void {
+    if (this.#keys) wipeKeys(this.#keys);
+    this.#keys = undefined;
+  }
+
+  override dispose(): void {
+    this.forgetKeys();
+    super.dispose();
+  }
 }
 
 /** IKE_SA_INIT as it happened: AUTH signs these exact bytes (RFC 7296 §2.15). */
@@ -149,26 +191,6 @@ export interface PendingRequest {
   request: SentRequest;
   retransmits: number;
   timer: Timer | undefined;
-}
-
-/**
- * What an authenticated SA keeps of its IkeCrypto (see IkeSa.forgetAuthentication): SK_d and
- * the SK ciphers. `keys` is built when read (rarely: Child SA keys, rekeys, GSK_w), with
- * SK_d and the other keys empty: one object of six fields instead of two of seven.
- */
-class AuthenticatedCrypto implements IkeCrypto {
-  constructor(
-    readonly suite: IkeSuite,
-    readonly prf: Prf,
-    readonly outbound: SkCipher,
-    readonly inbound: SkCipher,
-    readonly ivs: IvSource,
-    readonly keptSkD: Buffer,
-  ) {}
-
-  get keys(): IkeSaKeys {
-    return { skD: this.keptSkD, skAi: NO_KEY, skAr: NO_KEY, skEi: NO_KEY, skEr: NO_KEY, skPi: NO_KEY, skPr: NO_KEY };
-  }
 }
 
 const SPI_OCTETS = 8;
@@ -405,10 +427,7 @@ export class IkeSa {
     const old = this.#crypto;
     if (this.#phase !== 'keyed' || !old) throw new GkmError('GKM_IKE_INVALID_STATE', { detail: `IKE SA ${this.id}: key update in phase ${this.#phase}` });
     this.#crypto = next;
-    old.outbound.dispose();
-    old.inbound.dispose();
-    wipeKeys(old.keys);
-    if (old.keptSkD) wipe(old.keptSkD);
+    old.dispose();
   }
 
   requireInit(): InitRecord {
@@ -425,21 +444,17 @@ export class IkeSa {
 
   /**
    * Once authenticated, what only AUTH needed goes (RFC 7296 §2.15, RFC 9242 §3.3.2): the
-   * IKE_SA_INIT record (both messages, both nonces), IntAuth, and SK_pi/SK_pr (wiped). So do
-   * SK_ei/SK_er/SK_ai/SK_ar: the SK ciphers hold their own copies, and only SK_d derives
-   * anything later (Child SAs, rekeys, GSK_w). The key log has recorded them by then. The
+   * IKE_SA_INIT record (both messages, both nonces), IntAuth, and the seven keys as derived
+   * (wiped, SaCrypto.forgetKeys): SK_d and the SK keys live on in the SaCrypto's one key
+   * allocation, and only SK_d derives anything later (Child SAs, rekeys, GSK_w). The key log
+   * has recorded all of them by then. The
    * engine calls this when the exchange that established the SA is over; idempotent.
    */
   forgetAuthentication(): void {
     if (this.#phase !== 'established' && this.#phase !== 'deleting') return;
     this.#init = undefined;
     this.intAuth = undefined;
-    const c = this.#crypto;
-    if (!c || c instanceof AuthenticatedCrypto) return;
-    const { skD, skAi, skAr, skEi, skEr, skPi, skPr } = c.keys;
-    const ownSkD = c.keptSkD ?? retained(skD)[0]!; // frees the allocation of all seven keys
-    wipe(skD, skAi, skAr, skEi, skEr, skPi, skPr);
-    this.#crypto = new AuthenticatedCrypto(c.suite, c.prf, c.outbound, c.inbound, c.ivs, ownSkD);
+    if (this.#crypto instanceof SaCrypto) this.#crypto.forgetKeys();
   }
 
   /** Enters `closed` from any phase and wipes the keys. */
@@ -447,11 +462,6 @@ export class IkeSa {
     if (this.#phase === 'closed') return;
     this.#phase = 'closed';
     for (const p of this.pending.values()) p.timer?.cancel();
-    if (this.#crypto) {
-      this.#crypto.outbound.dispose();
-      this.#crypto.inbound.dispose();
-      wipeKeys(this.#crypto.keys);
-      if (this.#crypto.keptSkD) wipe(this.#crypto.keptSkD);
-    }
+    this.#crypto?.dispose();
   }
 }

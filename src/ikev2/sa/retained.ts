@@ -5,12 +5,20 @@
  * alive: with many SAs that pinned ~12 KB per SA (docs/performance.md, "IKE SA establishment").
  */
 export function retained(...parts: readonly Uint8Array[]): Buffer[] {
+  const own = retainedWhole(...parts);
+  let at = 0;
+  return parts.map((p) => own.subarray(at, (at += p.length)));
+}
+
+/** The concatenation of `parts` in one allocation of its own, as one Buffer (no view per part). */
+export function retainedWhole(...parts: readonly Uint8Array[]): Buffer {
   const own = Buffer.allocUnsafeSlow(parts.reduce((n, p) => n + p.length, 0));
   let at = 0;
-  return parts.map((p) => {
+  for (const p of parts) {
     own.set(p, at);
-    return own.subarray(at, (at += p.length));
-  });
+    at += p.length;
+  }
+  return own;
 }
 
 /**

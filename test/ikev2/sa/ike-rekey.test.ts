@@ -121,3 +121,36 @@ test('IKE SA rekey: a Child SA request during the rekey gets TEMPORARY_FAILURE a
   assert.equal(liveSa(i).children.size, 2);
   assertChildrenAgree(i, r);
 });
+
+/** The one allocation an SA's SK_d and SK ciphers share (SkCipherPair), through its SK_d view. */
+const keyAllocation = (sa: IkeSa): Buffer => {
+  const skD = sa.requireCrypto().keys.skD;
+  return Buffer.from(skD.buffer, 0, skD.buffer.byteLength);
+};
+
+test('an established SA keeps SK_d and both SK directions in one buffer; rekey and delete wipe it, both sides', async () => {
+  const { world, i, r, isa, rsa } = await establishedPair();
+  const rOld = rsa();
+  const crypto = isa.requireCrypto();
+  const k = crypto.keys;
+  assert.equal(k.skPi.length + k.skPr.length + k.skEi.length + k.skAi.length, 0, 'authenticated: SK_d alone');
+  const logged = i.ikeKeys.find((x) => x.spiI.equals(isa.spiI))!;
+  const allocation = keyAllocation(isa);
+  assert.deepEqual(allocation, Buffer.concat([logged.skD, logged.skEi, logged.skEr, logged.skAi, logged.skAr]), 'SK_d | SK_ei | SK_er, the keys the key log got');
+  assert.equal(crypto.outbound.ivLength, 8);
+  const rAllocation = keyAllocation(rOld);
+  assert.deepEqual(rAllocation, allocation, 'the responder holds the same keys');
+  i.engine.rekeyIkeSa(isa.id);
+  await world.advance();
+  assert.equal(isa.phase, 'closed');
+  assert.equal(rOld.phase, 'closed');
+  assert.ok(allocation.every((b) => b === 0) && rAllocation.every((b) => b === 0), 'old SA keys wiped on both sides');
+  const inew = liveSa(i);
+  const newAllocation = keyAllocation(inew);
+  assert.ok(newAllocation.some((b) => b !== 0));
+  i.engine.deleteIkeSa(inew.id);
+  await world.advance();
+  assert.equal(inew.phase, 'closed');
+  assert.ok(newAllocation.every((b) => b === 0), 'deleted SA keys wiped');
+  assert.equal(r.engine.list().length, 0);
+});
