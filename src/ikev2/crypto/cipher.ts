@@ -153,7 +153,7 @@ class AeadSkCipher extends BaseSkCipher implements SkCipher {
   }
 
   dispose(): void {
-    wipe(this.#material);
+    new Uint8Array(this.#material).fill(0);
   }
 }
 
@@ -207,7 +207,7 @@ class NativeAeadSkCipher extends BaseSkCipher implements SkCipher {
   }
 
   dispose(): void {
-    wipe(this.#material);
+    new Uint8Array(this.#material).fill(0);
   }
 }
 
@@ -417,8 +417,10 @@ const LAYOUT_SHIFT = 2;
  * Both SK ciphers of one IKE SA (RFC 7296 §2.14) and the IV source of the outbound one, over
  * ONE key allocation: `material` = prefix | SK_e(i) | SK_e(r) | SK_a(i) | SK_a(r), where the
  * prefix is whatever else the SA keeps in that allocation (SK_d), SK_a empty with an AEAD.
- * A long-lived IKE SA so keeps one object and one Buffer for its keys, instead of a cipher
- * object per direction, an IV source and a Buffer view per key (~430 B of heap per SA).
+ * A long-lived IKE SA so keeps one object and one ArrayBuffer for its keys (not even a
+ * Buffer view of it: 96 B), instead of a cipher object per direction, an IV source and a
+ * Buffer view per key (~490 B of heap per SA). `material` must be the whole of its ArrayBuffer
+ * (an allocation of its own: Buffer.allocUnsafeSlow, never a pooled slice).
  *
  * `outbound` / `inbound` build a short-lived SkCipher over views of `material` on each read
  * (no key copy): read one per message, never keep it. It seals and opens like the cipher
@@ -429,7 +431,7 @@ const LAYOUT_SHIFT = 2;
  * the AEADs, random IVs for AES-CBC. The pair adopts `material` (wiped if construction fails).
  */
 export class SkCipherPair<S extends ProtectionSuite = ProtectionSuite> extends CounterIvSource {
-  readonly #material: Buffer;
+  readonly #material: ArrayBuffer;
   /** prefix length << LAYOUT_SHIFT | OUT_IS_SECOND (we are the responder) | NODE_AEAD. */
   readonly #layout: number;
 
@@ -445,9 +447,12 @@ export class SkCipherPair<S extends ProtectionSuite = ProtectionSuite> extends C
     opts: Pick<SkCipherOptions, 'aeadProvider'> = {},
   ) {
     super();
-    this.#material = material;
+    this.#material = material.buffer as ArrayBuffer;
     this.#layout = (prefixLength << LAYOUT_SHIFT) | (outboundIsSecond ? OUT_IS_SECOND : 0) | (opts.aeadProvider === 'node' ? NODE_AEAD : 0);
     try {
+      if (material.byteOffset !== 0 || material.length !== material.buffer.byteLength) {
+        throw new GkmError('GKM_CRYPTO_INTERNAL', { field: 'SK_e/SK_a', detail: 'key material is not an allocation of its own' });
+      }
       const sizes = suiteKeySizes(suite);
       if (material.length !== prefixLength + 2 * (sizes.encr + sizes.integ)) {
         throw new GkmError('GKM_CRYPTO_BAD_KEY_LENGTH', { field: 'SK_e/SK_a', detail: `${material.length - prefixLength} octets for both directions` });
@@ -461,7 +466,7 @@ export class SkCipherPair<S extends ProtectionSuite = ProtectionSuite> extends C
 
   /** Octets [0, prefix length) of the allocation (SK_d): a new view on each read. */
   get prefix(): Buffer {
-    return this.#material.subarray(0, this.#layout >>> LAYOUT_SHIFT);
+    return Buffer.from(this.#material, 0, this.#layout >>> LAYOUT_SHIFT);
   }
 
   get outbound(): SkCipher {
@@ -479,7 +484,7 @@ export class SkCipherPair<S extends ProtectionSuite = ProtectionSuite> extends C
 
   /** Wipes the whole allocation (prefix and both directions' keys); the pair must not be used afterwards. */
   dispose(): void {
-    wipe(this.#material);
+    new Uint8Array(this.#material).fill(0);
   }
 
   /** The cipher of the first (SK_e(i), SK_a(i)) or second direction. `private`: a `#method` costs a brand slot per instance. */
@@ -488,7 +493,7 @@ export class SkCipherPair<S extends ProtectionSuite = ProtectionSuite> extends C
     const m = this.#material;
     const e = (this.#layout >>> LAYOUT_SHIFT) + (second ? encr : 0);
     const a = (this.#layout >>> LAYOUT_SHIFT) + 2 * encr + (second ? integ : 0);
-    return createSkCipher(this.suite, m.subarray(e, e + encr), integ === 0 ? undefined : m.subarray(a, a + integ), {
+    return createSkCipher(this.suite, Buffer.from(m, e, encr), integ === 0 ? undefined : Buffer.from(m, a, integ), {
       adoptKey: true,
       ...((this.#layout & NODE_AEAD) !== 0 ? { aeadProvider: 'node' as const } : {}),
     });

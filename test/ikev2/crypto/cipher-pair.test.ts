@@ -2,7 +2,7 @@
  * SkCipherPair: both SK directions of an IKE SA over one key allocation (prefix | SK_e(i) |
  * SK_e(r) | SK_a(i) | SK_a(r)). The same bytes as createSkCipher over the same keys, on both
  * AEAD providers and for AES-CBC + HMAC; role picks the outbound direction; dispose() wipes the
- * one shared buffer; a bad layout throws and wipes what the pair adopted.
+ * one shared buffer; a bad layout (or a pooled slice) throws and wipes what the pair adopted.
  */
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -37,7 +37,13 @@ function keysFor(suite: ProtectionSuite): Keys {
   return { skD: randomBytes(PREFIX), eI: randomBytes(encr), eR: randomBytes(encr), aI: a(), aR: a() };
 }
 
-const materialOf = (k: Keys): Buffer => Buffer.concat([k.skD, k.eI, k.eR, k.aI ?? Buffer.alloc(0), k.aR ?? Buffer.alloc(0)]);
+/** prefix | SK_e(i) | SK_e(r) | SK_a(i) | SK_a(r) in an allocation of its own (never pooled). */
+function materialOf(k: Keys): Buffer {
+  const parts = [k.skD, k.eI, k.eR, k.aI ?? Buffer.alloc(0), k.aR ?? Buffer.alloc(0)];
+  const own = Buffer.allocUnsafeSlow(parts.reduce((n, p) => n + p.length, 0));
+  Buffer.concat(parts).copy(own);
+  return own;
+}
 
 test('SkCipherPair seals and opens byte for byte as createSkCipher over the same keys, both roles and providers', () => {
   for (const suite of SUITES) {
@@ -113,6 +119,10 @@ test('SkCipherPair: wrong layout or unsupported suite throws, and the adopted bu
   const bad = Buffer.alloc(PREFIX + 10, 0xab);
   assert.throws(() => new SkCipherPair(SUITES[0]!, bad, PREFIX, false), (e: unknown) => isGkmError(e, 'GKM_CRYPTO_BAD_KEY_LENGTH'));
   assert.ok(bad.every((b) => b === 0));
+  const pooled = Buffer.from(materialOf(keysFor(SUITES[0]!))); // a slice of the shared pool
+  assert.ok(pooled.byteLength < pooled.buffer.byteLength);
+  assert.throws(() => new SkCipherPair(SUITES[0]!, pooled, PREFIX, false), (e: unknown) => isGkmError(e, 'GKM_CRYPTO_INTERNAL'));
+  assert.ok(pooled.every((b) => b === 0));
   const ctr = Buffer.alloc(PREFIX + 2 * 20, 0xab);
   assert.throws(() => new SkCipherPair({ encrId: EncrId.AES_CTR, keyLengthBits: 128, integId: IntegId.HMAC_SHA2_256_128 }, ctr, PREFIX, false), (e: unknown) => isGkmError(e));
   assert.ok(ctr.every((b) => b === 0));
