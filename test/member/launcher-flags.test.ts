@@ -12,8 +12,8 @@ import { launcherNodeFlags } from '../../bin/node-flags.js';
 
 const bin = (name: string): URL => new URL(`../../bin/${name}`, import.meta.url);
 
-test('gkm-member carries --max-semi-space-size=2; gcks --expose-gc (for its idle-time GC); gkmctl none', () => {
-  assert.deepEqual(launcherNodeFlags(bin('gkm-member.js')), ['--max-semi-space-size=2']);
+test('gkm-member carries --max-semi-space-size=2 --single-threaded-gc; gcks --expose-gc (for its idle-time GC); gkmctl none', () => {
+  assert.deepEqual(launcherNodeFlags(bin('gkm-member.js')), ['--max-semi-space-size=2', '--single-threaded-gc']);
   assert.deepEqual(launcherNodeFlags(bin('gcks.js')), ['--expose-gc']);
   assert.deepEqual(launcherNodeFlags(bin('gkmctl.js')), []);
 });
