@@ -332,17 +332,20 @@ export function createSkCipher(suite: ProtectionSuite, encKey: Buffer, integKey?
   const sizes = suiteKeySizes(suite);
   checkKeyLength(encKey, sizes.encr, 'SK_e');
   checkKeyLength(integKey, sizes.integ, 'SK_a');
-  const keyBits = encrKeyBits(info, suite.keyLengthBits);
+  return skCipherOver(info, encrKeyBits(info, suite.keyLengthBits), suite.integId, encKey, integKey, opts.adoptKey === true, opts.aeadProvider === 'node');
+}
+
+/** createSkCipher once the key sizes are checked (SkCipherPair: per message, so no more work than this). */
+function skCipherOver(info: EncrInfo, keyBits: number, integId: number | undefined, encKey: Buffer, integKey: Buffer | undefined, adopt: boolean, nodeAead: boolean): SkCipher {
   if (info.mode === 'gcm' || info.mode === 'chacha20-poly1305') {
-    const native = opts.aeadProvider === 'node' ? undefined : ikeNativeAead();
-    if (native !== undefined) return new NativeAeadSkCipher(info, encKey, opts.adoptKey === true, native);
-    return new AeadSkCipher(info, keyBits, encKey, opts.adoptKey === true);
+    const native = nodeAead ? undefined : ikeNativeAead();
+    if (native !== undefined) return new NativeAeadSkCipher(info, encKey, adopt, native);
+    return new AeadSkCipher(info, keyBits, encKey, adopt);
   }
-  if (info.mode === 'cbc' && suite.integId !== undefined && integKey !== undefined) {
-    const adopt = opts.adoptKey === true;
-    return new CbcHmacSkCipher(info, keyBits, encKey, integrityOver(suite.integId, integKey, adopt), adopt);
+  if (info.mode === 'cbc' && integId !== undefined && integKey !== undefined) {
+    return new CbcHmacSkCipher(info, keyBits, encKey, integrityOver(integId, integKey, adopt), adopt);
   }
-  throw new GkmError('GKM_CRYPTO_UNSUPPORTED', { field: `ENCR(${suite.encrId})`, detail: 'no SK implementation' });
+  throw new GkmError('GKM_CRYPTO_UNSUPPORTED', { field: `ENCR(${info.id})`, detail: 'no SK implementation' });
 }
 
 // --- IVs --------------------------------------------------------------------------------------
@@ -489,14 +492,16 @@ export class SkCipherPair<S extends ProtectionSuite = ProtectionSuite> extends C
 
   /** The cipher of the first (SK_e(i), SK_a(i)) or second direction. `private`: a `#method` costs a brand slot per instance. */
   private cipher(second: boolean): SkCipher {
-    const { encr, integ } = suiteKeySizes(this.suite);
+    const suite = this.suite;
+    const info = encrInfo(suite.encrId);
+    const keyBits = encrKeyBits(info, suite.keyLengthBits);
+    const encr = keyBits / 8 + info.saltLength;
+    const integ = info.aead ? 0 : integInfo(suite.integId ?? 0).keyLength;
     const m = this.#material;
     const e = (this.#layout >>> LAYOUT_SHIFT) + (second ? encr : 0);
     const a = (this.#layout >>> LAYOUT_SHIFT) + 2 * encr + (second ? integ : 0);
-    return createSkCipher(this.suite, Buffer.from(m, e, encr), integ === 0 ? undefined : Buffer.from(m, a, integ), {
-      adoptKey: true,
-      ...((this.#layout & NODE_AEAD) !== 0 ? { aeadProvider: 'node' as const } : {}),
-    });
+    const integKey = integ === 0 ? undefined : Buffer.from(m, a, integ);
+    return skCipherOver(info, keyBits, suite.integId, Buffer.from(m, e, encr), integKey, true, (this.#layout & NODE_AEAD) !== 0);
   }
 }
 
