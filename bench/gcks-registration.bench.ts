@@ -77,7 +77,7 @@ const IDLE_MS = env('GCKS_BENCH_IDLE_MS', 0);
  * (src/gcks/memory-reclaim.ts: a compacting GC and malloc_trim once the burst is over) and read
  * its memory as it then stays (no forced GC): the steady-state memory per member. 0: skip.
  */
-const SETTLE_MS = env('GCKS_BENCH_SETTLE_MS', 20_000);
+const SETTLE_MS = process.env['GCKS_BENCH_SETTLE_MS'] === '0' ? 0 : env('GCKS_BENCH_SETTLE_MS', 20_000);
 const GROUP = 'bench-group';
 
 const policy = {
