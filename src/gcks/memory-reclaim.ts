@@ -30,6 +30,9 @@ export interface MemoryReclaimProcess {
   readonly mallocTrim: (() => void) | undefined;
 }
 
+/** RSS is logged this long after a reclaim, once V8 has unmapped the pages the GC freed. */
+const RSS_SETTLE_MS = 3_000;
+
 export const DEFAULT_MEMORY_RECLAIM: Required<MemoryReclaimOptions> = { checkMs: 5_000, idleCpuFraction: 0.05, minGrowthBytes: 32 * 1024 * 1024 };
 
 interface MemoryAddon {
@@ -122,11 +125,12 @@ export class MemoryReclaimer {
     }
     this.#proc.compactingGc?.();
     this.#proc.mallocTrim?.();
-    const after = this.#proc.rss();
-    this.#baseline = after;
+    this.#baseline = this.#proc.rss(); // an upper bound: V8 unmaps freed pages on a background task (check() lowers it)
     this.#reclaims++;
     this.#lastCpu = this.#proc.cpuMicros(); // the reclaim's own CPU does not count as load
-    this.#log.info({ rssBefore: before, rssAfter: after, compacted: this.#proc.compactingGc !== undefined, trimmed: this.#proc.mallocTrim !== undefined }, 'idle: memory returned to the system');
+    const compacted = this.#proc.compactingGc !== undefined;
+    const trimmed = this.#proc.mallocTrim !== undefined;
+    setTimeout(() => this.#log.info({ rssBefore: before, rssAfter: this.#proc.rss(), compacted, trimmed }, 'idle: memory returned to the system'), RSS_SETTLE_MS).unref();
     return true;
   }
 }

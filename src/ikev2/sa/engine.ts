@@ -832,7 +832,7 @@ export class IkeEngine {
     sa.remoteId = input.remoteId; // copied: not a view into the message
     this.#indexIdentities(sa);
     this.#recordIkeKeys(sa);
-    this.#emit({ type: 'ike_up', ike: this.summary(sa) });
+    if (this.events.has('ike_up')) this.#emit({ type: 'ike_up', ike: this.summary(sa) }); // a summary per SA only for a listener (the GCKS has none)
     this.#armLiveness(sa);
     setIkeLifetime(this.#context(sa)); // armed by #settle, once the exchange's Child SA is in
   }

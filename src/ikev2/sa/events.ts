@@ -75,14 +75,23 @@ export class EventHub {
     return () => set.delete(fn as (e: IkeEvent) => void);
   }
 
+  /** Whether an event of this type reaches anyone: a caller may skip building it otherwise. */
+  has(type: IkeEventType): boolean {
+    return (this.#listeners.get(type)?.size ?? 0) > 0 || (this.#listeners.get('*')?.size ?? 0) > 0;
+  }
+
   emit(e: IkeEvent): void {
-    for (const key of [e.type, '*'] as const) {
-      for (const fn of this.#listeners.get(key) ?? []) {
-        try {
-          fn(e);
-        } catch {
-          // listeners are observers; their failures are theirs
-        }
+    this.#call(this.#listeners.get(e.type), e);
+    this.#call(this.#listeners.get('*'), e);
+  }
+
+  #call(set: Set<(e: IkeEvent) => void> | undefined, e: IkeEvent): void {
+    if (set === undefined) return;
+    for (const fn of set) {
+      try {
+        fn(e);
+      } catch {
+        // listeners are observers; their failures are theirs
       }
     }
   }
