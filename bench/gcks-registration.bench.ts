@@ -25,7 +25,7 @@
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -34,6 +34,7 @@ import { launcherNodeFlags } from '../bin/node-flags.js';
 import { DEFAULT_CONFIG, type GcksConfig } from '../src/gcks/config/index.ts';
 import { createGroup } from '../src/gcks/groups/index.ts';
 import { GcksService } from '../src/gcks/service.ts';
+import { keyPairPool } from '../src/ikev2/crypto/keypair-pool.ts';
 import { IkeNode } from '../src/ikev2/node.ts';
 import { EncrId, ExchangeType, IdType, KeId, KwaId, PayloadType, PrfId, ProtocolId } from '../src/ikev2/registry/index.ts';
 import { localAuthPayloads, verifyPeerAuth } from '../src/ikev2/sa/auth.ts';
@@ -47,6 +48,19 @@ import { LeanGm } from './lib/lean-gm.ts';
 import { memoryBreakdown, type MemoryBreakdown } from './lib/measure.ts';
 import { measureJoins } from './lib/registrar-join.ts';
 import { fmt, table } from './lib/table.ts';
+
+/** CPU time of this process's event-loop thread (Linux /proc: its task id is the pid), µs; 0 elsewhere. */
+function mainThreadCpuUs(): number {
+  try {
+    const stat = readFileSync(`/proc/self/task/${process.pid}/stat`, 'latin1');
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS; // utime, stime (fields 14, 15)
+  } catch {
+    return 0;
+  }
+}
+/** USER_HZ: 100 on Linux. */
+const CLOCK_TICKS = 100;
 
 const env = (name: string, fallback: number): number => {
   const v = Number(process.env[name]);
@@ -99,7 +113,7 @@ interface Memory {
   readonly breakdown: MemoryBreakdown;
 }
 
-type ChildMsg = { type: 'settle'; breakdown: MemoryBreakdown; reclaimed: boolean } | { type: 'idle'; breakdown: MemoryBreakdown } | { type: 'diagnose'; compacted: MemoryBreakdown; trimmed: MemoryBreakdown | undefined } | { type: 'ready'; port: number } | { type: 'memory'; memory: Memory; ikeSas: number; members: number } | { type: 'cpu'; cpu: NodeJS.CpuUsage };
+type ChildMsg = { type: 'settle'; breakdown: MemoryBreakdown; reclaimed: boolean } | { type: 'idle'; breakdown: MemoryBreakdown } | { type: 'diagnose'; compacted: MemoryBreakdown; trimmed: MemoryBreakdown | undefined } | { type: 'ready'; port: number } | { type: 'memory'; memory: Memory; ikeSas: number; members: number } | { type: 'cpu'; cpu: NodeJS.CpuUsage; mainThreadUs: number; derive: { ahead: number; fallback: number } | undefined };
 
 // --- the GCKS process ----------------------------------------------------------------------
 
@@ -149,7 +163,7 @@ async function gcksChild(dir: string, masterKey: string): Promise<void> {
         trimmed = await memoryBreakdown();
       }
       process.send!({ type: 'diagnose', compacted: compacted.breakdown, trimmed } satisfies ChildMsg);
-    } else if (msg.type === 'cpu') process.send!({ type: 'cpu', cpu: process.cpuUsage() } satisfies ChildMsg);
+    } else if (msg.type === 'cpu') process.send!({ type: 'cpu', cpu: process.cpuUsage(), mainThreadUs: mainThreadCpuUs(), derive: keyPairPool()?.stats().derive } satisfies ChildMsg);
     else if (msg.type === 'stop') void service.stop().then(() => process.exit(0));
   });
   process.send!({ type: 'ready', port: service.node.transport.sockets()[0]!.local.port } satisfies ChildMsg);
@@ -292,6 +306,8 @@ async function main(): Promise<void> {
     const latencies: number[] = [];
     let generatorCpu = { user: 0, system: 0 };
     let gcksCpuUs = 0;
+    let gcksMainThreadUs = 0;
+    let derive: { ahead: number; fallback: number } | undefined;
     let next = 1;
     let failed = 0;
     let seconds = 0;
@@ -307,7 +323,7 @@ async function main(): Promise<void> {
     /** Register members up to `end` (exclusive); CPU and time counted, the pauses between phases not. */
     const phase = async (end: number): Promise<void> => {
       const gen = process.cpuUsage();
-      const cpu0 = (await request(child, 'cpu')).cpu;
+      const cpu0 = await request(child, 'cpu');
       const started = performance.now();
       const deadline = started + LIMIT_MS;
       const progress = setInterval(() => console.error(`  ${latencies.length} registered, ${failed} failed, ${(seconds + (performance.now() - started) / 1000).toFixed(0)} s`), 10_000);
@@ -326,8 +342,10 @@ async function main(): Promise<void> {
       seconds += (performance.now() - started) / 1000;
       const used = process.cpuUsage(gen);
       generatorCpu = { user: generatorCpu.user + used.user, system: generatorCpu.system + used.system };
-      const cpu1 = (await request(child, 'cpu')).cpu;
-      gcksCpuUs += cpu1.user + cpu1.system - cpu0.user - cpu0.system;
+      const cpu1 = await request(child, 'cpu');
+      gcksCpuUs += cpu1.cpu.user + cpu1.cpu.system - cpu0.cpu.user - cpu0.cpu.system;
+      gcksMainThreadUs += cpu1.mainThreadUs - cpu0.mainThreadUs;
+      if (cpu1.derive) derive = cpu1.derive;
     };
     // With MIDPOINT, the run pauses half-way (IKE SAs linger out, full GC) to measure memory:
     // the second half's growth per member is the marginal cost of a member, without the
@@ -364,7 +382,7 @@ async function main(): Promise<void> {
       ),
     );
     const generatorUs = (generatorCpu.user + generatorCpu.system) / Math.max(1, done);
-    console.log(`load generator CPU ${generatorUs.toFixed(0)} µs/registration`);
+    console.log(`load generator CPU ${generatorUs.toFixed(0)} µs/registration; GCKS event-loop thread ${(gcksMainThreadUs / Math.max(1, done)).toFixed(0)} µs/registration (${((gcksMainThreadUs / 1e6 / seconds) * 100).toFixed(0)}% of a core; the rest of the GCKS's CPU is its worker and GC threads)${derive ? `; X25519 secrets derived ahead on the worker: ${derive.ahead}, on the event loop: ${derive.fallback}` : ''}`);
     console.log(`GCKS tree members: ${after.members}; RSS ${(after.memory.rss / 2 ** 20).toFixed(0)} MiB, heap ${(after.memory.heap / 2 ** 20).toFixed(0)} MiB`);
     // Where the GCKS's RSS growth went, per member (after − before).
     const b = before.memory.breakdown;

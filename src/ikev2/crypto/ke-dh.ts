@@ -19,8 +19,9 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import { GkmError } from '../errors.ts';
-import { keyPairPool, type KeyPairSource } from './keypair-pool.ts';
+import { keyPairPool, type AheadSecret, type DeriveRecipe, type KeyPairPool, type KeyPairSource } from './keypair-pool.ts';
 import { ikeNativeCrypto, nativeAddonPath, type IkeNativeCrypto } from './native.ts';
+import { isLowOrder } from './xdh-low-order.ts';
 import { wipe } from './zeroize.ts';
 
 export interface DhKeyPair {
@@ -28,7 +29,22 @@ export interface DhKeyPair {
   readonly publicData: Buffer;
   /** g^ir from the peer's KE data; throws GKM_CRYPTO_INVALID_KE on an invalid peer value. */
   derive(peerData: Buffer): Buffer;
+  /**
+   * g^ir computed later, off the event loop when possible (X25519/X448 on the addon with the
+   * key-pair pool's worker): invalid peer values are refused now (GKM_CRYPTO_INVALID_KE), the
+   * secret is taken once with DeferredSecret.take(). The pair must not be disposed before
+   * that: the DeferredSecret owns it (take() and dispose() dispose the pair).
+   */
+  deriveLater?(peerData: Buffer): DeferredSecret;
   /** Drops the private key (OpenSSL keeps its own copy until the object is collected). */
+  dispose(): void;
+}
+
+/** A shared secret to take once, when the keys are needed (DhKeyPair.deriveLater). */
+export interface DeferredSecret {
+  /** The secret (the caller wipes it); throws GKM_CRYPTO_INVALID_KE like derive(). Once. */
+  take(): Buffer;
+  /** Not needed: wipes what is held. Idempotent; implied by take(). */
   dispose(): void;
 }
 
@@ -61,8 +77,16 @@ const allZero = (curve: XdhCurveName): GkmError => invalidKe(`${curve} shared se
  * one ready, else from the addon here. Exported for tests; dhGroups picks it when the addon
  * is loaded.
  */
-export function nativeXdhGroup(curve: XdhCurveName, native: IkeNativeCrypto, pairs?: KeyPairSource): DhGroup {
+export function nativeXdhGroup(curve: XdhCurveName, native: IkeNativeCrypto, pairs?: KeyPairSource, ahead?: DeriveAhead): DhGroup {
   const { size, id } = XDH[curve];
+  const check = (peerData: Buffer): void => {
+    if (peerData.length !== size) throw invalidKe(`${curve} public value of ${peerData.length} octets`);
+  };
+  const deriveWith = (privateKey: Buffer, peerData: Buffer): Buffer => {
+    const secret = Buffer.alloc(size);
+    if (!native.xdhDerive(id, privateKey, peerData, secret)) throw allZero(curve);
+    return secret;
+  };
   const fresh = (): { privateKey: Buffer; publicData: Buffer } => {
     const pooled = pairs?.take();
     if (pooled) return pooled;
@@ -87,20 +111,47 @@ export function nativeXdhGroup(curve: XdhCurveName, native: IkeNativeCrypto, pai
       } else {
         ({ privateKey, publicData } = fresh());
       }
-      return {
+      const disposed = (): GkmError => new GkmError('GKM_CRYPTO_INTERNAL', { detail: 'key pair already disposed' });
+      const pair: DhKeyPair = {
         publicData,
         derive(peerData) {
-          if (!privateKey) throw new GkmError('GKM_CRYPTO_INTERNAL', { detail: 'key pair already disposed' });
-          if (peerData.length !== size) throw invalidKe(`${curve} public value of ${peerData.length} octets`);
-          const secret = Buffer.alloc(size);
-          if (!native.xdhDerive(id, privateKey, peerData, secret)) throw allZero(curve);
-          return secret;
+          if (!privateKey) throw disposed();
+          check(peerData);
+          return deriveWith(privateKey, peerData);
+        },
+        deriveLater(peerData) {
+          if (!privateKey) throw disposed();
+          check(peerData);
+          if (isLowOrder(curve, peerData)) throw allZero(curve); // RFC 7748 §6, refused now
+          const key = privateKey;
+          const job = ahead?.start({ addon: ahead.addon, curve: id, size }, key, peerData);
+          let done = false;
+          return {
+            take() {
+              if (done) throw disposed();
+              done = true;
+              try {
+                const secret = job?.take();
+                if (!secret) return deriveWith(key, peerData);
+                if (secret.every((b) => b === 0)) throw allZero(curve); // not on the list above: cannot happen
+                return secret;
+              } finally {
+                pair.dispose();
+              }
+            },
+            dispose() {
+              job?.cancel();
+              done = true;
+              pair.dispose();
+            },
+          };
         },
         dispose() {
           wipe(privateKey);
           privateKey = undefined;
         },
       };
+      return ahead ? pair : { publicData, derive: pair.derive, dispose: pair.dispose };
     },
   };
 }
@@ -170,6 +221,16 @@ export function nodeXdhGroup(curve: XdhCurveName): DhGroup {
   };
 }
 
+/** The key-pair pool's worker computing X25519/X448 secrets ahead with an addon. */
+export interface DeriveAhead {
+  readonly addon: string;
+  start(recipe: DeriveRecipe, privateKey: Buffer, peer: Buffer): AheadSecret | undefined;
+}
+
+function poolDeriveAhead(pool: KeyPairPool | undefined): DeriveAhead | undefined {
+  return pool && { addon: nativeAddonPath(), start: (recipe, privateKey, peer) => pool.deriveAhead(recipe, privateKey, peer) };
+}
+
 /** Fresh X25519/X448 pairs made ahead by the key-pair pool's worker with the same addon (undefined: GKM_KEYGEN_POOL=0). */
 function pooledXdhPairs(curve: XdhCurveName): KeyPairSource | undefined {
   const { size, id } = XDH[curve];
@@ -182,7 +243,8 @@ function pooledXdhPairs(curve: XdhCurveName): KeyPairSource | undefined {
  */
 export function xdhGroup(curve: XdhCurveName, native: IkeNativeCrypto | null = ikeNativeCrypto() ?? null): DhGroup {
   if (!native) return nodeXdhGroup(curve);
-  return nativeXdhGroup(curve, native, native === ikeNativeCrypto() ? pooledXdhPairs(curve) : undefined);
+  const own = native === ikeNativeCrypto();
+  return nativeXdhGroup(curve, native, own ? pooledXdhPairs(curve) : undefined, own ? poolDeriveAhead(keyPairPool()) : undefined);
 }
 
 /** What dhGroups.x25519 / x448 run on (GKM_NATIVE_CRYPTO=0 or no addon: node:crypto). */

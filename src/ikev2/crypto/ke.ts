@@ -16,7 +16,7 @@
 import { GkmError } from '../errors.ts';
 import { KeId } from '../registry/transform.ts';
 import { nameOf } from '../registry/names.ts';
-import { dhGroups, type DhGroup, type DhKeyPair } from './ke-dh.ts';
+import { dhGroups, type DeferredSecret, type DhGroup, type DhKeyPair } from './ke-dh.ts';
 import { mlKem, type MlKem, type MlKemDecapsulator } from './ke-mlkem.ts';
 
 export type KeRole = 'initiator' | 'responder';
@@ -42,6 +42,30 @@ export interface KeResponse {
   readonly sharedSecret: Buffer;
 }
 
+/** A responder's KE data now and its shared secret when the keys are needed (respondKeLater). */
+export interface KeDeferredResponse {
+  readonly method: number;
+  readonly publicData: Buffer;
+  readonly secret: DeferredSecret;
+}
+
+/** A secret computed already, as a DeferredSecret. */
+function eagerSecret(secret: Buffer): DeferredSecret {
+  let held: Buffer | undefined = secret;
+  return {
+    take() {
+      if (!held) throw new GkmError('GKM_CRYPTO_INTERNAL', { detail: 'shared secret already taken' });
+      const s = held;
+      held = undefined;
+      return s;
+    },
+    dispose() {
+      held?.fill(0);
+      held = undefined;
+    },
+  };
+}
+
 /** An initiator's private state: a DH key pair or an ML-KEM decapsulation key. */
 interface InitiatorState {
   readonly publicData: Buffer;
@@ -56,6 +80,8 @@ interface KeMethodImpl {
   readonly secretLength: number;
   initiate(testInput?: Buffer): InitiatorState;
   respond(initiatorData: Buffer, testInput?: Buffer): { publicData: Buffer; sharedSecret: Buffer };
+  /** The secret computed later where the method can (X25519/X448: off the event loop). */
+  respondLater?(initiatorData: Buffer): { publicData: Buffer; secret: DeferredSecret };
 }
 
 // Per-exchange state as small classes rather than closures: no function objects per exchange
@@ -102,6 +128,22 @@ function dhMethod(group: DhGroup): KeMethodImpl {
         return { publicData: pair.publicData, sharedSecret: pair.derive(initiatorData) };
       } finally {
         pair.dispose();
+      }
+    },
+    respondLater(initiatorData) {
+      const pair = group.generate();
+      if (!pair.deriveLater) {
+        try {
+          return { publicData: pair.publicData, secret: eagerSecret(pair.derive(initiatorData)) };
+        } finally {
+          pair.dispose();
+        }
+      }
+      try {
+        return { publicData: pair.publicData, secret: pair.deriveLater(initiatorData) };
+      } catch (e) {
+        pair.dispose();
+        throw e;
       }
     },
   };
@@ -215,6 +257,20 @@ export function createInitiatorKe(method: number): KeInitiator {
 /** Answers an initiator's KE data: our KE data and the shared secret, in one step. */
 export function respondKe(method: number, initiatorData: Buffer): KeResponse {
   return responder(method, initiatorData);
+}
+
+/**
+ * Like respondKe, but the shared secret is taken later (KeDeferredResponse.secret), when the
+ * keys are first needed: an IKE_SA_INIT responder needs them only once the next request has
+ * come, and X25519/X448 compute it meanwhile on the key-pair pool's worker. Invalid peer
+ * values still throw GKM_CRYPTO_INVALID_KE here. Other methods compute it now.
+ */
+export function respondKeLater(method: number, initiatorData: Buffer): KeDeferredResponse {
+  const impl = lookup(method);
+  checkLength(initiatorData, impl.initiatorDataLength, 'initiator', method);
+  if (impl.respondLater) return { method, ...impl.respondLater(initiatorData) };
+  const r = impl.respond(initiatorData);
+  return { method, publicData: r.publicData, secret: eagerSecret(r.sharedSecret) };
 }
 
 /**

@@ -17,6 +17,15 @@
  *   warns once and the callers generate synchronously from then on; nothing throws.
  * - GKM_KEYGEN_POOL=0 turns it off (A/B measurements). Known-answer paths (a fixed private
  *   input) never consult it: only the fresh-key branches of ke-dh.ts and ml-kem-pqclean.ts do.
+ *
+ * Derive ahead (docs/decisions.md, "X25519 shared secret derived ahead on the worker"): an
+ * IKE_SA_INIT responder needs g^ir only when the peer's next message arrives, a round trip
+ * later. deriveAhead() queues (private key, peer value) for the same worker; the jobs of one
+ * event-loop turn travel as one transferred buffer, which the worker wipes once computed, and
+ * come back as one buffer of secrets. take() hands a secret over once it has arrived; until
+ * then (or if the worker failed) it returns undefined and the caller derives synchronously
+ * with the private key it kept, so nothing ever waits. cancel() wipes a secret nobody will
+ * take. GKM_DERIVE_AHEAD=0 turns only this off.
  */
 import { Worker } from 'node:worker_threads';
 
@@ -44,6 +53,22 @@ export interface KeyPairSource {
   take(): PooledKeyPair | undefined;
 }
 
+/** A shared secret the worker computes ahead (deriveAhead). */
+export interface AheadSecret {
+  /** The secret (ownership passes: the caller wipes it) once computed, else undefined. Once. */
+  take(): Buffer | undefined;
+  /** Not needed any more: wiped when it arrives (or now). */
+  cancel(): void;
+}
+
+/** How the worker computes a shared secret: X25519/X448 on the native addon. */
+export interface DeriveRecipe {
+  readonly addon: string;
+  readonly curve: 25519 | 448;
+  /** Private key, peer value and secret length (octets). */
+  readonly size: number;
+}
+
 export interface KeyPairPoolOptions {
   /** Pairs per kind, ready or requested (default 64). */
   readonly capacity?: number;
@@ -57,10 +82,14 @@ export interface KeyPairPoolOptions {
   readonly workerUrl?: URL;
   /** Niceness of the worker thread, 0-19 (default GKM_KEYGEN_POOL_NICE, else 0). */
   readonly nice?: number;
+  /** deriveAhead() on the worker (default: unless GKM_DERIVE_AHEAD=0). */
+  readonly deriveAhead?: boolean;
 }
 
 export interface KeyPairPoolStats {
   readonly worker: 'not started' | 'running' | 'failed' | 'closed';
+  /** Derive ahead: secrets taken from the worker, and takes that found none (derived synchronously). */
+  readonly derive: { readonly ahead: number; readonly fallback: number };
   readonly kinds: readonly { readonly name: string; readonly ready: number; readonly requested: number; readonly taken: number; readonly missed: number; readonly expired: number }[];
 }
 
@@ -72,6 +101,8 @@ interface Batch {
 }
 
 interface WorkerReply {
+  /** 'derived': the reply to the oldest derive batch in flight. */
+  readonly op?: 'derived';
   readonly kind: number;
   readonly count?: number;
   readonly buffer?: ArrayBuffer;
@@ -79,6 +110,44 @@ interface WorkerReply {
 }
 
 const WORKER_URL = new URL('./keypair-worker.mjs', import.meta.url);
+
+/**
+ * Derive jobs wait this long for company before they are posted: each message wakes the
+ * worker, which costs the event loop far more than the copy (a message per job took 3% of a
+ * GCKS's profile). The secret is due a round trip later; a take() before it has arrived
+ * derives synchronously, as without the worker.
+ */
+const DERIVE_WINDOW_MS = 2;
+const DERIVE_BATCH = 32;
+
+const DERIVE_QUEUED = 0;
+const DERIVE_DONE = 1;
+const DERIVE_CANCELLED = 2;
+const DERIVE_FAILED = 3;
+
+class DeriveJob implements AheadSecret {
+  state = DERIVE_QUEUED;
+  secret: Buffer | undefined;
+  constructor(
+    readonly pool: KeyPairPool,
+    readonly recipe: DeriveRecipe,
+    /** The caller's (it wipes it); copied into the batch buffer, which the worker wipes. */
+    readonly privateKey: Buffer,
+    readonly peer: Buffer,
+  ) {}
+  take(): Buffer | undefined {
+    const secret = this.secret;
+    this.secret = undefined;
+    if (this.state === DERIVE_QUEUED || this.state === DERIVE_DONE) this.pool.counted(secret !== undefined);
+    this.state = DERIVE_CANCELLED;
+    return secret;
+  }
+  cancel(): void {
+    this.secret?.fill(0);
+    this.secret = undefined;
+    this.state = DERIVE_CANCELLED;
+  }
+}
 
 class KindQueue implements KeyPairSource {
   readonly batches: Batch[] = [];
@@ -112,6 +181,14 @@ export class KeyPairPool {
   readonly #quiesce = (): void => this.#stopWorker();
   #state: KeyPairPoolStats['worker'] = 'not started';
   #sweep: NodeJS.Timeout | undefined;
+  readonly #deriveAheadOn: boolean;
+  /** Jobs posted together, DERIVE_WINDOW_MS after the first or at DERIVE_BATCH. */
+  #deriveQueue: DeriveJob[] = [];
+  #deriveTimer: NodeJS.Timeout | undefined;
+  /** Posted batches, oldest first (the worker answers in order). */
+  readonly #deriveInFlight: DeriveJob[][] = [];
+  #derivedAhead = 0;
+  #derivedFallback = 0;
 
   constructor(options: KeyPairPoolOptions = {}) {
     this.#batch = Math.max(1, options.batch ?? 16);
@@ -120,6 +197,94 @@ export class KeyPairPool {
     this.#warn = options.warn ?? ((m) => process.emitWarning(m, 'GkmKeyPairPoolWarning'));
     this.#workerUrl = options.workerUrl ?? WORKER_URL;
     this.#nice = Math.min(19, Math.max(0, options.nice ?? (Number(process.env['GKM_KEYGEN_POOL_NICE']) || 0)));
+    this.#deriveAheadOn = options.deriveAhead ?? process.env['GKM_DERIVE_AHEAD'] !== '0';
+  }
+
+  /**
+   * Starts computing a shared secret on the worker (copies of both inputs travel at the end of
+   * this turn; the caller keeps its private key to derive synchronously if take() finds
+   * nothing, and must not wipe it before cancel() or take()). undefined: derive ahead is off
+   * or the worker is not usable.
+   */
+  deriveAhead(recipe: DeriveRecipe, privateKey: Buffer, peer: Buffer): AheadSecret | undefined {
+    if (!this.#deriveAheadOn || this.#state === 'failed' || this.#state === 'closed') return undefined;
+    if (privateKey.length !== recipe.size || peer.length !== recipe.size) return undefined;
+    if (!(this.#worker ?? this.#start())) return undefined;
+    const job = new DeriveJob(this, recipe, privateKey, peer);
+    const queued = this.#deriveQueue.push(job);
+    if (queued === 1) this.#deriveTimer = setTimeout(this.#postDerives, DERIVE_WINDOW_MS).unref();
+    else if (queued >= DERIVE_BATCH) this.#postDerives();
+    return job;
+  }
+
+  /** @internal DeriveJob.take(): whether the worker's secret was there. */
+  counted(ahead: boolean): void {
+    if (ahead) this.#derivedAhead++;
+    else this.#derivedFallback++;
+  }
+
+  /** One message per recipe for this turn's jobs: count x (private key | peer value), transferred. */
+  readonly #postDerives = (): void => {
+    clearTimeout(this.#deriveTimer);
+    this.#deriveTimer = undefined;
+    const queued = this.#deriveQueue.filter((j) => j.state === DERIVE_QUEUED);
+    this.#deriveQueue = [];
+    const worker = this.#worker;
+    if (!worker || queued.length === 0) {
+      for (const j of queued) j.state = DERIVE_FAILED;
+      return;
+    }
+    const byRecipe = new Map<string, DeriveJob[]>();
+    for (const j of queued) {
+      const key = `${j.recipe.addon}\0${j.recipe.curve}`;
+      const list = byRecipe.get(key);
+      if (list) list.push(j);
+      else byRecipe.set(key, [j]);
+    }
+    for (const jobs of byRecipe.values()) {
+      const { addon, curve, size } = jobs[0]!.recipe;
+      const bytes = new Uint8Array(jobs.length * 2 * size);
+      jobs.forEach((j, i) => {
+        bytes.set(j.privateKey, i * 2 * size);
+        bytes.set(j.peer, (i * 2 + 1) * size);
+      });
+      try {
+        worker.postMessage({ op: 'derive', addon, curve, size, count: jobs.length, buffer: bytes.buffer }, [bytes.buffer]);
+      } catch {
+        bytes.fill(0);
+        for (const j of jobs) j.state = DERIVE_FAILED;
+        continue;
+      }
+      this.#deriveInFlight.push(jobs);
+    }
+  };
+
+  #derived(m: WorkerReply): void {
+    const jobs = this.#deriveInFlight.shift();
+    const bytes = m.buffer ? new Uint8Array(m.buffer) : undefined;
+    if (!jobs) {
+      bytes?.fill(0);
+      return;
+    }
+    const size = jobs[0]!.recipe.size;
+    const usable = bytes !== undefined && m.error === undefined && m.count === jobs.length && bytes.length === jobs.length * size;
+    jobs.forEach((j, i) => {
+      if (j.state !== DERIVE_QUEUED) return;
+      if (!usable) {
+        j.state = DERIVE_FAILED;
+        return;
+      }
+      const secret = Buffer.allocUnsafeSlow(size);
+      secret.set(bytes.subarray(i * size, (i + 1) * size));
+      j.secret = secret;
+      j.state = DERIVE_DONE;
+    });
+    bytes?.fill(0);
+  }
+
+  #failDerives(): void {
+    for (const jobs of this.#deriveInFlight) for (const j of jobs) if (j.state === DERIVE_QUEUED) j.state = DERIVE_FAILED;
+    this.#deriveInFlight.length = 0;
   }
 
   /** The source for one kind (registered once per name; starts nothing). */
@@ -158,6 +323,7 @@ export class KeyPairPool {
   stats(): KeyPairPoolStats {
     return {
       worker: this.#state,
+      derive: { ahead: this.#derivedAhead, fallback: this.#derivedFallback },
       kinds: this.#kinds.map((q) => ({ name: q.kind.name, ready: q.ready, requested: q.requested, taken: q.taken, missed: q.missed, expired: q.expired })),
     };
   }
@@ -171,6 +337,9 @@ export class KeyPairPool {
     clearTimeout(this.#sweep);
     process.off('exit', this.#quiesce);
     for (const q of this.#kinds) this.#discard(q);
+    clearTimeout(this.#deriveTimer);
+    this.#deriveQueue = [];
+    this.#failDerives();
     await worker?.terminate();
   }
 
@@ -219,6 +388,7 @@ export class KeyPairPool {
   }
 
   #received(m: WorkerReply): void {
+    if (m.op === 'derived') return this.#derived(m);
     const q = this.#kinds[m.kind];
     if (!q) return;
     if (m.error !== undefined || !m.buffer || !m.count) {
@@ -245,6 +415,7 @@ export class KeyPairPool {
     this.#state = 'failed';
     this.#worker = undefined;
     for (const q of this.#kinds) q.requested = 0;
+    this.#failDerives();
     this.#warn(`key pair pool: key pairs are generated synchronously from now on (${reason})`);
   }
 

@@ -10,6 +10,12 @@
 // Every private key exists once, in the transferred buffer: the worker keeps no copy (the
 // pqclean output is copied into the batch and wiped).
 //
+// Derive ahead (parent -> worker): { op: 'derive', addon, curve, size, count, buffer } with
+//   buffer transferred, count x (private key | peer value), wiped here once computed.
+// Reply: { op: 'derived', count, buffer } transferred, count x shared secret (all zero where
+//   the peer value was of small order: the parent rejects that), or { op: 'derived', error }.
+//   Replies come in request order.
+//
 // workerData.control (Int32Array over a SharedArrayBuffer): [STOP] set by the parent before it
 // terminates this thread or its process exits, [BUSY] set here while inside native key
 // generation. Terminating a thread inside pqclean's keypair() aborts the whole process
@@ -59,7 +65,34 @@ function generatorFor(recipe, publicLength, privateLength) {
   throw new Error(`unknown recipe ${String(recipe.type)}`);
 }
 
-parentPort.on('message', ({ kind, recipe, count, publicLength, privateLength }) => {
+const addons = new Map();
+
+function derive({ addon, curve, size, count, buffer }) {
+  const input = new Uint8Array(buffer);
+  try {
+    let native = addons.get(addon);
+    if (!native) {
+      native = require(addon);
+      if (typeof native.xdhDerive !== 'function') throw new Error('the native addon has no xdhDerive');
+      addons.set(addon, native);
+    }
+    if (input.length !== count * 2 * size) throw new Error('derive batch of the wrong size');
+    const out = new Uint8Array(count * size);
+    for (let i = 0; i < count; i++) {
+      const at = i * 2 * size;
+      native.xdhDerive(curve, input.subarray(at, at + size), input.subarray(at + size, at + 2 * size), out.subarray(i * size, (i + 1) * size));
+    }
+    parentPort.postMessage({ op: 'derived', count, buffer: out.buffer }, [out.buffer]);
+  } catch (e) {
+    parentPort.postMessage({ op: 'derived', error: e instanceof Error ? e.message : String(e) });
+  } finally {
+    input.fill(0);
+  }
+}
+
+parentPort.on('message', (message) => {
+  if (message.op === 'derive') return derive(message);
+  const { kind, recipe, count, publicLength, privateLength } = message;
   Atomics.store(control, BUSY, 1);
   try {
     if (Atomics.load(control, STOP)) return;

@@ -63,7 +63,7 @@ export function ikeCryptoFromKeys(role: Role, suite: IkeSuite, prf: Prf, keys: I
  * before authentication: an SA made by a rekey ran its rounds in IKE_FOLLOWUP_KE (§2.2.4).
  */
 export function nextAdditionalKe(sa: IkeSa): number | undefined {
-  return sa.phase === 'keyed' ? sa.crypto?.suite.additionalKes[sa.additionalKeRounds] : undefined;
+  return sa.phase === 'keyed' ? sa.suite?.additionalKes[sa.additionalKeRounds] : undefined;
 }
 
 /**

@@ -1013,7 +1013,7 @@ export class IkeEngine {
   // --- reporting ------------------------------------------------------------------------------
 
   summary(sa: IkeSa): IkeSaSummary {
-    const s = sa.crypto?.suite;
+    const s = sa.suite;
     const suite: Record<string, string> = {};
     if (s) {
       suite['encr'] = `${nameOf(EncrId, s.encrId)}${s.keyLengthBits ? `/${s.keyLengthBits}` : ''}`;

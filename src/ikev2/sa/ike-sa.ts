@@ -72,6 +72,21 @@ export interface IkeCrypto {
 }
 
 /**
+ * Keys derived when first needed: an IKE_SA_INIT responder's (exchanges/ike-sa-init.ts), whose
+ * shared secret the key-pair pool's worker computes while the reply travels (ke.ts
+ * respondKeLater). IkeSa resolves it on the first read of `crypto`.
+ */
+export interface PendingIkeCrypto {
+  readonly suite: IkeSuite;
+  /** The keys (called once); throws if they cannot be derived. */
+  resolve(): IkeCrypto;
+  /** Never resolved (the SA closed first): wipes what it holds. */
+  dispose(): void;
+}
+
+const isPending = (c: IkeCrypto | PendingIkeCrypto): c is PendingIkeCrypto => typeof (c as PendingIkeCrypto).resolve === 'function';
+
+/**
  * An IKE SA's keys and SK ciphers (RFC 7296 §2.14): one object and one key allocation
  * (SK_d | SK_ei | SK_er | SK_ai | SK_ar, SkCipherPair) for the SA's life, the outbound IV
  * counter included; until authentication is over also the seven keys as derived (`keys`),
@@ -218,6 +233,10 @@ export class IkeSa {
   #phase: PhaseKind;
   #init: InitRecord | undefined;
   #crypto: IkeCrypto | undefined;
+  /** Responder keys not derived yet (PendingIkeCrypto); `crypto` resolves them. */
+  #pendingCrypto: PendingIkeCrypto | undefined;
+  /** Why the pending keys could not be derived (the SA then has none). */
+  #cryptoFailure: string | undefined;
   readonly extensions = new SaExtensions();
   intAuth: IntAuthState | undefined;
   /** Id of the IKE SA that took over our Child SAs after a rekey (RFC 7296 §2.18). */
@@ -265,11 +284,15 @@ export class IkeSa {
     return sa;
   }
 
-  /** A responder SA exists only once IKE_SA_INIT is answered, so it starts keyed. */
-  static responder(spiI: Buffer, spiR: Buffer, local: Endpoint, remote: Endpoint, initConfig: IkeSaInitConfig, init: InitRecord, crypto: IkeCrypto, now: number, windowSize: number): IkeSa {
+  /**
+   * A responder SA exists only once IKE_SA_INIT is answered, so it starts keyed (its keys
+   * possibly still pending: derived on the first read of `crypto`).
+   */
+  static responder(spiI: Buffer, spiR: Buffer, local: Endpoint, remote: Endpoint, initConfig: IkeSaInitConfig, init: InitRecord, crypto: IkeCrypto | PendingIkeCrypto, now: number, windowSize: number): IkeSa {
     const sa = new IkeSa('responder', spiI, spiR, local, remote, initConfig, 'keyed', now, windowSize);
     sa.#init = init;
-    sa.#crypto = crypto;
+    if (isPending(crypto)) sa.#pendingCrypto = crypto;
+    else sa.#crypto = crypto;
     return sa;
   }
 
@@ -411,12 +434,30 @@ export class IkeSa {
   }
 
   requireCrypto(): IkeCrypto {
-    if (!this.#crypto) throw new GkmError('GKM_IKE_INVALID_STATE', { detail: `IKE SA ${this.id} has no keys in phase ${this.#phase}` });
+    const crypto = this.crypto;
+    if (!crypto) throw new GkmError('GKM_IKE_INVALID_STATE', { detail: `IKE SA ${this.id} has no keys in phase ${this.#phase}${this.#cryptoFailure ? ` (${this.#cryptoFailure})` : ''}` });
+    return crypto;
+  }
+
+  /** The keys; pending ones are derived now (undefined if that fails: the SA's messages are then dropped). */
+  get crypto(): IkeCrypto | undefined {
+    if (this.#pendingCrypto) this.#resolveCrypto(this.#pendingCrypto);
     return this.#crypto;
   }
 
-  get crypto(): IkeCrypto | undefined {
-    return this.#crypto;
+  /** The negotiated transforms, without deriving pending keys. */
+  get suite(): IkeSuite | undefined {
+    return this.#pendingCrypto?.suite ?? this.#crypto?.suite;
+  }
+
+  #resolveCrypto(pending: PendingIkeCrypto): void {
+    this.#pendingCrypto = undefined;
+    try {
+      this.#crypto = pending.resolve();
+    } catch (e) {
+      pending.dispose();
+      this.#cryptoFailure = e instanceof Error ? e.message : String(e);
+    }
   }
 
   /**
@@ -424,7 +465,7 @@ export class IkeSa {
    * message. Only before authentication; the old ciphers are disposed and old keys wiped.
    */
   replaceCrypto(next: IkeCrypto): void {
-    const old = this.#crypto;
+    const old = this.crypto;
     if (this.#phase !== 'keyed' || !old) throw new GkmError('GKM_IKE_INVALID_STATE', { detail: `IKE SA ${this.id}: key update in phase ${this.#phase}` });
     this.#crypto = next;
     old.dispose();
@@ -462,6 +503,8 @@ export class IkeSa {
     if (this.#phase === 'closed') return;
     this.#phase = 'closed';
     for (const p of this.pending.values()) p.timer?.cancel();
+    this.#pendingCrypto?.dispose();
+    this.#pendingCrypto = undefined;
     this.#crypto?.dispose();
   }
 }

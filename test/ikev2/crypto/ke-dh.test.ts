@@ -4,6 +4,7 @@ import { readFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { nativeXdhGroup, nodeXdhGroup, xdhPath, type DhGroup, type XdhCurveName } from '../../../src/ikev2/crypto/ke-dh.ts';
 import { ikeNativeCrypto, type IkeNativeCrypto } from '../../../src/ikev2/crypto/native.ts';
+import { lowOrderValues } from '../../../src/ikev2/crypto/xdh-low-order.ts';
 import {
   createInitiatorKe,
   createInitiatorKeForTest,
@@ -233,16 +234,8 @@ for (const [path, make] of XDH_PATHS) {
       else assert.equal(run().toString('hex'), t.shared, `tcId ${t.tcId}`);
     }
     // u = 0, 1, the two points of order 8, p - 1 (order 2), p and p + 1, also with bit 255 set
-    // (masked, RFC 7748 §5): X25519 of any clamped scalar with them is 0.
-    const lowOrder = [
-      '0000000000000000000000000000000000000000000000000000000000000000',
-      '0100000000000000000000000000000000000000000000000000000000000000',
-      'e0eb7a7c3b41b8ae1656e3faf19fc46ada098deb9c32b1fd866205165f49b800',
-      '5f9c95bca3508c24b1d0b1559c83ef5b04445cc4581c8e86d8224eddd09f1157',
-      'ecffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
-      'edffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
-      'eeffffffffffffffffffffffffffffffffffffffffffffffffffffffffffff7f',
-    ];
+    // (masked, RFC 7748 §5): X25519 of any clamped scalar with them is 0 (xdh-low-order.ts).
+    const lowOrder = lowOrderValues('x25519').map((u) => u.toString('hex'));
     for (const u of lowOrder) {
       for (const point of [hex(u), Buffer.from(hex(u).map((b, i) => (i === 31 ? b | 0x80 : b)))]) {
         const pair = group.generate();

@@ -9,7 +9,8 @@
  * INVALID_KE_PAYLOAD / NO_PROPOSAL_CHOSEN / INVALID_SYNTAX replies are stateless.
  */
 import { GkmError } from '../../errors.ts';
-import { createInitiatorKe, respondKe, type KeInitiator } from '../../crypto/ke.ts';
+import { createInitiatorKe, respondKe, respondKeLater, type KeInitiator, type KeResponse } from '../../crypto/ke.ts';
+import type { DeferredSecret } from '../../crypto/ke-dh.ts';
 import { deriveInitialIkeKeys, ikeKeySizes } from '../../crypto/keys.ts';
 import { getPrf } from '../../crypto/prf.ts';
 import { wipe } from '../../crypto/zeroize.ts';
@@ -25,7 +26,7 @@ import { DEFAULT_SIGNATURE_HASHES, type IkeSaInitConfig, type PeerConfig } from 
 import { ikeCryptoFromKeys, protectionOf } from '../additional-ke.ts';
 import { retained } from '../retained.ts';
 import { sharedNumbers } from '../shared-values.ts';
-import { IkeSa, type IkeCrypto, type IkeSuite, type InitRecord, type Role } from '../ike-sa.ts';
+import { IkeSa, type IkeCrypto, type IkeSuite, type InitRecord, type PendingIkeCrypto, type Role } from '../ike-sa.ts';
 import { findNotify, firstErrorNotify, hasNotify, notifiesOf, PeerNotifyError, required } from '../messages.ts';
 import { detectNat, natDetectionNotifies } from '../nat.ts';
 import { checkChosenProposal, chosenAdditionalKes, chosenId, numberedProposals, offeredKeMethods, offersAdditionalKe, selectProposal } from '../proposals.ts';
@@ -101,6 +102,24 @@ export function deriveIkeCrypto(role: Role, suite: IkeSuite, ni: Buffer, nr: Buf
     return ikeCryptoFromKeys(role, suite, prf, keys);
   } finally {
     wipe(secret);
+  }
+}
+
+/** The keys of a responder, derived on first use (IkeSa.crypto); `secret` is taken then. */
+function pendingIkeCrypto(suite: IkeSuite, ni: Buffer, nr: Buffer, secret: DeferredSecret, spiI: Buffer, spiR: Buffer): PendingIkeCrypto {
+  return {
+    suite,
+    resolve: () => deriveIkeCrypto('responder', suite, ni, nr, secret.take(), spiI, spiR),
+    dispose: () => secret.dispose(),
+  };
+}
+
+/** What deriveIkeCrypto would refuse, checked before answering (NO_PROPOSAL_CHOSEN, as with keys derived at once). */
+function checkKeyable(suite: IkeSuite): void {
+  try {
+    ikeKeySizes(getPrf(suite.prfId), protectionOf(suite));
+  } catch (e) {
+    throw new GkmError('GKM_IKE_NO_PROPOSAL_CHOSEN', { field: 'SA', detail: 'suite cannot be keyed', cause: e });
   }
 }
 
@@ -301,18 +320,25 @@ export function respondToIkeSaInit(input: InitResponderInput): InitResponderResu
     throw new GkmError('GKM_IKE_INVALID_KE', { field: 'KE', detail: `got ${ke.method}, want ${suite.keMethod}`, notifyData: Buffer.of(suite.keMethod >> 8, suite.keMethod & 0xff) });
   }
   checkNonce(ni, suite.prfId);
-  const reply = respondKe(ke.method, ke.data); // GKM_CRYPTO_INVALID_KE -> INVALID_SYNTAX
+  // RFC 9242 §3 / RFC 9370 §2.2.1: announced (like strongSwan) only when an ADDKE round follows.
+  const intermediate = suite.additionalKes.length > 0;
+  // Without ADDKE rounds the keys are needed only when the next request comes: the shared
+  // secret is computed meanwhile (X25519/X448 on the key-pair pool's worker), the keys on first use.
+  if (!intermediate) checkKeyable(suite);
+  const later = intermediate ? undefined : respondKeLater(ke.method, ke.data); // GKM_CRYPTO_INVALID_KE -> INVALID_SYNTAX
+  const reply = later ?? respondKe(ke.method, ke.data);
   let spiR = input.random(8);
   while (spiR.equals(ZERO_SPI)) spiR = input.random(8);
   const nr = input.random(input.nonceLength);
-  let crypto: IkeCrypto;
-  try {
-    crypto = deriveIkeCrypto('responder', suite, ni, nr, reply.sharedSecret, spiI, spiR);
-  } catch (e) {
-    throw new GkmError('GKM_IKE_NO_PROPOSAL_CHOSEN', { field: 'SA', detail: 'suite cannot be keyed', cause: e });
+  let crypto: IkeCrypto | PendingIkeCrypto;
+  if (later) crypto = pendingIkeCrypto(suite, ni, nr, later.secret, spiI, spiR);
+  else {
+    try {
+      crypto = deriveIkeCrypto('responder', suite, ni, nr, (reply as KeResponse).sharedSecret, spiI, spiR);
+    } catch (e) {
+      throw new GkmError('GKM_IKE_NO_PROPOSAL_CHOSEN', { field: 'SA', detail: 'suite cannot be keyed', cause: e });
+    }
   }
-  // RFC 9242 §3 / RFC 9370 §2.2.1: announced (like strongSwan) only when an ADDKE round follows.
-  const intermediate = suite.additionalKes.length > 0;
   const payloads: Payload[] = [
     { type: PayloadType.SA, proposals: [chosen] } satisfies SaPayload,
     { type: PayloadType.KE, method: ke.method, data: reply.publicData } satisfies KePayload,
