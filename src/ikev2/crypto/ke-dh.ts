@@ -19,7 +19,7 @@ import {
   type KeyObject,
 } from 'node:crypto';
 import { GkmError } from '../errors.ts';
-import { keyPairPool, type AheadSecret, type DeriveRecipe, type KeyPairPool, type KeyPairSource } from './keypair-pool.ts';
+import { keyPairPool, type AheadSecret, type DeriveRecipe, type KdfInput, type KeyPairPool, type KeyPairSource } from './keypair-pool.ts';
 import { ikeNativeCrypto, nativeAddonPath, type IkeNativeCrypto } from './native.ts';
 import { isLowOrder } from './xdh-low-order.ts';
 import { wipe } from './zeroize.ts';
@@ -35,14 +35,29 @@ export interface DhKeyPair {
    * secret is taken once with DeferredSecret.take(). The pair must not be disposed before
    * that: the DeferredSecret owns it (take() and dispose() dispose the pair).
    */
-  deriveLater?(peerData: Buffer): DeferredSecret;
+  deriveLater?(peerData: Buffer, kdf?: SecretKdf): DeferredSecret;
   /** Drops the private key (OpenSSL keeps its own copy until the object is collected). */
   dispose(): void;
 }
 
+/**
+ * Keys instead of the secret: prf+(prf(key, g^ir), seed) of `length` octets with the addon's
+ * HMAC `hash` (`digestSize` its output): RFC 7296 §2.14 SKEYSEED and SK_* when key = Ni | Nr
+ * and seed = Ni | Nr | SPIi | SPIr. g^ir then never leaves the worker (or this module).
+ */
+export interface SecretKdf {
+  readonly hash: number;
+  readonly digestSize: number;
+  readonly length: number;
+  readonly key: Buffer;
+  readonly seed: Buffer;
+}
+
 /** A shared secret to take once, when the keys are needed (DhKeyPair.deriveLater). */
 export interface DeferredSecret {
-  /** The secret (the caller wipes it); throws GKM_CRYPTO_INVALID_KE like derive(). Once. */
+  /** take() returns the SecretKdf output rather than the secret. */
+  readonly derivedKeys: boolean;
+  /** The secret, or the keys (the caller wipes them); throws GKM_CRYPTO_INVALID_KE like derive(). Once. */
   take(): Buffer;
   /** Not needed: wipes what is held. Idempotent; implied by take(). */
   dispose(): void;
@@ -87,6 +102,19 @@ export function nativeXdhGroup(curve: XdhCurveName, native: IkeNativeCrypto, pai
     if (!native.xdhDerive(id, privateKey, peerData, secret)) throw allZero(curve);
     return secret;
   };
+  /** SecretKdf on the event loop (wipes `secret`). */
+  const keysFrom = (secret: Buffer, kdf: SecretKdf): Buffer => {
+    const seed = Buffer.allocUnsafeSlow(kdf.digestSize);
+    try {
+      native.hmac(kdf.hash, kdf.key, secret, seed);
+      const keys = Buffer.allocUnsafeSlow(kdf.length);
+      native.prfPlus(kdf.hash, seed, kdf.seed, keys);
+      return keys;
+    } finally {
+      wipe(secret);
+      wipe(seed);
+    }
+  };
   const fresh = (): { privateKey: Buffer; publicData: Buffer } => {
     const pooled = pairs?.take();
     if (pooled) return pooled;
@@ -119,22 +147,24 @@ export function nativeXdhGroup(curve: XdhCurveName, native: IkeNativeCrypto, pai
           check(peerData);
           return deriveWith(privateKey, peerData);
         },
-        deriveLater(peerData) {
+        deriveLater(peerData, kdf) {
           if (!privateKey) throw disposed();
           check(peerData);
           if (isLowOrder(curve, peerData)) throw allZero(curve); // RFC 7748 §6, refused now
           const key = privateKey;
-          const job = ahead?.start({ addon: ahead.addon, curve: id, size }, key, peerData);
+          const recipe = { addon: ahead!.addon, curve: id, size, ...(kdf ? { kdf: { hash: kdf.hash, digestSize: kdf.digestSize, length: kdf.length } } : {}) };
+          const job = ahead!.start(recipe, key, peerData, kdf && { key: kdf.key, seed: kdf.seed });
           let done = false;
           return {
+            derivedKeys: kdf !== undefined,
             take() {
               if (done) throw disposed();
               done = true;
               try {
-                const secret = job?.take();
-                if (!secret) return deriveWith(key, peerData);
-                if (secret.every((b) => b === 0)) throw allZero(curve); // not on the list above: cannot happen
-                return secret;
+                const ready = job?.take(); // the worker refused an all-zero secret: derived (and refused) here
+                if (ready) return ready;
+                const secret = deriveWith(key, peerData);
+                return kdf ? keysFrom(secret, kdf) : secret;
               } finally {
                 pair.dispose();
               }
@@ -224,11 +254,11 @@ export function nodeXdhGroup(curve: XdhCurveName): DhGroup {
 /** The key-pair pool's worker computing X25519/X448 secrets ahead with an addon. */
 export interface DeriveAhead {
   readonly addon: string;
-  start(recipe: DeriveRecipe, privateKey: Buffer, peer: Buffer): AheadSecret | undefined;
+  start(recipe: DeriveRecipe, privateKey: Buffer, peer: Buffer, kdf?: KdfInput): AheadSecret | undefined;
 }
 
 function poolDeriveAhead(pool: KeyPairPool | undefined): DeriveAhead | undefined {
-  return pool && { addon: nativeAddonPath(), start: (recipe, privateKey, peer) => pool.deriveAhead(recipe, privateKey, peer) };
+  return pool && { addon: nativeAddonPath(), start: (recipe, privateKey, peer, kdf) => pool.deriveAhead(recipe, privateKey, peer, kdf) };
 }
 
 /** Fresh X25519/X448 pairs made ahead by the key-pair pool's worker with the same addon (undefined: GKM_KEYGEN_POOL=0). */

@@ -16,7 +16,7 @@
 import { GkmError } from '../errors.ts';
 import { KeId } from '../registry/transform.ts';
 import { nameOf } from '../registry/names.ts';
-import { dhGroups, type DeferredSecret, type DhGroup, type DhKeyPair } from './ke-dh.ts';
+import { dhGroups, type DeferredSecret, type DhGroup, type DhKeyPair, type SecretKdf } from './ke-dh.ts';
 import { mlKem, type MlKem, type MlKemDecapsulator } from './ke-mlkem.ts';
 
 export type KeRole = 'initiator' | 'responder';
@@ -53,6 +53,7 @@ export interface KeDeferredResponse {
 function eagerSecret(secret: Buffer): DeferredSecret {
   let held: Buffer | undefined = secret;
   return {
+    derivedKeys: false,
     take() {
       if (!held) throw new GkmError('GKM_CRYPTO_INTERNAL', { detail: 'shared secret already taken' });
       const s = held;
@@ -81,7 +82,7 @@ interface KeMethodImpl {
   initiate(testInput?: Buffer): InitiatorState;
   respond(initiatorData: Buffer, testInput?: Buffer): { publicData: Buffer; sharedSecret: Buffer };
   /** The secret computed later where the method can (X25519/X448: off the event loop). */
-  respondLater?(initiatorData: Buffer): { publicData: Buffer; secret: DeferredSecret };
+  respondLater?(initiatorData: Buffer, kdf?: SecretKdf): { publicData: Buffer; secret: DeferredSecret };
 }
 
 // Per-exchange state as small classes rather than closures: no function objects per exchange
@@ -130,7 +131,7 @@ function dhMethod(group: DhGroup): KeMethodImpl {
         pair.dispose();
       }
     },
-    respondLater(initiatorData) {
+    respondLater(initiatorData, kdf) {
       const pair = group.generate();
       if (!pair.deriveLater) {
         try {
@@ -140,7 +141,7 @@ function dhMethod(group: DhGroup): KeMethodImpl {
         }
       }
       try {
-        return { publicData: pair.publicData, secret: pair.deriveLater(initiatorData) };
+        return { publicData: pair.publicData, secret: pair.deriveLater(initiatorData, kdf) };
       } catch (e) {
         pair.dispose();
         throw e;
@@ -263,12 +264,13 @@ export function respondKe(method: number, initiatorData: Buffer): KeResponse {
  * Like respondKe, but the shared secret is taken later (KeDeferredResponse.secret), when the
  * keys are first needed: an IKE_SA_INIT responder needs them only once the next request has
  * come, and X25519/X448 compute it meanwhile on the key-pair pool's worker. Invalid peer
- * values still throw GKM_CRYPTO_INVALID_KE here. Other methods compute it now.
+ * values still throw GKM_CRYPTO_INVALID_KE here. Other methods compute it now. With `kdf`
+ * (ke-dh.ts SecretKdf) X25519/X448 on the addon return keys instead (secret.derivedKeys).
  */
-export function respondKeLater(method: number, initiatorData: Buffer): KeDeferredResponse {
+export function respondKeLater(method: number, initiatorData: Buffer, kdf?: SecretKdf): KeDeferredResponse {
   const impl = lookup(method);
   checkLength(initiatorData, impl.initiatorDataLength, 'initiator', method);
-  if (impl.respondLater) return { method, ...impl.respondLater(initiatorData) };
+  if (impl.respondLater) return { method, ...impl.respondLater(initiatorData, kdf) };
   const r = impl.respond(initiatorData);
   return { method, publicData: r.publicData, secret: eagerSecret(r.sharedSecret) };
 }

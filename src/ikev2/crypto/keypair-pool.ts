@@ -67,12 +67,28 @@ export interface DeriveRecipe {
   readonly curve: 25519 | 448;
   /** Private key, peer value and secret length (octets). */
   readonly size: number;
+  /**
+   * Then, on the addon, keys from the secret: prf+(prf(kdfKey, secret), kdfSeed) of `length`
+   * octets with HMAC `hash` (the addon's hmac/prfPlus index; `digestSize` its output), i.e.
+   * RFC 7296 §2.14 SKEYSEED and SK_* for kdfKey = Ni | Nr, kdfSeed = Ni | Nr | SPIi | SPIr.
+   * take() then returns these keys, and the shared secret never comes back.
+   */
+  readonly kdf?: { readonly hash: number; readonly digestSize: number; readonly length: number };
 }
 
+/** The per-exchange inputs of DeriveRecipe.kdf. */
+export interface KdfInput {
+  readonly key: Buffer;
+  readonly seed: Buffer;
+}
+
+/** Longest kdfKey / kdfSeed accepted (two 256-octet nonces and two SPIs). */
+const MAX_KDF_INPUT = 0xffff;
+
 export interface KeyPairPoolOptions {
-  /** Pairs per kind, ready or requested (default 64). */
+  /** Pairs per kind, ready or requested (default 128). */
   readonly capacity?: number;
-  /** Pairs per worker reply (default 16). */
+  /** Pairs per worker reply (default 32: each request wakes the worker, which costs the event loop more than the pairs). */
   readonly batch?: number;
   /** Ready pairs older than this are wiped unused (default 30 s). */
   readonly maxAgeMs?: number;
@@ -103,6 +119,8 @@ interface Batch {
 interface WorkerReply {
   /** 'derived': the reply to the oldest derive batch in flight. */
   readonly op?: 'derived';
+  /** Derive jobs whose secret was all zero (their output is zero; derived again synchronously, which refuses them). */
+  readonly refused?: readonly number[];
   readonly kind: number;
   readonly count?: number;
   readonly buffer?: ArrayBuffer;
@@ -134,6 +152,7 @@ class DeriveJob implements AheadSecret {
     /** The caller's (it wipes it); copied into the batch buffer, which the worker wipes. */
     readonly privateKey: Buffer,
     readonly peer: Buffer,
+    readonly kdfInput: KdfInput | undefined,
   ) {}
   take(): Buffer | undefined {
     const secret = this.secret;
@@ -191,8 +210,8 @@ export class KeyPairPool {
   #derivedFallback = 0;
 
   constructor(options: KeyPairPoolOptions = {}) {
-    this.#batch = Math.max(1, options.batch ?? 16);
-    this.#capacity = Math.max(this.#batch, options.capacity ?? 64);
+    this.#batch = Math.max(1, options.batch ?? 32);
+    this.#capacity = Math.max(this.#batch, options.capacity ?? 128);
     this.#maxAgeMs = options.maxAgeMs ?? 30_000;
     this.#warn = options.warn ?? ((m) => process.emitWarning(m, 'GkmKeyPairPoolWarning'));
     this.#workerUrl = options.workerUrl ?? WORKER_URL;
@@ -206,11 +225,13 @@ export class KeyPairPool {
    * nothing, and must not wipe it before cancel() or take()). undefined: derive ahead is off
    * or the worker is not usable.
    */
-  deriveAhead(recipe: DeriveRecipe, privateKey: Buffer, peer: Buffer): AheadSecret | undefined {
+  deriveAhead(recipe: DeriveRecipe, privateKey: Buffer, peer: Buffer, kdfInput?: KdfInput): AheadSecret | undefined {
     if (!this.#deriveAheadOn || this.#state === 'failed' || this.#state === 'closed') return undefined;
     if (privateKey.length !== recipe.size || peer.length !== recipe.size) return undefined;
+    if ((recipe.kdf !== undefined) !== (kdfInput !== undefined)) return undefined;
+    if (kdfInput && (kdfInput.key.length > MAX_KDF_INPUT || kdfInput.seed.length > MAX_KDF_INPUT)) return undefined;
     if (!(this.#worker ?? this.#start())) return undefined;
-    const job = new DeriveJob(this, recipe, privateKey, peer);
+    const job = new DeriveJob(this, recipe, privateKey, peer, kdfInput);
     const queued = this.#deriveQueue.push(job);
     if (queued === 1) this.#deriveTimer = setTimeout(this.#postDerives, DERIVE_WINDOW_MS).unref();
     else if (queued >= DERIVE_BATCH) this.#postDerives();
@@ -223,7 +244,10 @@ export class KeyPairPool {
     else this.#derivedFallback++;
   }
 
-  /** One message per recipe for this turn's jobs: count x (private key | peer value), transferred. */
+  /**
+   * One message per recipe for the queued jobs, transferred: count x (private key | peer value
+   * [| u16 key length | kdf key | u16 seed length | kdf seed]).
+   */
   readonly #postDerives = (): void => {
     clearTimeout(this.#deriveTimer);
     this.#deriveTimer = undefined;
@@ -236,20 +260,35 @@ export class KeyPairPool {
     }
     const byRecipe = new Map<string, DeriveJob[]>();
     for (const j of queued) {
-      const key = `${j.recipe.addon}\0${j.recipe.curve}`;
+      const kdf = j.recipe.kdf;
+      const key = `${j.recipe.addon}\0${j.recipe.curve}${kdf ? `\0${kdf.hash}\0${kdf.digestSize}\0${kdf.length}` : ''}`;
       const list = byRecipe.get(key);
       if (list) list.push(j);
       else byRecipe.set(key, [j]);
     }
     for (const jobs of byRecipe.values()) {
-      const { addon, curve, size } = jobs[0]!.recipe;
-      const bytes = new Uint8Array(jobs.length * 2 * size);
-      jobs.forEach((j, i) => {
-        bytes.set(j.privateKey, i * 2 * size);
-        bytes.set(j.peer, (i * 2 + 1) * size);
-      });
+      const { addon, curve, size, kdf } = jobs[0]!.recipe;
+      const bytes = new Uint8Array(jobs.reduce((n, j) => n + 2 * size + (j.kdfInput ? 4 + j.kdfInput.key.length + j.kdfInput.seed.length : 0), 0));
+      const view = new DataView(bytes.buffer);
+      let at = 0;
+      const put = (b: Buffer, withLength: boolean): void => {
+        if (withLength) {
+          view.setUint16(at, b.length);
+          at += 2;
+        }
+        bytes.set(b, at);
+        at += b.length;
+      };
+      for (const j of jobs) {
+        put(j.privateKey, false);
+        put(j.peer, false);
+        if (j.kdfInput) {
+          put(j.kdfInput.key, true);
+          put(j.kdfInput.seed, true);
+        }
+      }
       try {
-        worker.postMessage({ op: 'derive', addon, curve, size, count: jobs.length, buffer: bytes.buffer }, [bytes.buffer]);
+        worker.postMessage({ op: 'derive', addon, curve, size, kdf, count: jobs.length, buffer: bytes.buffer }, [bytes.buffer]);
       } catch {
         bytes.fill(0);
         for (const j of jobs) j.state = DERIVE_FAILED;
@@ -266,11 +305,12 @@ export class KeyPairPool {
       bytes?.fill(0);
       return;
     }
-    const size = jobs[0]!.recipe.size;
+    const { size: secretSize, kdf } = jobs[0]!.recipe;
+    const size = kdf ? kdf.length : secretSize;
     const usable = bytes !== undefined && m.error === undefined && m.count === jobs.length && bytes.length === jobs.length * size;
     jobs.forEach((j, i) => {
       if (j.state !== DERIVE_QUEUED) return;
-      if (!usable) {
+      if (!usable || m.refused?.includes(i)) {
         j.state = DERIVE_FAILED;
         return;
       }

@@ -10,10 +10,14 @@
 // Every private key exists once, in the transferred buffer: the worker keeps no copy (the
 // pqclean output is copied into the batch and wiped).
 //
-// Derive ahead (parent -> worker): { op: 'derive', addon, curve, size, count, buffer } with
-//   buffer transferred, count x (private key | peer value), wiped here once computed.
-// Reply: { op: 'derived', count, buffer } transferred, count x shared secret (all zero where
-//   the peer value was of small order: the parent rejects that), or { op: 'derived', error }.
+// Derive ahead (parent -> worker): { op: 'derive', addon, curve, size, kdf?, count, buffer }
+//   with buffer transferred, count x (private key | peer value [| u16 key length | kdf key |
+//   u16 seed length | kdf seed]), wiped here once computed.
+// Reply: { op: 'derived', count, buffer, refused } transferred, count x output: the shared
+//   secret, or with kdf = { hash, digestSize, length } prf+(prf(kdf key, secret), kdf seed) of
+//   `length` octets on the addon's HMAC (RFC 7296 §2.14 SKEYSEED and SK_*), the secret and
+//   SKEYSEED wiped here. `refused`: indexes whose secret was all zero (output left zero).
+//   { op: 'derived', error } when the batch cannot be computed.
 //   Replies come in request order.
 //
 // workerData.control (Int32Array over a SharedArrayBuffer): [STOP] set by the parent before it
@@ -67,26 +71,57 @@ function generatorFor(recipe, publicLength, privateLength) {
 
 const addons = new Map();
 
-function derive({ addon, curve, size, count, buffer }) {
+function derive({ addon, curve, size, kdf, count, buffer }) {
   const input = new Uint8Array(buffer);
+  const view = new DataView(buffer);
+  const secret = new Uint8Array(size);
+  const seed = kdf ? new Uint8Array(kdf.digestSize) : undefined;
   try {
     let native = addons.get(addon);
     if (!native) {
       native = require(addon);
-      if (typeof native.xdhDerive !== 'function') throw new Error('the native addon has no xdhDerive');
+      if (typeof native.xdhDerive !== 'function' || typeof native.prfPlus !== 'function') throw new Error('the native addon has no xdhDerive/prfPlus');
       addons.set(addon, native);
     }
-    if (input.length !== count * 2 * size) throw new Error('derive batch of the wrong size');
-    const out = new Uint8Array(count * size);
+    const outSize = kdf ? kdf.length : size;
+    const out = new Uint8Array(count * outSize);
+    const refused = [];
+    let at = 0;
+    const take = (n) => {
+      if (at + n > input.length) throw new Error('derive batch truncated');
+      const part = input.subarray(at, at + n);
+      at += n;
+      return part;
+    };
+    const takeSized = () => {
+      if (at + 2 > input.length) throw new Error('derive batch truncated');
+      const n = view.getUint16(at);
+      at += 2;
+      return take(n);
+    };
     for (let i = 0; i < count; i++) {
-      const at = i * 2 * size;
-      native.xdhDerive(curve, input.subarray(at, at + size), input.subarray(at + size, at + 2 * size), out.subarray(i * size, (i + 1) * size));
+      const privateKey = take(size);
+      const peer = take(size);
+      const target = out.subarray(i * outSize, (i + 1) * outSize);
+      const ok = native.xdhDerive(curve, privateKey, peer, kdf ? secret : target);
+      if (kdf) {
+        const key = takeSized();
+        const prfSeed = takeSized();
+        if (ok) {
+          native.hmac(kdf.hash, key, secret, seed);
+          native.prfPlus(kdf.hash, seed, prfSeed, target);
+        }
+      }
+      if (!ok) refused.push(i);
     }
-    parentPort.postMessage({ op: 'derived', count, buffer: out.buffer }, [out.buffer]);
+    if (at !== input.length) throw new Error('derive batch has trailing bytes');
+    parentPort.postMessage({ op: 'derived', count, buffer: out.buffer, refused }, [out.buffer]);
   } catch (e) {
     parentPort.postMessage({ op: 'derived', error: e instanceof Error ? e.message : String(e) });
   } finally {
     input.fill(0);
+    secret.fill(0);
+    seed?.fill(0);
   }
 }
 

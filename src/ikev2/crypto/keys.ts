@@ -74,8 +74,20 @@ export function deriveIkeKeys(
 ): IkeSaKeys {
   checkSpi(spiI, 'SPIi');
   checkSpi(spiR, 'SPIr');
-  const lengths = [sizes.prf, sizes.integ, sizes.integ, sizes.encr, sizes.encr, sizes.prf, sizes.prf];
-  const keymat = prfPlus(prf, seed, [ni, nr, spiI, spiR], lengths.reduce((a, b) => a + b, 0));
+  return splitIkeKeys(prfPlus(prf, seed, [ni, nr, spiI, spiR], ikeKeymatLength(sizes)), sizes);
+}
+
+const ikeKeyLengths = (sizes: IkeKeySizes): number[] => [sizes.prf, sizes.integ, sizes.integ, sizes.encr, sizes.encr, sizes.prf, sizes.prf];
+
+/** Octets of prf+ output the seven IKE SA keys take (RFC 7296 §2.14). */
+export function ikeKeymatLength(sizes: IkeKeySizes): number {
+  return ikeKeyLengths(sizes).reduce((a, b) => a + b, 0);
+}
+
+/** SK_d | SK_ai | SK_ar | SK_ei | SK_er | SK_pi | SK_pr from prf+ output (copied; `keymat` is wiped). */
+export function splitIkeKeys(keymat: Buffer, sizes: IkeKeySizes): IkeSaKeys {
+  const lengths = ikeKeyLengths(sizes);
+  if (keymat.length < ikeKeymatLength(sizes)) throw new GkmError('GKM_CRYPTO_INTERNAL', { detail: `${keymat.length} octets of IKE key material` });
   const [skD, skAi, skAr, skEi, skEr, skPi, skPr] = split(keymat, lengths) as [
     Buffer, Buffer, Buffer, Buffer, Buffer, Buffer, Buffer,
   ];

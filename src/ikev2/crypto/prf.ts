@@ -23,6 +23,8 @@ export interface Prf {
   compute(key: Buffer, data: Octets): Buffer;
   /** prf+(key, seed) of `length` octets in one step, when the PRF has a faster way than prfPlus' loop. */
   expand?(key: Buffer, seed: Octets, length: number): Buffer;
+  /** HMAC on the native addon: its `hash` argument (hmac/prfPlus), for work done elsewhere (keypair-pool.ts). */
+  readonly nativeHash?: number;
 }
 
 /** The parts of `data`, in order. */
@@ -51,6 +53,7 @@ export function createHmacPrf(
       id,
       keyLength,
       outputLength,
+      nativeHash: h,
       // Outputs get an allocation of their own, like digest()'s: no pool slab kept by a key.
       compute(key, data) {
         const out = Buffer.allocUnsafeSlow(outputLength);

@@ -20,7 +20,9 @@ import { nativeXdhGroup, type DeferredSecret, type DeriveAhead, type DhKeyPair, 
 import { createInitiatorKe, respondKeLater } from '../../../src/ikev2/crypto/ke.ts';
 import { isLowOrder, lowOrderValues } from '../../../src/ikev2/crypto/xdh-low-order.ts';
 import { isGkmError } from '../../../src/ikev2/errors.ts';
-import { KeId } from '../../../src/ikev2/registry/transform.ts';
+import { KeId, PrfId } from '../../../src/ikev2/registry/transform.ts';
+import { getPrf } from '../../../src/ikev2/crypto/prf.ts';
+import { deriveInitialIkeKeys, ikeKeymatLength, splitIkeKeys } from '../../../src/ikev2/crypto/keys.ts';
 
 const native = ikeNativeCrypto();
 const skip = !native && 'the native addon is not loaded (node scripts/build-native.mjs)';
@@ -37,7 +39,7 @@ async function until(cond: () => boolean, ms = 20_000): Promise<void> {
 }
 
 function aheadOf(pool: KeyPairPool): DeriveAhead {
-  return { addon: nativeAddonPath(), start: (recipe, privateKey, peer) => pool.deriveAhead(recipe, privateKey, peer) };
+  return { addon: nativeAddonPath(), start: (recipe, privateKey, peer, kdf) => pool.deriveAhead(recipe, privateKey, peer, kdf) };
 }
 
 test('X25519: the low-order list agrees with every Wycheproof case (all-zero secret iff listed)', () => {
@@ -191,6 +193,39 @@ test('deriveAhead refuses inputs of the wrong length (nothing queued)', { skip }
   try {
     const ahead = pool.deriveAhead({ addon: nativeAddonPath(), curve: CURVE_ID.x25519, size: 32 }, Buffer.alloc(31), Buffer.alloc(32));
     assert.equal(ahead, undefined, 'inputs of the wrong length are not queued');
+  } finally {
+    await pool.close();
+  }
+});
+
+test('with a SecretKdf the worker returns RFC 7296 §2.14 SKEYSEED/SK_* key material, equal to the TypeScript derivation, also when taken before the worker answered', { skip }, async () => {
+  const pool = new KeyPairPool();
+  try {
+    const prf = getPrf(PrfId.HMAC_SHA2_256);
+    const sizes = { prf: 32, integ: 0, encr: 36 };
+    const length = ikeKeymatLength(sizes);
+    const group = nativeXdhGroup('x25519', native!, undefined, aheadOf(pool));
+    const runs = Array.from({ length: 20 }, () => {
+      const peer = nativeXdhGroup('x25519', native!).generate();
+      const pair = group.generate();
+      const [ni, nr, spiI, spiR] = [randomBytes(32), randomBytes(32), randomBytes(8), randomBytes(8)];
+      const expected = deriveInitialIkeKeys(prf, ni, nr, peer.derive(pair.publicData), spiI, spiR, sizes);
+      const key = Buffer.concat([ni, nr]);
+      const secret = pair.deriveLater!(peer.publicData, { hash: prf.nativeHash!, digestSize: prf.outputLength, length, key, seed: Buffer.concat([key, spiI, spiR]) });
+      assert.equal(secret.derivedKeys, true);
+      return { expected, secret };
+    });
+    runs[0]!.secret.dispose(); // one cancelled: its output is wiped, the others unaffected
+    await new Promise((r) => setTimeout(r, 300));
+    for (const { expected, secret } of runs.slice(1)) assert.deepEqual(splitIkeKeys(secret.take(), sizes), expected);
+    // and synchronously, when taken before the worker answered
+    const peer = nativeXdhGroup('x25519', native!).generate();
+    const pair = group.generate();
+    const key = Buffer.concat([randomBytes(32), randomBytes(32)]);
+    const seed = Buffer.concat([key, randomBytes(16)]);
+    const expected = deriveInitialIkeKeys(prf, key.subarray(0, 32), key.subarray(32), peer.derive(pair.publicData), seed.subarray(64, 72), seed.subarray(72), sizes);
+    assert.deepEqual(splitIkeKeys(pair.deriveLater!(peer.publicData, { hash: prf.nativeHash!, digestSize: 32, length, key, seed }).take(), sizes), expected);
+    assert.ok(pool.stats().derive.ahead >= 15, JSON.stringify(pool.stats()));
   } finally {
     await pool.close();
   }

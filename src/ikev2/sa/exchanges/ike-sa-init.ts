@@ -10,9 +10,9 @@
  */
 import { GkmError } from '../../errors.ts';
 import { createInitiatorKe, respondKe, respondKeLater, type KeInitiator, type KeResponse } from '../../crypto/ke.ts';
-import type { DeferredSecret } from '../../crypto/ke-dh.ts';
-import { deriveInitialIkeKeys, ikeKeySizes } from '../../crypto/keys.ts';
-import { getPrf } from '../../crypto/prf.ts';
+import type { DeferredSecret, SecretKdf } from '../../crypto/ke-dh.ts';
+import { deriveInitialIkeKeys, ikeKeymatLength, ikeKeySizes, splitIkeKeys } from '../../crypto/keys.ts';
+import { getPrf, type Prf } from '../../crypto/prf.ts';
 import { wipe } from '../../crypto/zeroize.ts';
 import { ExchangeType } from '../../registry/exchange.ts';
 import { Port, ProtocolId } from '../../registry/misc.ts';
@@ -105,22 +105,40 @@ export function deriveIkeCrypto(role: Role, suite: IkeSuite, ni: Buffer, nr: Buf
   }
 }
 
-/** The keys of a responder, derived on first use (IkeSa.crypto); `secret` is taken then. */
+/**
+ * The keys of a responder, derived on first use (IkeSa.crypto) from `secret`: SK_* computed
+ * already (secret.derivedKeys, keysAhead) or g^ir.
+ */
 function pendingIkeCrypto(suite: IkeSuite, ni: Buffer, nr: Buffer, secret: DeferredSecret, spiI: Buffer, spiR: Buffer): PendingIkeCrypto {
   return {
     suite,
-    resolve: () => deriveIkeCrypto('responder', suite, ni, nr, secret.take(), spiI, spiR),
+    resolve() {
+      if (!secret.derivedKeys) return deriveIkeCrypto('responder', suite, ni, nr, secret.take(), spiI, spiR);
+      const prf = getPrf(suite.prfId);
+      return ikeCryptoFromKeys('responder', suite, prf, splitIkeKeys(secret.take(), ikeKeySizes(prf, protectionOf(suite))));
+    },
     dispose: () => secret.dispose(),
   };
 }
 
-/** What deriveIkeCrypto would refuse, checked before answering (NO_PROPOSAL_CHOSEN, as with keys derived at once). */
-function checkKeyable(suite: IkeSuite): void {
+/**
+ * SKEYSEED = prf(Ni | Nr, g^ir) and SK_* = prf+(SKEYSEED, Ni | Nr | SPIi | SPIr) (RFC 7296
+ * §2.14) as a SecretKdf, for a PRF on the addon's HMAC; undefined otherwise. Also what
+ * deriveIkeCrypto would refuse, checked before answering (NO_PROPOSAL_CHOSEN, as with keys
+ * derived at once).
+ */
+function keysAhead(suite: IkeSuite, ni: Buffer, nr: Buffer, spiI: Buffer, spiR: Buffer): SecretKdf | undefined {
+  let prf: Prf;
+  let length: number;
   try {
-    ikeKeySizes(getPrf(suite.prfId), protectionOf(suite));
+    prf = getPrf(suite.prfId);
+    length = ikeKeymatLength(ikeKeySizes(prf, protectionOf(suite)));
   } catch (e) {
     throw new GkmError('GKM_IKE_NO_PROPOSAL_CHOSEN', { field: 'SA', detail: 'suite cannot be keyed', cause: e });
   }
+  if (prf.nativeHash === undefined) return undefined;
+  const key = Buffer.concat([ni, nr]);
+  return { hash: prf.nativeHash, digestSize: prf.outputLength, length, key, seed: Buffer.concat([key, spiI, spiR]) };
 }
 
 /** RFC 7296 §2.10: at least 128 bits and half the PRF key size. */
@@ -324,12 +342,12 @@ export function respondToIkeSaInit(input: InitResponderInput): InitResponderResu
   const intermediate = suite.additionalKes.length > 0;
   // Without ADDKE rounds the keys are needed only when the next request comes: the shared
   // secret is computed meanwhile (X25519/X448 on the key-pair pool's worker), the keys on first use.
-  if (!intermediate) checkKeyable(suite);
-  const later = intermediate ? undefined : respondKeLater(ke.method, ke.data); // GKM_CRYPTO_INVALID_KE -> INVALID_SYNTAX
-  const reply = later ?? respondKe(ke.method, ke.data);
+  // With an HMAC PRF on the addon the worker derives SKEYSEED and SK_* as well (keysAhead).
   let spiR = input.random(8);
   while (spiR.equals(ZERO_SPI)) spiR = input.random(8);
   const nr = input.random(input.nonceLength);
+  const later = intermediate ? undefined : respondKeLater(ke.method, ke.data, keysAhead(suite, ni, nr, spiI, spiR)); // GKM_CRYPTO_INVALID_KE -> INVALID_SYNTAX
+  const reply = later ?? respondKe(ke.method, ke.data);
   let crypto: IkeCrypto | PendingIkeCrypto;
   if (later) crypto = pendingIkeCrypto(suite, ni, nr, later.secret, spiI, spiR);
   else {
