@@ -14,6 +14,7 @@
 import { generateKeyPairSync, createPrivateKey, type KeyObject } from 'node:crypto';
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
+import { keyPairPool } from '../ikev2/crypto/keypair-pool.ts';
 import { KeyLogWriter } from '../ikev2/keylog/writer.ts';
 import { IkeNode } from '../ikev2/node.ts';
 import { IdType, Port } from '../ikev2/registry/misc.ts';
@@ -53,6 +54,8 @@ export interface GcksServiceOptions {
   readonly rekeySink?: MembershipRekeySink;
   /** Memory given back once idle after a burst (src/gcks/memory-reclaim.ts); false: never. */
   readonly memoryReclaim?: MemoryReclaimOptions | false;
+  /** X25519 secrets and IKE SA keys derived ahead on the key-pair pool's worker (default true; GKM_DERIVE_AHEAD=0/1 overrides). */
+  readonly deriveAhead?: boolean;
 }
 
 export interface FirstStartInfo {
@@ -143,6 +146,9 @@ export class GcksService {
       exchanges.attach(node.engine);
       node.engine.events.on('error', (e) => log.debug({ ike: e.ikeSaId, code: e.code, notify: e.notifyName }, e.message));
       log.info({ sockets: node.sockets, identity: identity.id.data.toString('latin1') }, 'GCKS listening');
+      // Registration is bound by this thread: X25519 secrets and IKE SA keys are computed on the
+      // key-pair pool's worker while each IKE_SA_INIT reply travels (docs/decisions.md).
+      keyPairPool()?.useDeriveAhead(o.deriveAhead ?? true);
       const reclaimer = o.memoryReclaim === false ? undefined : new MemoryReclaimer(log, o.memoryReclaim ?? {});
       return new GcksService(store, registrar, node, { masterKeyGenerated: master.generated, sampleGroup }, log, reclaimer);
     } catch (e) {

@@ -25,7 +25,10 @@
  * come back as one buffer of secrets. take() hands a secret over once it has arrived; until
  * then (or if the worker failed) it returns undefined and the caller derives synchronously
  * with the private key it kept, so nothing ever waits. cancel() wipes a secret nobody will
- * take. GKM_DERIVE_AHEAD=0 turns only this off.
+ * take. It costs more CPU in all (a thread wake-up per batch; a secret taken before its batch
+ * came back is computed twice), so it is off unless a process asks for it (useDeriveAhead: the
+ * GCKS, whose event-loop thread bounds its registration rate). GKM_DERIVE_AHEAD=1 / 0
+ * forces it on / off in any process.
  */
 import { Worker } from 'node:worker_threads';
 
@@ -98,7 +101,7 @@ export interface KeyPairPoolOptions {
   readonly workerUrl?: URL;
   /** Niceness of the worker thread, 0-19 (default GKM_KEYGEN_POOL_NICE, else 0). */
   readonly nice?: number;
-  /** deriveAhead() on the worker (default: unless GKM_DERIVE_AHEAD=0). */
+  /** deriveAhead() on the worker (default: off; GKM_DERIVE_AHEAD=1 / 0 overrides this and useDeriveAhead()). */
   readonly deriveAhead?: boolean;
 }
 
@@ -200,7 +203,8 @@ export class KeyPairPool {
   readonly #quiesce = (): void => this.#stopWorker();
   #state: KeyPairPoolStats['worker'] = 'not started';
   #sweep: NodeJS.Timeout | undefined;
-  readonly #deriveAheadOn: boolean;
+  #deriveAheadOn: boolean;
+  readonly #deriveAheadForced: boolean;
   /** Jobs posted together, DERIVE_WINDOW_MS after the first or at DERIVE_BATCH. */
   #deriveQueue: DeriveJob[] = [];
   #deriveTimer: NodeJS.Timeout | undefined;
@@ -216,7 +220,18 @@ export class KeyPairPool {
     this.#warn = options.warn ?? ((m) => process.emitWarning(m, 'GkmKeyPairPoolWarning'));
     this.#workerUrl = options.workerUrl ?? WORKER_URL;
     this.#nice = Math.min(19, Math.max(0, options.nice ?? (Number(process.env['GKM_KEYGEN_POOL_NICE']) || 0)));
-    this.#deriveAheadOn = options.deriveAhead ?? process.env['GKM_DERIVE_AHEAD'] !== '0';
+    const forced = process.env['GKM_DERIVE_AHEAD'];
+    this.#deriveAheadForced = forced === '0' || forced === '1';
+    this.#deriveAheadOn = this.#deriveAheadForced ? forced === '1' : options.deriveAhead ?? false;
+  }
+
+  /**
+   * Turns deriveAhead() on or off for this pool (unless GKM_DERIVE_AHEAD forces it). For a
+   * process whose event-loop thread is the bottleneck and that has another core: the event
+   * loop then does less, the process as a whole a little more (docs/decisions.md).
+   */
+  useDeriveAhead(on: boolean): void {
+    if (!this.#deriveAheadForced) this.#deriveAheadOn = on;
   }
 
   /**

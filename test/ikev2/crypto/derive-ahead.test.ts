@@ -76,7 +76,7 @@ test('every low-order value gives an all-zero secret on the addon (bit 255 maske
 
 for (const curve of ['x25519', 'x448'] as const satisfies readonly XdhCurveName[]) {
   test(`${curve}: secrets derived ahead on the worker equal the synchronous ones and are taken once`, { skip }, async () => {
-    const pool = new KeyPairPool();
+    const pool = new KeyPairPool({ deriveAhead: true });
     try {
       const group = nativeXdhGroup(curve, native!, undefined, aheadOf(pool));
       const peers = Array.from({ length: 40 }, () => nativeXdhGroup(curve, native!).generate());
@@ -103,7 +103,7 @@ for (const curve of ['x25519', 'x448'] as const satisfies readonly XdhCurveName[
 
 /** One X25519 secret deferred on a fresh pool (closed afterwards). */
 async function withDeferred(fn: (d: { pool: KeyPairPool; secret: DeferredSecret; pair: DhKeyPair; peer: DhKeyPair }) => Promise<void>): Promise<void> {
-  const pool = new KeyPairPool();
+  const pool = new KeyPairPool({ deriveAhead: true });
   try {
     const peer = nativeXdhGroup('x25519', native!).generate();
     const pair = nativeXdhGroup('x25519', native!, undefined, aheadOf(pool)).generate();
@@ -133,7 +133,7 @@ test('dispose() before take() cancels: nothing is derived on the event loop and 
   }));
 
 test('low-order and wrong-length peer values are refused at once, before any work is queued', { skip }, async () => {
-  const pool = new KeyPairPool();
+  const pool = new KeyPairPool({ deriveAhead: true });
   try {
     const group = nativeXdhGroup('x25519', native!, undefined, aheadOf(pool));
     for (const bad of [...lowOrderValues('x25519'), Buffer.alloc(31)]) {
@@ -147,24 +147,24 @@ test('low-order and wrong-length peer values are refused at once, before any wor
   }
 });
 
-test('a closed pool, a failed worker or derive ahead turned off: secrets are derived synchronously', { skip }, async () => {
+test('derive ahead off (the default), a closed pool or a failed worker: secrets are derived synchronously', { skip }, async () => {
   const peer = nativeXdhGroup('x25519', native!).generate();
   const check = (pool: KeyPairPool): void => {
     const pair = nativeXdhGroup('x25519', native!, undefined, aheadOf(pool)).generate();
     const expected = peer.derive(pair.publicData);
     assert.deepEqual(pair.deriveLater!(peer.publicData).take(), expected);
   };
-  const off = new KeyPairPool({ deriveAhead: false });
+  const off = new KeyPairPool();
   check(off);
   assert.equal(off.stats().worker, 'not started');
   await off.close();
 
-  const closed = new KeyPairPool();
+  const closed = new KeyPairPool({ deriveAhead: true });
   await closed.close();
   check(closed);
 
   const warnings: string[] = [];
-  const failing = new KeyPairPool({ workerUrl: new URL('data:text/javascript,throw new Error("boom")'), warn: (m) => warnings.push(m) });
+  const failing = new KeyPairPool({ deriveAhead: true, workerUrl: new URL('data:text/javascript,throw new Error("boom")'), warn: (m) => warnings.push(m) });
   const pair = nativeXdhGroup('x25519', native!, undefined, aheadOf(failing)).generate();
   const secret = pair.deriveLater!(peer.publicData);
   const expected = peer.derive(pair.publicData);
@@ -189,7 +189,7 @@ test('respondKeLater: X25519 secret matches the initiator, low-order KE throws G
 });
 
 test('deriveAhead refuses inputs of the wrong length (nothing queued)', { skip }, async () => {
-  const pool = new KeyPairPool();
+  const pool = new KeyPairPool({ deriveAhead: true });
   try {
     const ahead = pool.deriveAhead({ addon: nativeAddonPath(), curve: CURVE_ID.x25519, size: 32 }, Buffer.alloc(31), Buffer.alloc(32));
     assert.equal(ahead, undefined, 'inputs of the wrong length are not queued');
@@ -199,7 +199,7 @@ test('deriveAhead refuses inputs of the wrong length (nothing queued)', { skip }
 });
 
 test('with a SecretKdf the worker returns RFC 7296 §2.14 SKEYSEED/SK_* key material, equal to the TypeScript derivation, also when taken before the worker answered', { skip }, async () => {
-  const pool = new KeyPairPool();
+  const pool = new KeyPairPool({ deriveAhead: true });
   try {
     const prf = getPrf(PrfId.HMAC_SHA2_256);
     const sizes = { prf: 32, integ: 0, encr: 36 };
@@ -226,6 +226,22 @@ test('with a SecretKdf the worker returns RFC 7296 §2.14 SKEYSEED/SK_* key mate
     const expected = deriveInitialIkeKeys(prf, key.subarray(0, 32), key.subarray(32), peer.derive(pair.publicData), seed.subarray(64, 72), seed.subarray(72), sizes);
     assert.deepEqual(splitIkeKeys(pair.deriveLater!(peer.publicData, { hash: prf.nativeHash!, digestSize: 32, length, key, seed }).take(), sizes), expected);
     assert.ok(pool.stats().derive.ahead >= 15, JSON.stringify(pool.stats()));
+  } finally {
+    await pool.close();
+  }
+});
+
+test('useDeriveAhead turns it on and off for a pool (the GCKS turns it on)', { skip }, async () => {
+  const pool = new KeyPairPool();
+  try {
+    const recipe = { addon: nativeAddonPath(), curve: CURVE_ID.x25519, size: 32 } as const;
+    assert.equal(pool.deriveAhead(recipe, randomBytes(32), randomBytes(32)), undefined, 'off by default');
+    pool.useDeriveAhead(true);
+    const job = pool.deriveAhead(recipe, randomBytes(32), randomBytes(32));
+    assert.ok(job);
+    job.cancel();
+    pool.useDeriveAhead(false);
+    assert.equal(pool.deriveAhead(recipe, randomBytes(32), randomBytes(32)), undefined);
   } finally {
     await pool.close();
   }
