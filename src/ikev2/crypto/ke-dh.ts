@@ -94,6 +94,7 @@ const allZero = (curve: XdhCurveName): GkmError => invalidKe(`${curve} shared se
  */
 export function nativeXdhGroup(curve: XdhCurveName, native: IkeNativeCrypto, pairs?: KeyPairSource, ahead?: DeriveAhead): DhGroup {
   const { size, id } = XDH[curve];
+  const secretRecipe: DeriveRecipe | undefined = ahead && { addon: ahead.addon, curve: id, size };
   const check = (peerData: Buffer): void => {
     if (peerData.length !== size) throw invalidKe(`${curve} public value of ${peerData.length} octets`);
   };
@@ -152,7 +153,7 @@ export function nativeXdhGroup(curve: XdhCurveName, native: IkeNativeCrypto, pai
           check(peerData);
           if (isLowOrder(curve, peerData)) throw allZero(curve); // RFC 7748 §6, refused now
           const key = privateKey;
-          const recipe = { addon: ahead!.addon, curve: id, size, ...(kdf ? { kdf: { hash: kdf.hash, digestSize: kdf.digestSize, length: kdf.length } } : {}) };
+          const recipe: DeriveRecipe = kdf ? { ...secretRecipe!, kdf: { hash: kdf.hash, digestSize: kdf.digestSize, length: kdf.length } } : secretRecipe!;
           const job = ahead!.start(recipe, key, peerData, kdf && { key: kdf.key, seed: kdf.seed });
           let done = false;
           return {

@@ -133,18 +133,13 @@ function dhMethod(group: DhGroup): KeMethodImpl {
     },
     respondLater(initiatorData, kdf) {
       const pair = group.generate();
-      if (!pair.deriveLater) {
-        try {
-          return { publicData: pair.publicData, secret: eagerSecret(pair.derive(initiatorData)) };
-        } finally {
-          pair.dispose();
-        }
-      }
+      let owned = false; // a DeferredSecret from deriveLater owns the pair
       try {
-        return { publicData: pair.publicData, secret: pair.deriveLater(initiatorData, kdf) };
-      } catch (e) {
-        pair.dispose();
-        throw e;
+        const secret = pair.deriveLater ? pair.deriveLater(initiatorData, kdf) : eagerSecret(pair.derive(initiatorData));
+        owned = pair.deriveLater !== undefined;
+        return { publicData: pair.publicData, secret };
+      } finally {
+        if (!owned) pair.dispose();
       }
     },
   };

@@ -20,9 +20,10 @@
  *
  * Derive ahead (docs/decisions.md, "X25519 shared secret derived ahead on the worker"): an
  * IKE_SA_INIT responder needs g^ir only when the peer's next message arrives, a round trip
- * later. deriveAhead() queues (private key, peer value) for the same worker; the jobs of one
- * event-loop turn travel as one transferred buffer, which the worker wipes once computed, and
- * come back as one buffer of secrets. take() hands a secret over once it has arrived; until
+ * later. deriveAhead() queues (private key, peer value[, KDF inputs]) for the same worker;
+ * the jobs of a 2 ms window (at most 32) travel as one transferred buffer, which the worker
+ * wipes once computed, and come back as one buffer of secrets (or of IKE SA keys, with
+ * DeriveRecipe.kdf). take() hands a secret over once it has arrived; until
  * then (or if the worker failed) it returns undefined and the caller derives synchronously
  * with the private key it kept, so nothing ever waits. cancel() wipes a secret nobody will
  * take. It costs more CPU in all (a thread wake-up per batch; a secret taken before its batch

@@ -9,7 +9,7 @@
  * INVALID_KE_PAYLOAD / NO_PROPOSAL_CHOSEN / INVALID_SYNTAX replies are stateless.
  */
 import { GkmError } from '../../errors.ts';
-import { createInitiatorKe, respondKe, respondKeLater, type KeInitiator, type KeResponse } from '../../crypto/ke.ts';
+import { createInitiatorKe, respondKe, respondKeLater, type KeInitiator } from '../../crypto/ke.ts';
 import type { DeferredSecret, SecretKdf } from '../../crypto/ke-dh.ts';
 import { deriveInitialIkeKeys, ikeKeymatLength, ikeKeySizes, splitIkeKeys } from '../../crypto/keys.ts';
 import { getPrf, type Prf } from '../../crypto/prf.ts';
@@ -346,20 +346,24 @@ export function respondToIkeSaInit(input: InitResponderInput): InitResponderResu
   let spiR = input.random(8);
   while (spiR.equals(ZERO_SPI)) spiR = input.random(8);
   const nr = input.random(input.nonceLength);
-  const later = intermediate ? undefined : respondKeLater(ke.method, ke.data, keysAhead(suite, ni, nr, spiI, spiR)); // GKM_CRYPTO_INVALID_KE -> INVALID_SYNTAX
-  const reply = later ?? respondKe(ke.method, ke.data);
+  let keData: Buffer;
   let crypto: IkeCrypto | PendingIkeCrypto;
-  if (later) crypto = pendingIkeCrypto(suite, ni, nr, later.secret, spiI, spiR);
-  else {
+  if (!intermediate) {
+    const later = respondKeLater(ke.method, ke.data, keysAhead(suite, ni, nr, spiI, spiR)); // GKM_CRYPTO_INVALID_KE -> INVALID_SYNTAX
+    keData = later.publicData;
+    crypto = pendingIkeCrypto(suite, ni, nr, later.secret, spiI, spiR);
+  } else {
+    const reply = respondKe(ke.method, ke.data); // GKM_CRYPTO_INVALID_KE -> INVALID_SYNTAX
+    keData = reply.publicData;
     try {
-      crypto = deriveIkeCrypto('responder', suite, ni, nr, (reply as KeResponse).sharedSecret, spiI, spiR);
+      crypto = deriveIkeCrypto('responder', suite, ni, nr, reply.sharedSecret, spiI, spiR);
     } catch (e) {
       throw new GkmError('GKM_IKE_NO_PROPOSAL_CHOSEN', { field: 'SA', detail: 'suite cannot be keyed', cause: e });
     }
   }
   const payloads: Payload[] = [
     { type: PayloadType.SA, proposals: [chosen] } satisfies SaPayload,
-    { type: PayloadType.KE, method: ke.method, data: reply.publicData } satisfies KePayload,
+    { type: PayloadType.KE, method: ke.method, data: keData } satisfies KePayload,
     { type: PayloadType.NONCE, nonce: nr } satisfies NoncePayload,
     ...natDetectionNotifies(spiI, spiR, request.local, request.remote),
     ...capabilityNotifies(config, intermediate),
