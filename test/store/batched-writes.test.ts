@@ -86,7 +86,7 @@ test('restart keeps every audit entry and registration a batch committed', () =>
   try {
     assert.deepEqual(store.audit.list({ afterId: entries[0]!.id - 1 }), entries);
     assert.equal(store.registrations.listForIkeSa(spi).length, 1, 'found by IKE SA without the dropped index');
-    assert.equal(store.schemaVersion, 3);
+    assert.equal(store.schemaVersion, 4);
   } finally {
     store.close();
   }

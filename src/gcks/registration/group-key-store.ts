@@ -15,9 +15,10 @@
  * If an operation fails after touching the keys while a deferred state is unwritten, the
  * caller must roll back the whole batch (`hasDeferredState`): the state it would write
  * includes the failed operation, the one on disk misses the batch's earlier ones. The open batch (joins not yet committed by
- * a GSA_REKEY) is rebuilt on load from Key IDs and row ids, which only grow: nodes keyed
- * since the batch opened are its dirty nodes and joiners' leaves; leaves re-stored since
- * then with an older Key ID were moved by a split. Which members saw pending keys is not
+ * a GSA_REKEY) is rebuilt on load from Key IDs, which only grow: nodes keyed since the batch
+ * opened are its dirty nodes and joiners' leaves; leaves with an older Key ID whose row was
+ * moved in place since then (moved_at_key_id at or above the batch's first Key ID; before
+ * migration 004, re-stored as a row at or after the batch's first row) were moved by a split. Which members saw pending keys is not
  * kept: after a restart every member counts as having seen them, so an eviction commits
  * the batch first (the safe side of the keys module's rule).
  */
@@ -149,7 +150,13 @@ export class GroupKeyStore {
       const changes = tree.takeChanges();
       for (const keyId of changes.retiredKeyIds) this.#retireNode(keyId);
       for (const n of changes.upserts) {
-        if (n.keyId < this.#state.keyIdsNext) this.#retireNode(n.keyId); // moved: an older Key ID at a new position
+        // Moved (an older Key ID at a new position: a split put the leaf one level down, with
+        // its key): its live row is updated in place, marked with the Key ID counter as it
+        // stood before this operation (restoreTree reads it). A new row only if there is none.
+        if (n.keyId < this.#state.keyIdsNext && this.#store.keys.moveNode(this.#groupId, n.keyId, n.position, this.#state.keyIdsNext)) {
+          n.key.fill(0);
+          continue;
+        }
         const row = this.#store.keys.add({
           groupId: this.#groupId,
           kind: 'lkh-node',
@@ -323,7 +330,7 @@ function restoreTree(store: Store, groupId: number, kwaId: number, s: GroupKeySt
         dirty: rows.filter((r) => r.memberId === null && inBatch(r)).map((r) => r.treeNode!),
         fresh: leafRows.filter(inBatch).map((r) => r.memberId!),
         exposed: b ? leafRows.map((r) => r.memberId!) : [],
-        moved: b ? leafRows.filter((r) => !inBatch(r) && r.id >= b.firstRow).map((r) => r.memberId!) : [],
+        moved: b ? leafRows.filter((r) => !inBatch(r) && (r.id >= b.firstRow || (r.movedAtKeyId ?? 0) >= b.firstKeyId)).map((r) => r.memberId!) : [],
         membershipChanged: b !== null,
         joined: b?.joined ?? 0,
         evicted: b?.evicted ?? 0,

@@ -7,7 +7,8 @@
  *   signing-key  the GCKS's GSA_REKEY signing key (GCAUTH Digital Signature, RFC 9838
  *                §4.4.2.1.1): PKCS#8 DER sealed, SPKI in clear (it is the AUTH_KEY)
  * Rows are retired, not updated: a replacement is a new row (the old one stays readable
- * until its DTD has passed and it is purged).
+ * until its DTD has passed and it is purged). The one change in place is a key-tree node
+ * that moves with its key and Key ID (moveNode: a split puts a leaf one level down).
  */
 import type { SecretPlace } from '../secret-box.ts';
 import type { RepositoryContext } from './context.ts';
@@ -37,6 +38,8 @@ export interface KeyMaterialRecord {
   readonly activatesAt: number;
   readonly expiresAt: number | null;
   readonly retiredAt: number | null;
+  /** lkh-node rows: the group's next Key ID before the operation that last moved the node (moveNode); null if never moved. */
+  readonly movedAtKeyId: number | null;
 }
 
 /** A record with its decrypted secret. */
@@ -76,6 +79,11 @@ export interface KeyMaterialRepository {
   findBySpi(spi: Buffer): KeyMaterialRecord | undefined;
   /** The live key with this Key ID in the group. */
   findByKeyId(groupId: number, keyId: number): KeyMaterialRecord | undefined;
+  /**
+   * The live key with this Key ID moved to `treeNode` with its key (one statement, no new
+   * row); `movedAtKeyId` marks when (see KeyMaterialRecord). Whether there was such a key.
+   */
+  moveNode(groupId: number, keyId: number, treeNode: number, movedAtKeyId: number): boolean;
   /** Retire the live key with this Key ID in the group (one statement); whether there was one. */
   retireByKeyId(groupId: number, keyId: number, at?: number): boolean;
   list(groupId: number, filter?: KeyFilter): KeyMaterialRecord[];
@@ -102,6 +110,7 @@ interface KeyRow {
   activates_at: number;
   expires_at: number | null;
   retired_at: number | null;
+  moved_at_key_id: number | null;
 }
 
 export const KEY_SECRET_COLUMN = { table: 'key_material', column: 'secret_enc' } as const;
@@ -122,6 +131,7 @@ const toRecord = (r: KeyRow): KeyMaterialRecord => ({
   activatesAt: r.activates_at,
   expiresAt: r.expires_at,
   retiredAt: r.retired_at,
+  movedAtKeyId: r.moved_at_key_id,
 });
 
 export function keyMaterialRepository(ctx: RepositoryContext): KeyMaterialRepository {
@@ -134,6 +144,7 @@ export function keyMaterialRepository(ctx: RepositoryContext): KeyMaterialReposi
   const list = db.prepare<{ group: number; kind: KeyKind | null; retired: number }, KeyRow>(`SELECT * FROM key_material
     WHERE group_id = :group AND (:kind IS NULL OR kind = :kind) AND (:retired = 1 OR retired_at IS NULL) ORDER BY id`);
   const retire = db.prepare('UPDATE key_material SET retired_at = ? WHERE id = ? AND retired_at IS NULL');
+  const move = db.prepare('UPDATE key_material SET tree_node = ?, moved_at_key_id = ? WHERE group_id = ? AND key_id = ? AND retired_at IS NULL');
   const retireKeyId = db.prepare('UPDATE key_material SET retired_at = ? WHERE group_id = ? AND key_id = ? AND retired_at IS NULL');
   const expiry = db.prepare('UPDATE key_material SET expires_at = ? WHERE id = ?');
   const purge = db.prepare('DELETE FROM key_material WHERE retired_at IS NOT NULL AND retired_at < ?');
@@ -161,7 +172,7 @@ export function keyMaterialRepository(ctx: RepositoryContext): KeyMaterialReposi
         throw storeError('key_material', e);
       }
       // The record from what was inserted (no read back: a join stores ~2 rows).
-      return { id: Number(lastInsertRowid), groupId: k.groupId, kind: k.kind, keyId, spi, saName, treeNode, memberId, algorithm, publicKey, createdAt: t, activatesAt, expiresAt, retiredAt: null };
+      return { id: Number(lastInsertRowid), groupId: k.groupId, kind: k.kind, keyId, spi, saName, treeNode, memberId, algorithm, publicKey, createdAt: t, activatesAt, expiresAt, retiredAt: null, movedAtKeyId: null };
     },
     get: (id) => {
       const r = byId.get(id);
@@ -183,6 +194,7 @@ export function keyMaterialRepository(ctx: RepositoryContext): KeyMaterialReposi
     retire(id, at) {
       if (retire.run(at ?? ctx.now(), id).changes === 0) row(id); // retired already, or GKM_STORE_NOT_FOUND
     },
+    moveNode: (groupId, keyId, treeNode, movedAtKeyId) => move.run(treeNode, movedAtKeyId, groupId, keyId).changes > 0,
     retireByKeyId: (groupId, keyId, at) => retireKeyId.run(at ?? ctx.now(), groupId, keyId).changes > 0,
     setExpiry(id, expiresAt) {
       row(id);

@@ -119,3 +119,28 @@ test('restart with a pending Rekey SA, then joins that force a commit: the next 
   await join(again, f.members[0]!, 20);
   assert.deepEqual(treeOf(again, f.group), treeOf(r, f.group));
 });
+
+test('leaves moved by a split are updated in place (no new row) and a restart finds them moved in the open batch', async () => {
+  const f = fixture(10);
+  const r = registrar(f.store);
+  await Promise.all(f.members.slice(0, 4).map((m, i) => join(r, m, i))); // one LKH batch: four leaves under the root (degree 4)
+  // The fifth join finds the tree full for this batch (a batch's joiners are not split):
+  // it forces a commit and the new batch splits the first four leaves, moving them down.
+  await Promise.all(f.members.slice(4).map((m, i) => join(r, m, i + 4)));
+  const tree = r.groupKeys(f.group)!.keys.tree!;
+  const moved = [...tree.snapshot().pending.moved].sort();
+  assert.ok(moved.length > 0, 'the second batch moved leaves');
+  const rows = f.store.keys.list(f.group, { kind: 'lkh-node', includeRetired: true });
+  const live = rows.filter((k) => k.retiredAt === null);
+  assert.equal(new Set(rows.map((k) => k.keyId)).size, rows.length, 'one row per Key ID: a move adds none');
+  for (const m of moved) {
+    const leaf = live.find((k) => k.memberId === m)!;
+    assert.ok(leaf.movedAtKeyId !== null, `leaf of member ${String(m)} marked as moved`);
+    assert.equal(leaf.treeNode, tree.snapshot().nodes.find((n) => n.member === m)!.position, 'its row holds the new position');
+  }
+  const fresh = registrar(f.store);
+  await join(fresh, f.members[0]!, 50); // re-registration: reads, adds no leaf
+  const restored = fresh.groupKeys(f.group)!.keys.tree!.snapshot();
+  assert.deepEqual([...restored.pending.moved].sort(), moved, 'the restart sees the same moved leaves');
+  assert.deepEqual(treeOf(fresh, f.group), treeOf(r, f.group));
+});
