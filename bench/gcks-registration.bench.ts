@@ -23,7 +23,7 @@
  *   npm run bench -- gcks-registration
  *   GCKS_BENCH_N=10000 GCKS_BENCH_CONCURRENCY=128 GCKS_BENCH_ENGINES=2 npm run bench -- gcks-registration
  */
-import { fork, spawnSync, type ChildProcess } from 'node:child_process';
+import { fork, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -382,7 +382,7 @@ async function main(): Promise<void> {
       ),
     );
     const generatorUs = (generatorCpu.user + generatorCpu.system) / Math.max(1, done);
-    console.log(`load generator CPU ${generatorUs.toFixed(0)} µs/registration (node ${GENERATOR_NODE_FLAGS.join(' ') || 'without flags'}); GCKS event-loop thread ${(gcksMainThreadUs / Math.max(1, done)).toFixed(0)} µs/registration (${((gcksMainThreadUs / 1e6 / seconds) * 100).toFixed(0)}% of a core; the rest of the GCKS's CPU is its worker and GC threads)${derive ? `; X25519 secrets derived ahead on the worker: ${derive.ahead}, on the event loop: ${derive.fallback}` : ''}`);
+    console.log(`load generator CPU ${generatorUs.toFixed(0)} µs/registration; GCKS event-loop thread ${(gcksMainThreadUs / Math.max(1, done)).toFixed(0)} µs/registration (${((gcksMainThreadUs / 1e6 / seconds) * 100).toFixed(0)}% of a core; the rest of the GCKS's CPU is its worker and GC threads)${derive ? `; X25519 secrets derived ahead on the worker: ${derive.ahead}, on the event loop: ${derive.fallback}` : ''}`);
     console.log(`GCKS tree members: ${after.members}; RSS ${(after.memory.rss / 2 ** 20).toFixed(0)} MiB, heap ${(after.memory.heap / 2 ** 20).toFixed(0)} MiB`);
     // Where the GCKS's RSS growth went, per member (after − before).
     const b = before.memory.breakdown;
@@ -426,23 +426,6 @@ async function joinOnly(): Promise<void> {
   console.log(`Registrar.join alone: ${r.joins} joins, ${r.cpuUsPerJoin.toFixed(0)} µs CPU/join, ${r.wallUsPerJoin.toFixed(0)} µs wall/join; load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
 }
 
-/**
- * The load generator plays the GMs, so it runs with the GC mode of the GM agent's launcher
- * (bin/gkm-member.js): `--single-threaded-gc`, no V8 GC helper threads taking turns on the
- * two cores the GCKS is measured on (3 of 3 alternated 30,000-GM pairs: generator CPU -2 to
- * -13%, rate +1 to +13%; docs/performance.md). Not its small semi-space: that would cost the
- * generator CPU. GCKS_BENCH_GENERATOR_NODE_FLAGS replaces the flags (empty: none); the
- * benchmark starts itself again with them when they are missing.
- */
-const GENERATOR_NODE_FLAGS = (process.env['GCKS_BENCH_GENERATOR_NODE_FLAGS'] ?? '--single-threaded-gc').split(/\s+/).filter(Boolean);
-
-function rerunWithGeneratorFlags(): boolean {
-  if (GENERATOR_NODE_FLAGS.every((f) => process.execArgv.includes(f))) return false;
-  const r = spawnSync(process.execPath, [...process.execArgv, ...GENERATOR_NODE_FLAGS, fileURLToPath(import.meta.url), ...process.argv.slice(2)], { stdio: 'inherit' });
-  process.exitCode = r.status ?? 1;
-  return true;
-}
-
 if (process.argv[2] === 'gcks-child') await gcksChild(process.argv[3]!, process.argv[4]!);
 else if (process.env['GCKS_BENCH_JOIN_ONLY']) await joinOnly();
-else if (!rerunWithGeneratorFlags()) await main();
+else await main();
