@@ -15,6 +15,8 @@
  * both ways, no engine machinery); GCKS_BENCH_GENERATOR=engine runs the IKE engine with a
  * light GSA_AUTH task instead. GCKS_BENCH_COMMIT_WINDOW_MS sets the GCKS's group commit window;
  * GCKS_BENCH_JOIN_ONLY=1 measures Registrar.join alone in process (no IKE, no fork).
+ * GCKS_BENCH_PIN=1 pins the GCKS's event loop to a CPU of its own and everything else (its
+ * worker and GC helpers, the generator) to the others (see PLACEMENT).
  * Memory: besides RSS and heap + ArrayBuffers per member, a table of where the GCKS's memory
  * lives (/proc/self/smaps: malloc arenas, V8 pages, files; V8 young generation and old space);
  * GCKS_BENCH_DIAGNOSE=1 measures again after a compacting full GC, GCKS_BENCH_TRIM=file.so
@@ -32,6 +34,7 @@ import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { launcherNodeFlags } from '../bin/node-flags.js';
 import { DEFAULT_CONFIG, type GcksConfig } from '../src/gcks/config/index.ts';
+import { allowedCpus, pinWholeProcess, planAffinity, type AffinityPlan } from '../src/gcks/cpu-affinity.ts';
 import { createGroup } from '../src/gcks/groups/index.ts';
 import { GcksService } from '../src/gcks/service.ts';
 import { keyPairPool } from '../src/ikev2/crypto/keypair-pool.ts';
@@ -67,6 +70,19 @@ const env = (name: string, fallback: number): number => {
   return Number.isFinite(v) && v > 0 ? v : fallback;
 };
 const N = env('GCKS_BENCH_N', 10_000);
+/**
+ * Where the threads run. Default: where the kernel places them. GCKS_BENCH_PIN=1 (Linux, two or
+ * more allowed CPUs): the GCKS's event-loop thread alone on the first allowed CPU (config
+ * eventLoopCpu, as an operator sets it: src/gcks/cpu-affinity.ts), its worker and V8 helpers
+ * and the whole load generator on the others. It raised the event loop's share of its core
+ * from 81-88% to 88-94%, but its CPU per registration rose in some pairs: no rate gain beyond
+ * the noise yet (docs/performance.md), so it is not the default.
+ */
+const PLACEMENT: AffinityPlan | undefined = (() => {
+  if (process.env['GCKS_BENCH_PIN'] !== '1' || process.platform !== 'linux') return undefined;
+  const allowed = allowedCpus();
+  return allowed.length >= 2 ? planAffinity(allowed, allowed[0]!) : undefined;
+})();
 const CONCURRENCY = env('GCKS_BENCH_CONCURRENCY', 128);
 /** Load generator engines (each its own UDP socket); all in this process. */
 const ENGINES = env('GCKS_BENCH_ENGINES', 1);
@@ -118,7 +134,7 @@ type ChildMsg = { type: 'settle'; breakdown: MemoryBreakdown; reclaimed: boolean
 // --- the GCKS process ----------------------------------------------------------------------
 
 async function gcksChild(dir: string, masterKey: string): Promise<void> {
-  const config: GcksConfig = { ...DEFAULT_CONFIG, db: { path: join(dir, 'gcks.db'), busyTimeoutMs: 5000 }, listen: { addresses: ['127.0.0.1'], ports: [0] }, sampleGroup: false, log: { level: 'error' } };
+  const config: GcksConfig = { ...DEFAULT_CONFIG, db: { path: join(dir, 'gcks.db'), busyTimeoutMs: 5000 }, listen: { addresses: ['127.0.0.1'], ports: [0] }, sampleGroup: false, log: { level: 'error' }, eventLoopCpu: PLACEMENT?.eventLoop ?? null };
   const service = await GcksService.start({
     config,
     log: pino({ level: 'error' }),
@@ -294,6 +310,9 @@ async function main(): Promise<void> {
     console.log(`database: ${N} PSK members authorized for ${GROUP} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
     const child = fork(fileURLToPath(import.meta.url), ['gcks-child', dir, masterKey.toString('base64')], { execArgv: ['--import', 'tsx', '--expose-gc', ...gcksNodeFlags(), ...(process.env['GCKS_BENCH_PROF'] ? ['--cpu-prof', `--cpu-prof-dir=${process.env['GCKS_BENCH_PROF']}`] : [])] });
     const ready = await new Promise<{ port: number }>((resolve) => child.on('message', (m: ChildMsg) => m.type === 'ready' && resolve(m)));
+    // After the fork (the GCKS must inherit every CPU to pin its event loop to one of them).
+    if (PLACEMENT) pinWholeProcess(PLACEMENT.helpers);
+    console.log(PLACEMENT ? `CPUs: GCKS event loop on ${PLACEMENT.eventLoop}; its other threads and the load generator on ${PLACEMENT.helpers.join(',')} (GCKS_BENCH_PIN=1)` : 'CPUs: unpinned (GCKS_BENCH_PIN=1 pins the GCKS event loop to a CPU of its own)');
     const gcks: Endpoint = { ip: '127.0.0.1', port: ready.port };
     const generators = await openGenerators(gcks);
     const registerers = generators.registerers;

@@ -25,6 +25,7 @@ import { generateMasterKeyFile, loadMasterKey, MASTER_KEY_ENV, MASTER_KEY_FILE_E
 import type { GcksConfig } from './config/config.ts';
 import type { Logger } from './config/logger.ts';
 import { ensureSampleGroup, type SampleGroupResult } from './groups/index.ts';
+import { EventLoopAffinity } from './cpu-affinity.ts';
 import { MemoryReclaimer, type MemoryReclaimOptions } from './memory-reclaim.ts';
 import { gcksInitConfig } from './registration/ike-policy.ts';
 import { GsaExchanges, type GcksIdentity } from './registration/gsa-exchanges.ts';
@@ -99,16 +100,26 @@ export function listenSockets(config: GcksConfig, nattPorts: readonly number[] =
   return config.listen.addresses.flatMap((address) => config.listen.ports.map((port): SocketConfig => ({ address, port, kind: nattPorts.includes(port) ? 'natt' : 'ike' })));
 }
 
+/** config.eventLoopCpu: the event loop on its CPU, other threads (also later ones) on the rest. */
+function pinEventLoop(cpu: number, log: Logger): EventLoopAffinity {
+  const affinity = EventLoopAffinity.apply(cpu, { onError: (tid, detail) => log.warn({ thread: tid, detail }, 'could not move a thread off the event loop\'s CPU') });
+  log.info({ eventLoopCpu: cpu, otherThreads: affinity.plan.helpers }, 'event-loop thread pinned');
+  return affinity;
+}
+
 export class GcksService {
   readonly store: Store;
   readonly registrar: Registrar;
   readonly node: IkeNode;
   readonly firstStart: FirstStartInfo;
   readonly memoryReclaimer: MemoryReclaimer | undefined;
+  /** config.eventLoopCpu applied (src/gcks/cpu-affinity.ts). */
+  readonly affinity: EventLoopAffinity | undefined;
   readonly #log: Logger;
   #stopped = false;
 
-  private constructor(store: Store, registrar: Registrar, node: IkeNode, firstStart: FirstStartInfo, log: Logger, memoryReclaimer: MemoryReclaimer | undefined) {
+  private constructor(store: Store, registrar: Registrar, node: IkeNode, firstStart: FirstStartInfo, log: Logger, memoryReclaimer: MemoryReclaimer | undefined, affinity: EventLoopAffinity | undefined) {
+    this.affinity = affinity;
     this.store = store;
     this.registrar = registrar;
     this.node = node;
@@ -124,7 +135,9 @@ export class GcksService {
     for (const w of master.warnings) log.warn({}, w);
     const store = openStore({ path: config.db.path, masterKey: master.key, busyTimeoutMs: config.db.busyTimeoutMs });
     master.key.fill(0);
+    let affinity: EventLoopAffinity | undefined;
     try {
+      affinity = config.eventLoopCpu === null ? undefined : pinEventLoop(config.eventLoopCpu, log);
       log.info({ db: store.path, created: store.created, schemaVersion: store.schemaVersion, masterKey: undefined, masterKeyOrigin: master.origin }, 'store open');
       const sampleGroup = config.sampleGroup ? ensureSampleGroup(store) : null;
       const identity: GcksIdentity = { id: o.identity ?? DEFAULT_GCKS_IDENTITY, signatureKey: loadSignatureKey(store, log) };
@@ -150,8 +163,9 @@ export class GcksService {
       // key-pair pool's worker while each IKE_SA_INIT reply travels (docs/decisions.md).
       keyPairPool()?.useDeriveAhead(o.deriveAhead ?? true);
       const reclaimer = o.memoryReclaim === false ? undefined : new MemoryReclaimer(log, o.memoryReclaim ?? {});
-      return new GcksService(store, registrar, node, { masterKeyGenerated: master.generated, sampleGroup }, log, reclaimer);
+      return new GcksService(store, registrar, node, { masterKeyGenerated: master.generated, sampleGroup }, log, reclaimer, affinity);
     } catch (e) {
+      affinity?.stop();
       store.close();
       throw e;
     }
@@ -166,6 +180,7 @@ export class GcksService {
     if (this.#stopped) return;
     this.#stopped = true;
     this.memoryReclaimer?.stop();
+    this.affinity?.stop();
     await this.node.close();
     await new Promise((resolve) => setImmediate(resolve)); // let a pending group commit finish
     this.store.close();

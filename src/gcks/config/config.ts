@@ -29,6 +29,11 @@ export interface GcksConfig {
   readonly sampleGroup: boolean;
   /** Write Wireshark/keys.json key logs here (off when null). */
   readonly keylogDir: string | null;
+  /**
+   * Pin the event-loop thread to this CPU and the process's other threads to the remaining
+   * allowed CPUs (Linux; src/gcks/cpu-affinity.ts); null: the kernel places threads.
+   */
+  readonly eventLoopCpu: number | null;
 }
 
 export const DEFAULT_CONFIG: GcksConfig = {
@@ -38,6 +43,7 @@ export const DEFAULT_CONFIG: GcksConfig = {
   log: { level: 'info' },
   sampleGroup: true,
   keylogDir: null,
+  eventLoopCpu: null,
 };
 
 export interface LoadConfigOptions {
@@ -77,7 +83,7 @@ function applyFile(c: Mutable<GcksConfig>, path: string): void {
     r.fail('', `cannot read the JSON config file: ${(e as Error).message}`);
   }
   const base = dirname(path);
-  const o = r.object(json, '', ['db', 'listen', 'masterKeyFile', 'log', 'sampleGroup', 'keylogDir']);
+  const o = r.object(json, '', ['db', 'listen', 'masterKeyFile', 'log', 'sampleGroup', 'keylogDir', 'eventLoopCpu']);
   if (o.db !== undefined) {
     const db = r.object(o.db, 'db', ['path', 'busyTimeoutMs']);
     if (db.path !== undefined) c.db.path = resolve(base, r.string(db.path, 'db.path'));
@@ -95,7 +101,11 @@ function applyFile(c: Mutable<GcksConfig>, path: string): void {
   }
   if (o.sampleGroup !== undefined) c.sampleGroup = r.boolean(o.sampleGroup, 'sampleGroup');
   if (o.keylogDir !== undefined) c.keylogDir = o.keylogDir === null ? null : resolve(base, r.string(o.keylogDir, 'keylogDir'));
+  if (o.eventLoopCpu !== undefined) c.eventLoopCpu = o.eventLoopCpu === null ? null : r.integer(o.eventLoopCpu, 'eventLoopCpu', 0, MAX_CPU);
 }
+
+/** Highest CPU number accepted for eventLoopCpu (Linux's CONFIG_NR_CPUS tops out at 8,192). */
+const MAX_CPU = 8191;
 
 const list = (text: string): string[] => text.split(',').map((s) => s.trim()).filter((s) => s !== '');
 
@@ -116,6 +126,7 @@ function applyEnv(c: Mutable<GcksConfig>, env: NodeJS.ProcessEnv, cwd: string, s
   take('GCKS_LOG_LEVEL', (v) => (c.log.level = r.oneOf(v, 'GCKS_LOG_LEVEL', LOG_LEVELS)));
   take('GCKS_SAMPLE_GROUP', (v) => (c.sampleGroup = r.oneOf(v, 'GCKS_SAMPLE_GROUP', ['true', 'false', '1', '0']) === 'true' || v === '1'));
   take('GCKS_KEYLOG_DIR', (v) => (c.keylogDir = resolve(cwd, v)));
+  take('GCKS_EVENT_LOOP_CPU', (v) => (c.eventLoopCpu = v === 'none' ? null : r.integer(/^\d+$/.test(v) ? Number(v) : v, 'GCKS_EVENT_LOOP_CPU', 0, MAX_CPU)));
 }
 
 export function loadConfig(opts: LoadConfigOptions = {}): LoadedConfig {

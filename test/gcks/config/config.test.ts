@@ -11,7 +11,7 @@ test('defaults: ./data/gcks.db, 500/4500/848 on all addresses, info logs, sample
   const { config, sources } = loadConfig({ env: {}, cwd: '/srv/gcks' });
   assert.equal(config.db.path, '/srv/gcks/data/gcks.db');
   assert.deepEqual(config.listen, { addresses: ['0.0.0.0', '::'], ports: [500, 4500, 848] });
-  assert.deepEqual([config.masterKeyFile, config.log.level, config.sampleGroup, config.keylogDir], [null, 'info', true, null]);
+  assert.deepEqual([config.masterKeyFile, config.log.level, config.sampleGroup, config.keylogDir, config.eventLoopCpu], [null, 'info', true, null, null]);
   assert.deepEqual(sources, ['defaults']);
   assert.equal(DEFAULT_CONFIG.listen.ports.length, 3, 'defaults are not mutated');
 });
@@ -28,6 +28,7 @@ test('a JSON file, with paths relative to it; then environment overrides', () =>
       log: { level: 'debug' },
       sampleGroup: false,
       keylogDir: 'keylog',
+      eventLoopCpu: 1,
     }),
   );
   const fromFile = loadConfig({ env: { GCKS_CONFIG: file }, cwd: '/elsewhere' }).config;
@@ -38,6 +39,7 @@ test('a JSON file, with paths relative to it; then environment overrides', () =>
     log: { level: 'debug' },
     sampleGroup: false,
     keylogDir: join(dir, 'keylog'),
+    eventLoopCpu: 1,
   });
   const env = {
     GCKS_DB: 'other.db',
@@ -47,13 +49,15 @@ test('a JSON file, with paths relative to it; then environment overrides', () =>
     GCKS_LOG_LEVEL: 'warn',
     GCKS_SAMPLE_GROUP: 'true',
     GCKS_KEYLOG_DIR: '/tmp/kl',
+    GCKS_EVENT_LOOP_CPU: '0',
   };
   const { config, sources } = loadConfig({ file, env, cwd: '/work' });
   assert.equal(config.db.path, resolve('/work', 'other.db'));
   assert.equal(config.db.busyTimeoutMs, 100, 'file values not overridden stay');
   assert.deepEqual(config.listen, { addresses: ['::1', '127.0.0.1'], ports: [20500, 24500, 20848] });
-  assert.deepEqual([config.masterKeyFile, config.log.level, config.sampleGroup, config.keylogDir], ['/run/secrets/gcks.key', 'warn', true, '/tmp/kl']);
-  assert.deepEqual(sources, ['defaults', `file:${file}`, 'env:GCKS_DB', 'env:GCKS_LISTEN', 'env:GCKS_PORTS', 'env:GCKS_MASTER_KEY_FILE', 'env:GCKS_LOG_LEVEL', 'env:GCKS_SAMPLE_GROUP', 'env:GCKS_KEYLOG_DIR']);
+  assert.deepEqual([config.masterKeyFile, config.log.level, config.sampleGroup, config.keylogDir, config.eventLoopCpu], ['/run/secrets/gcks.key', 'warn', true, '/tmp/kl', 0]);
+  assert.deepEqual(sources, ['defaults', `file:${file}`, 'env:GCKS_DB', 'env:GCKS_LISTEN', 'env:GCKS_PORTS', 'env:GCKS_MASTER_KEY_FILE', 'env:GCKS_LOG_LEVEL', 'env:GCKS_SAMPLE_GROUP', 'env:GCKS_KEYLOG_DIR', 'env:GCKS_EVENT_LOOP_CPU']);
+  assert.equal(loadConfig({ file, env: { GCKS_EVENT_LOOP_CPU: 'none' } }).config.eventLoopCpu, null, 'none turns the file\'s pinning off');
 });
 
 test('invalid configuration: clear GKM_CONFIG_INVALID naming the field', () => {
@@ -71,6 +75,8 @@ test('invalid configuration: clear GKM_CONFIG_INVALID naming the field', () => {
     [JSON.stringify({ listen: { addresses: ['localhost'] } }), /not an IP address/],
     [JSON.stringify({ log: { level: 'verbose' } }), /log\.level/],
     [JSON.stringify({ db: { path: '' } }), /db\.path/],
+    [JSON.stringify({ eventLoopCpu: -1 }), /eventLoopCpu/],
+    [JSON.stringify({ eventLoopCpu: 'first' }), /eventLoopCpu/],
   ];
   fileCases.forEach(([content, re], i) => {
     assert.throws(() => loadConfig({ file: write(`c${i}.json`, content), env: {} }), gkmError('GKM_CONFIG_INVALID', re), content);
@@ -78,6 +84,7 @@ test('invalid configuration: clear GKM_CONFIG_INVALID naming the field', () => {
   assert.throws(() => loadConfig({ file: join(dir, 'absent.json'), env: {} }), gkmError('GKM_CONFIG_INVALID', /ENOENT/));
   const envCases: [Record<string, string>, RegExp][] = [
     [{ GCKS_PORTS: '500,abc' }, /GCKS_PORTS/],
+    [{ GCKS_EVENT_LOOP_CPU: '0,1' }, /GCKS_EVENT_LOOP_CPU/],
     [{ GCKS_PORTS: ',' }, /GCKS_PORTS.*at least one/],
     [{ GCKS_LISTEN: '1.2.3' }, /GCKS_LISTEN/],
     [{ GCKS_LOG_LEVEL: 'loud' }, /GCKS_LOG_LEVEL/],
