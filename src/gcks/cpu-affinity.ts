@@ -2,8 +2,9 @@
  * CPU affinity of the GCKS's threads (config `eventLoopCpu`, GCKS_EVENT_LOOP_CPU; off by
  * default). Registration is bound by the event-loop thread (docs/performance.md, issue 4):
  * on a small machine the key-pair worker, V8's GC helpers and whatever else runs there take
- * turns on its core and it gets ~82-87% of one. Pinned to a CPU of its own, with every other
- * thread of the process kept on the remaining allowed CPUs, it got 90-91%.
+ * turns on its core and it gets ~81-88% of one. Pinned to a CPU of its own, with every other
+ * thread of the process kept on the remaining allowed CPUs, it got 88-94%, though no rate gain
+ * beyond the machine's noise was measured yet (docs/performance.md), hence off by default.
  *
  * Linux only, through util-linux `taskset -p` (sched_setaffinity of one thread id), which
  * Debian installs everywhere. Threads started later inherit the affinity of the thread that
@@ -98,14 +99,15 @@ export class EventLoopAffinity {
   /** Move threads started since the last sweep to the helper CPUs; how many were moved. */
   sweep(): number {
     let moved = 0;
-    for (const tid of threadIds()) {
+    const live = new Set(threadIds());
+    for (const tid of this.#seen) if (!live.has(tid)) this.#seen.delete(tid); // ids are reused
+    for (const tid of live) {
       if (this.#seen.has(tid)) continue;
       this.#seen.add(tid);
       const failed = pinThread(tid, this.plan.helpers);
       if (failed === undefined) moved++;
       else if (existsThread(tid)) this.#onError(tid, failed); // a thread that ended meanwhile is no error
     }
-    for (const tid of this.#seen) if (!existsThread(tid)) this.#seen.delete(tid); // ids are reused
     return moved;
   }
 
