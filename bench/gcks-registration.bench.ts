@@ -140,6 +140,7 @@ async function gcksChild(dir: string, masterKey: string): Promise<void> {
     log: pino({ level: 'error' }),
     env: { GCKS_MASTER_KEY: masterKey },
     lingerMs: LINGER_MS,
+    ...(process.env['GCKS_BENCH_BACKGROUND_CHECKPOINTS'] === '0' ? { backgroundCheckpoints: false } : {}),
     ...(process.env['GCKS_BENCH_COMMIT_WINDOW_MS'] !== undefined ? { commitWindowMs: Number(process.env['GCKS_BENCH_COMMIT_WINDOW_MS']) } : {}),
     engineOptions: { halfOpenThreshold: 1_000_000 },
     rekeySink: { membershipRekey: () => undefined }, // no GSA_REKEY sender yet: forced commits are dropped

@@ -57,6 +57,8 @@ export interface GcksServiceOptions {
   readonly memoryReclaim?: MemoryReclaimOptions | false;
   /** X25519 secrets and IKE SA keys derived ahead on the key-pair pool's worker (default true; GKM_DERIVE_AHEAD=0/1 overrides). */
   readonly deriveAhead?: boolean;
+  /** WAL checkpoints on a thread of their own (default true; src/store/checkpointer.ts). */
+  readonly backgroundCheckpoints?: boolean;
 }
 
 export interface FirstStartInfo {
@@ -133,7 +135,13 @@ export class GcksService {
     const { config, log } = o;
     const master = resolveMasterKey(config, o.env ?? process.env, log);
     for (const w of master.warnings) log.warn({}, w);
-    const store = openStore({ path: config.db.path, masterKey: master.key, busyTimeoutMs: config.db.busyTimeoutMs });
+    const store = openStore({
+      path: config.db.path,
+      masterKey: master.key,
+      busyTimeoutMs: config.db.busyTimeoutMs,
+      // WAL checkpoints off the event loop (src/store/checkpointer.ts, docs/decisions.md).
+      ...(o.backgroundCheckpoints !== false ? { backgroundCheckpoints: { warn: (m: string) => log.warn({}, m) } } : {}),
+    });
     master.key.fill(0);
     let affinity: EventLoopAffinity | undefined;
     try {

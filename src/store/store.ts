@@ -8,7 +8,7 @@
  * repository change made inside it.
  */
 import { GkmError } from '../ikev2/errors.ts';
-import { openDatabase, type SqliteDatabase } from './database.ts';
+import { DEFAULT_BUSY_TIMEOUT_MS, IN_MEMORY, openDatabase, type SqliteDatabase } from './database.ts';
 import { applyMigrations, loadMigrations, schemaVersion } from './migrations.ts';
 import { auditRepository, type AuditRepository } from './repositories/audit.ts';
 import type { RepositoryContext } from './repositories/context.ts';
@@ -20,6 +20,7 @@ import { registrationRepository, type RegistrationRepository } from './repositor
 import { senderIdRepository, type SenderIdRepository } from './repositories/sender-ids.ts';
 import { SecretBox } from './secret-box.ts';
 import { Transactions } from './transactions.ts';
+import { WalCheckpointer, type WalCheckpointerOptions } from './checkpointer.ts';
 
 export interface StoreOptions {
   /** Database file, or ":memory:"; default ./data/gcks.db. */
@@ -31,6 +32,11 @@ export interface StoreOptions {
   readonly migrationsDir?: string;
   /** Clock, ms since the epoch (tests). */
   readonly now?: () => number;
+  /**
+   * WAL checkpoints on a thread of their own (src/store/checkpointer.ts) instead of in the
+   * committing call; the GCKS service's choice. Ignored for ":memory:".
+   */
+  readonly backgroundCheckpoints?: boolean | Omit<WalCheckpointerOptions, 'path' | 'busyTimeoutMs'>;
 }
 
 export interface Store {
@@ -47,6 +53,8 @@ export interface Store {
   /** Key engine state per group (current/pending Rekey SA rows, Key ID counter, open batch). */
   readonly groupKeyState: GroupKeyStateRepository;
   readonly audit: AuditRepository;
+  /** Whether WAL checkpoints run on the checkpoint thread now (see StoreOptions). */
+  readonly backgroundCheckpoints: boolean;
   transaction<T>(fn: () => T): T;
   /**
    * Group commit: open a transaction that store.transaction() calls nest in (as savepoints,
@@ -117,10 +125,15 @@ export function openStore(opts: StoreOptions): Store {
     throw e;
   }
   const tx = new Transactions(db);
+  const bg = opts.backgroundCheckpoints;
+  const checkpointer = bg && path !== IN_MEMORY ? new WalCheckpointer(db, { ...(typeof bg === 'object' ? bg : {}), path, busyTimeoutMs: opts.busyTimeoutMs ?? DEFAULT_BUSY_TIMEOUT_MS }) : undefined;
   const ctx: RepositoryContext = { db, secrets: () => box, now: opts.now ?? Date.now, tx };
   return {
     path,
     created,
+    get backgroundCheckpoints() {
+      return checkpointer?.running ?? false;
+    },
     schemaVersion: schemaVersion(db),
     groups: groupRepository(ctx),
     policies: policyRepository(ctx),
@@ -141,6 +154,9 @@ export function openStore(opts: StoreOptions): Store {
       box = next;
       return { reencrypted };
     },
-    close: () => db.close(),
+    close() {
+      checkpointer?.stop(); // its connection closes first: this one's close checkpoints and removes the WAL
+      db.close();
+    },
   };
 }
