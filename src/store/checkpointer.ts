@@ -78,12 +78,9 @@ export class WalCheckpointer {
   /** Stop the thread and wait (synchronously, bounded) until its connection is closed. */
   stop(): void {
     if (this.#state === 'stopped') return;
-    const wasRunning = this.#state === 'running';
-    this.#state = 'stopped';
     this.#worker.postMessage('stop');
-    Atomics.wait(this.#control, 0, 0, STOP_TIMEOUT_MS);
-    if (wasRunning && this.#db.open) this.#db.pragma(`wal_autocheckpoint = ${SQLITE_AUTOCHECKPOINT_PAGES}`);
-    void this.#worker.terminate();
+    Atomics.wait(this.#control, 0, 0, STOP_TIMEOUT_MS); // no event runs meanwhile: the state is still ours
+    this.#end();
   }
 
   #received(m: WorkerMessage): void {
@@ -99,10 +96,14 @@ export class WalCheckpointer {
   /** The writer checkpoints as SQLite does by default again. */
   #fallBack(reason: string): void {
     if (this.#state === 'stopped') return;
-    const wasRunning = this.#state === 'running';
-    this.#state = 'stopped';
-    if (wasRunning && this.#db.open) this.#db.pragma(`wal_autocheckpoint = ${SQLITE_AUTOCHECKPOINT_PAGES}`);
+    this.#end();
     this.#warn(`${reason}; the store checkpoints on its own connection again`);
+  }
+
+  /** Stopped: the writer's autocheckpoint back to SQLite's default (if it was raised), the thread ended. */
+  #end(): void {
+    if (this.#state === 'running' && this.#db.open) this.#db.pragma(`wal_autocheckpoint = ${SQLITE_AUTOCHECKPOINT_PAGES}`);
+    this.#state = 'stopped';
     void this.#worker.terminate();
   }
 }
