@@ -47,6 +47,7 @@ import type { InboundMessage, InitiatorTask, TaskContext, TaskResult } from '../
 import type { Endpoint } from '../src/ikev2/sa/types.ts';
 import type { AuthPayload, IdrPayload, Payload } from '../src/ikev2/wire/index.ts';
 import { openStore } from '../src/store/index.ts';
+import { precomputedX25519 } from './lib/gm-key-pairs.ts';
 import { LeanGm } from './lib/lean-gm.ts';
 import { memoryBreakdown, type MemoryBreakdown } from './lib/measure.ts';
 import { measureJoins } from './lib/registrar-join.ts';
@@ -89,6 +90,8 @@ const ENGINES = env('GCKS_BENCH_ENGINES', 1);
 /** `lean` (default): bench/lib/lean-gm.ts; `engine`: the IKE engine with a light GSA_AUTH task. */
 const GENERATOR = process.env['GCKS_BENCH_GENERATOR'] === 'engine' ? 'engine' : 'lean';
 const LINGER_MS = env('GCKS_BENCH_LINGER_MS', 1000);
+/** The lean generator's GM X25519 key pairs made before the timed phase (bench/lib/gm-key-pairs.ts). */
+const GM_KEYS_AHEAD = process.env['GCKS_BENCH_GM_KEYS_AHEAD'] !== '0';
 const LIMIT_MS = env('GCKS_BENCH_LIMIT_MS', 600_000);
 /** GCKS_BENCH_TRIM: a SQLite extension that calls malloc_trim(0) when loaded (diagnosis of the GCKS's RSS). */
 const TRIM_EXTENSION = process.env['GCKS_BENCH_TRIM'];
@@ -255,7 +258,10 @@ type Registerer = (i: number) => Promise<boolean>;
 
 async function openGenerators(gcks: Endpoint): Promise<{ readonly registerers: Registerer[]; close(): Promise<void> }> {
   if (GENERATOR === 'lean') {
-    const gms = await Promise.all(Array.from({ length: ENGINES }, () => LeanGm.open({ gcks, proposal: PROPOSAL, group: Buffer.from(GROUP), retransmit: { baseMs: 2000, factor: 1.5, tries: 5 } })));
+    const t0 = performance.now();
+    const ahead = GM_KEYS_AHEAD ? precomputedX25519(N + 1) : undefined;
+    console.log(ahead ? `GM key pairs: ${ahead.made} X25519 pairs made before the timed phase in ${((performance.now() - t0) / 1000).toFixed(1)} s (each GM's own; GCKS_BENCH_GM_KEYS_AHEAD=0 makes them during the run)` : 'GM key pairs: made during the run');
+    const gms = await Promise.all(Array.from({ length: ENGINES }, () => LeanGm.open({ gcks, proposal: PROPOSAL, group: Buffer.from(GROUP), retransmit: { baseMs: 2000, factor: 1.5, tries: 5 }, ...(ahead ? { keyExchange: ahead.group } : {}) })));
     return { registerers: gms.map((gm) => (i: number) => gm.register(idOf(i), pskOf(i))), close: async () => void (await Promise.all(gms.map((g) => g.close()))) };
   }
   const nodes = await Promise.all(Array.from({ length: ENGINES }, () => IkeNode.open({ transport: { sockets: [{ address: '127.0.0.1', port: 0, kind: 'ike' }], receiveBufferSize: 8 << 20, sendBufferSize: 8 << 20 }, engine: { options: { livenessIntervalMs: 0, retransmit: { baseMs: 2000, factor: 1.5, tries: 5 } } } })));

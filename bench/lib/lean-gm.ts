@@ -19,6 +19,7 @@
 import { createSocket, type Socket } from 'node:dgram';
 import { timingSafeEqual } from 'node:crypto';
 import { createInitiatorKe, type KeInitiator } from '../../src/ikev2/crypto/ke.ts';
+import type { DhGroup } from '../../src/ikev2/crypto/ke-dh.ts';
 import { protectMessage, unprotectMessage } from '../../src/ikev2/crypto/encrypted-message.ts';
 import { pskAuth, signedOctets } from '../../src/ikev2/crypto/keys.ts';
 import { AuthMethod, ExchangeType, HeaderFlag, IdType, NotifyType, PayloadType, ProtocolId } from '../../src/ikev2/registry/index.ts';
@@ -43,6 +44,28 @@ export interface LeanGmOptions {
   readonly group: Buffer;
   readonly retransmit?: { readonly baseMs: number; readonly factor: number; readonly tries: number };
   readonly socketBufferBytes?: number;
+  /**
+   * The proposal's KE method as a DH group to draw each GM's key pair from (e.g. key pairs
+   * made before the timed phase: gm-key-pairs.ts); the project's KE registry otherwise.
+   */
+  readonly keyExchange?: DhGroup;
+}
+
+/** A DH key pair as the initiator's side of the KE API (complete once, then wiped). */
+function initiatorOf(method: number, group: DhGroup): KeInitiator {
+  const pair = group.generate();
+  return {
+    method,
+    publicData: () => pair.publicData,
+    complete(responderData) {
+      try {
+        return pair.derive(responderData);
+      } finally {
+        pair.dispose();
+      }
+    },
+    dispose: () => pair.dispose(),
+  };
 }
 
 interface Pending {
@@ -117,7 +140,8 @@ export class LeanGm {
       const spiI = this.#random(8);
       const key = spiI.readBigUInt64BE(0);
       const ni = this.#random(NONCE_LENGTH);
-      const ke: KeInitiator = createInitiatorKe(this.#o.proposal.ke as number);
+      const method = this.#o.proposal.ke as number;
+      const ke: KeInitiator = this.#o.keyExchange ? initiatorOf(method, this.#o.keyExchange) : createInitiatorKe(method);
       const settle = (ok: boolean): void => {
         const p = this.#pending.get(key);
         if (p) clearTimeout(p.timer);

@@ -12,9 +12,9 @@ import { launcherNodeFlags } from '../../bin/node-flags.js';
 
 const bin = (name: string): URL => new URL(`../../bin/${name}`, import.meta.url);
 
-test('gkm-member carries --max-semi-space-size=2 --single-threaded-gc; gcks --expose-gc (for its idle-time GC); gkmctl none', () => {
+test('gkm-member carries --max-semi-space-size=2 --single-threaded-gc; gcks --expose-gc (for its idle-time GC) --max-semi-space-size=32; gkmctl none', () => {
   assert.deepEqual(launcherNodeFlags(bin('gkm-member.js')), ['--max-semi-space-size=2', '--single-threaded-gc']);
-  assert.deepEqual(launcherNodeFlags(bin('gcks.js')), ['--expose-gc']);
+  assert.deepEqual(launcherNodeFlags(bin('gcks.js')), ['--expose-gc', '--max-semi-space-size=32']);
   assert.deepEqual(launcherNodeFlags(bin('gkmctl.js')), []);
 });
 

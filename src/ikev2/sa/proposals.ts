@@ -22,6 +22,12 @@ const isKeType = (type: number): boolean => type === TransformType.KE || (type >
 const sameTransform = (a: Transform, b: Transform): boolean =>
   a.transformType === b.transformType && a.transformId === b.transformId && keyLengthOf(a) === keyLengthOf(b);
 
+/** Whether `p` carries transform `t` (a loop, not some(): no closure per offered transform). */
+function carries(p: Proposal, t: Transform): boolean {
+  for (const mine of p.transforms) if (sameTransform(t, mine)) return true;
+  return false;
+}
+
 /** The transform types of a proposal, each once, ascending (a plain insertion: a handful of types). */
 function typesOf(p: Proposal): number[] {
   const types: number[] = [];
@@ -110,7 +116,7 @@ function match(offered: Proposal, ours: Proposal, { prefer, additionalKe = true 
       if (noneOnly && o.transformId !== KeId.NONE) continue;
       usable++;
       if (o.transformId === KeId.NONE) offeredNone = true;
-      if (!ours.transforms.some((t) => sameTransform(o, t))) continue;
+      if (!carries(ours, o)) continue;
       first ??= o;
       if (preferredPick === undefined && preferred !== undefined && o.transformId === preferred) preferredPick = o;
     }

@@ -235,20 +235,24 @@ function parseList<T>(table: AttrTable, attrs: readonly Attribute[], scope: Attr
 function buildList(table: AttrTable, input: Record<string, unknown>, scope: AttrScope, field: string): Attribute[] {
   const out: Attribute[] = [];
   const counts = new Map<AttrRule, number>();
+  // Built for every GSA and key bag sent: the field names are made only when raising.
+  const rf = (rule: AttrRule): string => `${field}.${rule.key}(${rule.name})`;
+  const put = (rule: AttrRule, value: unknown): void => {
+    const bad = rule.codec.check?.(value, scope);
+    if (bad) raiseEncode(bad.code, rf(rule), bad.detail);
+    const raw = rule.codec.write(value);
+    out.push(typeof raw === 'number' ? tvAttr(rule.type, raw) : tlvAttr(rule.type, raw));
+  };
   for (const rule of table.rules) {
     const v = input[rule.key];
-    const values: unknown[] = rule.multiple ? [...((v as readonly unknown[] | undefined) ?? [])] : v === undefined ? [] : [v];
-    const rf = `${field}.${rule.key}(${rule.name})`;
+    const many = rule.multiple && v !== undefined ? (Array.isArray(v) ? (v as readonly unknown[]) : [...(v as Iterable<unknown>)]) : undefined;
+    const count = many ? many.length : v === undefined ? 0 : 1;
     const presence = rule.presence(scope);
-    if (values.length > 0 && presence === '-') raiseEncode('GKM_WIRE_BAD_VALUE', rf, notAllowed(scope));
-    if (values.length > 1 && !repeatable(presence)) raiseEncode('GKM_WIRE_BAD_COUNT', rf, `at most one in ${CONTEXT_NAME[scope.context]}`);
-    for (const value of values) {
-      const bad = rule.codec.check?.(value, scope);
-      if (bad) raiseEncode(bad.code, rf, bad.detail);
-      const raw = rule.codec.write(value);
-      out.push(typeof raw === 'number' ? tvAttr(rule.type, raw) : tlvAttr(rule.type, raw));
-    }
-    counts.set(rule, values.length);
+    if (count > 0 && presence === '-') raiseEncode('GKM_WIRE_BAD_VALUE', rf(rule), notAllowed(scope));
+    if (count > 1 && !repeatable(presence)) raiseEncode('GKM_WIRE_BAD_COUNT', rf(rule), `at most one in ${CONTEXT_NAME[scope.context]}`);
+    if (many) for (const value of many) put(rule, value);
+    else if (count === 1) put(rule, v);
+    counts.set(rule, count);
   }
   finishList(table, input, counts, scope, field, raiseEncode);
   const unknown = (input.unknown as readonly Attribute[] | undefined) ?? [];

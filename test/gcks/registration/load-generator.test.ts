@@ -10,6 +10,7 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { pino } from 'pino';
+import { precomputedX25519 } from '../../../bench/lib/gm-key-pairs.ts';
 import { LeanGm } from '../../../bench/lib/lean-gm.ts';
 import { DEFAULT_CONFIG, type GcksConfig } from '../../../src/gcks/config/index.ts';
 import { createGroup } from '../../../src/gcks/groups/index.ts';
@@ -21,6 +22,16 @@ import { tempDir } from '../../store/helpers.ts';
 import { gcmPolicy } from './support/world.ts';
 
 const PROPOSAL = { protocolId: ProtocolId.IKE, encr: { id: EncrId.AES_GCM_16, keyLength: 256 }, prf: PrfId.HMAC_SHA2_256, ke: KeId.CURVE25519, kwa: KwaId.KW_5649_256 };
+
+test('GM key pairs made ahead: each handed out once and distinct, then generated on demand; X25519 agrees', () => {
+  const ahead = precomputedX25519(3);
+  assert.ok(ahead, 'the native addon is built (npm ci builds it)');
+  assert.equal(ahead.made, 3);
+  const pairs = Array.from({ length: 5 }, () => ahead.group.generate());
+  assert.equal(new Set(pairs.map((p) => p.publicData.toString('hex'))).size, 5, 'no public value twice, before or after the made ones ran out');
+  const [a, b] = [pairs[0]!, pairs[4]!];
+  assert.deepEqual(a.derive(b.publicData), b.derive(a.publicData));
+});
 
 test('lean GM: registrations count only with the right PSK and an authorization; each is stored', async () => {
   const dir = tempDir('gcks-lean-');
@@ -36,7 +47,8 @@ test('lean GM: registrations count only with the right PSK and an authorization;
   setup.close();
   const config: GcksConfig = { ...DEFAULT_CONFIG, db: { path, busyTimeoutMs: 5000 }, listen: { addresses: ['127.0.0.1'], ports: [0] }, sampleGroup: false, log: { level: 'silent' } };
   const service = await GcksService.start({ config, log: pino({ level: 'silent' }), env: { GCKS_MASTER_KEY: masterKey.toString('base64') }, lingerMs: 200, rekeySink: { membershipRekey: () => undefined } });
-  const gm = await LeanGm.open({ gcks: { ip: '127.0.0.1', port: service.node.transport.sockets()[0]!.local.port }, proposal: PROPOSAL, group: Buffer.from('g'), retransmit: { baseMs: 300, factor: 1, tries: 3 } });
+  // Key pairs made ahead for the first two registrations, generated for the rest.
+  const gm = await LeanGm.open({ gcks: { ip: '127.0.0.1', port: service.node.transport.sockets()[0]!.local.port }, proposal: PROPOSAL, group: Buffer.from('g'), retransmit: { baseMs: 300, factor: 1, tries: 3 }, keyExchange: precomputedX25519(2)!.group });
   try {
     assert.equal(await gm.register(Id.keyId('gm-1'), psk(1)), true);
     assert.ok(service.store.registrations.get(g, service.store.members.findByIdentity({ idType: IdType.ID_KEY_ID, data: Buffer.from('gm-1') })!.id), 'stored before the reply');

@@ -105,11 +105,17 @@ export function chosenTransform(p: Proposal, transformType: number): Transform |
 
 /** Key Length in bits, or undefined when the transform has none (RFC 7296 §3.3.5: TV only, at most once). */
 export function keyLengthOf(t: Transform): number | undefined {
-  const attrs = t.attributes.filter((a) => a.type === TransformAttr.KEY_LENGTH);
-  const field = `transform(type ${t.transformType}, id ${t.transformId}).keyLength`;
-  if (attrs.length > 1) throw new GkmError('GKM_WIRE_BAD_COUNT', { field, detail: `${attrs.length} Key Length attributes` });
-  const a = attrs[0];
-  if (a === undefined) return undefined;
-  if (!a.tv) throw new GkmError('GKM_WIRE_BAD_VALUE', { field, detail: 'Key Length must be a TV attribute' });
-  return a.value;
+  // Runs for every transform compared in proposal matching: no allocation unless it throws.
+  let found: Attribute | undefined;
+  let count = 0;
+  for (const a of t.attributes) {
+    if (a.type !== TransformAttr.KEY_LENGTH) continue;
+    found ??= a;
+    count++;
+  }
+  if (found === undefined) return undefined;
+  const field = (): string => `transform(type ${t.transformType}, id ${t.transformId}).keyLength`;
+  if (count > 1) throw new GkmError('GKM_WIRE_BAD_COUNT', { field: field(), detail: `${count} Key Length attributes` });
+  if (!found.tv) throw new GkmError('GKM_WIRE_BAD_VALUE', { field: field(), detail: 'Key Length must be a TV attribute' });
+  return found.value;
 }
