@@ -3,8 +3,9 @@
  * process holding memory it no longer uses: V8 old-space pages that only a compacting GC
  * empties, and free malloc pages glibc keeps resident (docs/performance.md, "where the
  * GCKS's RSS goes"). Once the process is idle again and its RSS has grown since the last
- * reclaim, one compacting full GC (when Node runs with --expose-gc, as bin/gcks.js does) and
- * malloc_trim(0) (native addon, glibc) return that memory to the kernel. Nothing is done
+ * reclaim, one compacting full GC that also shrinks the young generation (V8's memory-pressure
+ * GC through the native addon; without it gc(), when Node runs with --expose-gc as bin/gcks.js
+ * does) and malloc_trim(0) (native addon, glibc) return that memory to the kernel. Nothing is done
  * while registrations run: the check costs one cpuUsage() and one rss() per interval.
  */
 import { setFlagsFromString } from 'node:v8';
@@ -38,15 +39,29 @@ export const DEFAULT_MEMORY_RECLAIM: Required<MemoryReclaimOptions> = { checkMs:
 interface MemoryAddon {
   mallocTrim?(): boolean;
   mallocTrimSupported?(): boolean;
+  memoryPressureGc?(): boolean;
 }
 
-function nativeMallocTrim(): (() => void) | undefined {
+function memoryAddon(): MemoryAddon | undefined {
   try {
-    const addon = requireNativeAddon(nativeAddonPath()) as MemoryAddon;
-    return addon.mallocTrimSupported?.() && addon.mallocTrim ? () => void addon.mallocTrim!() : undefined;
+    return requireNativeAddon(nativeAddonPath()) as MemoryAddon;
   } catch {
-    return undefined; // addon not built: the GC alone
+    return undefined; // addon not built: gc() alone
   }
+}
+
+function nativeMallocTrim(addon: MemoryAddon | undefined): (() => void) | undefined {
+  return addon?.mallocTrimSupported?.() && addon.mallocTrim ? () => void addon.mallocTrim!() : undefined;
+}
+
+/**
+ * V8's critical memory-pressure GC (native addon): compacts the old generation and always
+ * shrinks the young generation back to its minimum. gc() shrinks it only when V8's estimate
+ * of the allocation rate, sampled at each GC, has fallen, so after a burst whose last GCs
+ * are recent it left bin/gcks.js's 2 × 32 MiB young generation resident (docs/performance.md).
+ */
+function nativePressureGc(addon: MemoryAddon | undefined): (() => void) | undefined {
+  return addon?.memoryPressureGc ? () => void addon.memoryPressureGc!() : undefined;
 }
 
 function compactingGc(): (() => void) | undefined {
@@ -64,14 +79,15 @@ function compactingGc(): (() => void) | undefined {
 
 /** This process, as the reclaimer sees it. */
 export function thisProcess(): MemoryReclaimProcess {
+  const addon = memoryAddon();
   return {
     cpuMicros: () => {
       const u = process.cpuUsage();
       return u.user + u.system;
     },
     rss: () => process.memoryUsage.rss(),
-    compactingGc: compactingGc(),
-    mallocTrim: nativeMallocTrim(),
+    compactingGc: nativePressureGc(addon) ?? compactingGc(),
+    mallocTrim: nativeMallocTrim(addon),
   };
 }
 
