@@ -12,7 +12,9 @@
  * key is the tests' job (test/gcks/registration, test/e2e), not the load generator's.
  *
  * The generator is bench/lib/lean-gm.ts (real IKE_SA_INIT with a fresh X25519 key, PSK AUTH
- * both ways, no engine machinery); GCKS_BENCH_GENERATOR=engine runs the IKE engine with a
+ * both ways, no engine machinery); each GM's X25519 key pair is made before the timed phase
+ * (bench/lib/gm-key-pairs.ts: a GM fleet makes its keys on its own CPUs; GCKS_BENCH_GM_KEYS_AHEAD=0
+ * makes them during the run); GCKS_BENCH_GENERATOR=engine runs the IKE engine with a
  * light GSA_AUTH task instead. GCKS_BENCH_COMMIT_WINDOW_MS sets the GCKS's group commit window;
  * GCKS_BENCH_JOIN_ONLY=1 measures Registrar.join alone in process (no IKE, no fork).
  * GCKS_BENCH_PIN=1 pins the GCKS's event loop to a CPU of its own and everything else (its
