@@ -3,7 +3,8 @@
  * sends a KE payload of its own (a fresh X25519 pair per GM, never reused) and derives g^ir
  * in the timed phase; only the GMs' key generation, which a fleet of GMs does on CPUs of
  * their own, no longer shares this machine's two cores with the GCKS under test
- * (docs/performance.md, "GM key pairs made ahead"). GCKS_BENCH_GM_KEYS_AHEAD=0 turns it off.
+ * (docs/decisions.md, "The registration benchmark makes its GMs' key pairs before the clock
+ * starts"). GCKS_BENCH_GM_KEYS_AHEAD=0 turns it off.
  */
 import { nativeXdhGroup, type DhGroup } from '../../src/ikev2/crypto/ke-dh.ts';
 import type { KeyPairSource, PooledKeyPair } from '../../src/ikev2/crypto/keypair-pool.ts';
