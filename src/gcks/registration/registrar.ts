@@ -138,7 +138,7 @@ export class Registrar {
     const rekeys: MembershipRekey[] = [];
     let touched = false;
     const register = () => store.transaction(() => {
-      const existing = store.registrations.get(group.id, req.member.id);
+      const existing = store.registrations.has(group.id, req.member.id); // SELECT 1: no row object, no JSON
       if (group.memberCap !== null && !existing && store.registrations.countForGroup(group.id) >= group.memberCap) {
         throw new GkmError('GKM_GCKS_GROUP_FULL', { field: group.name, detail: `${group.memberCap} member(s) registered` });
       }
