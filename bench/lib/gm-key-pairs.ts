@@ -16,7 +16,7 @@ const X25519 = { size: 32, id: 25519 } as const;
 export function precomputedX25519(count: number): { readonly group: DhGroup; readonly made: number } | undefined {
   const native = ikeNativeCrypto();
   if (!native) return undefined; // no addon: the generator keeps the registry's path
-  const pairs: PooledKeyPair[] = [];
+  const pairs: (PooledKeyPair | undefined)[] = [];
   for (let i = 0; i < count; i++) {
     const pair = { privateKey: Buffer.alloc(X25519.size), publicData: Buffer.alloc(X25519.size) };
     native.xdhGenerate(X25519.id, pair.privateKey, pair.publicData);
@@ -26,8 +26,8 @@ export function precomputedX25519(count: number): { readonly group: DhGroup; rea
   const source: KeyPairSource = {
     take() {
       if (next >= pairs.length) return undefined;
-      const pair = pairs[next]!;
-      pairs[next++] = undefined as unknown as PooledKeyPair; // handed out once, then forgotten
+      const pair = pairs[next];
+      pairs[next++] = undefined; // handed out once, then forgotten
       return pair;
     },
   };

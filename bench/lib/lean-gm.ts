@@ -18,7 +18,7 @@
  */
 import { createSocket, type Socket } from 'node:dgram';
 import { timingSafeEqual } from 'node:crypto';
-import { createInitiatorKe, type KeInitiator } from '../../src/ikev2/crypto/ke.ts';
+import { createInitiatorKe, createInitiatorKeFrom, type KeInitiator } from '../../src/ikev2/crypto/ke.ts';
 import type { DhGroup } from '../../src/ikev2/crypto/ke-dh.ts';
 import { protectMessage, unprotectMessage } from '../../src/ikev2/crypto/encrypted-message.ts';
 import { pskAuth, signedOctets } from '../../src/ikev2/crypto/keys.ts';
@@ -51,22 +51,6 @@ export interface LeanGmOptions {
   readonly keyExchange?: DhGroup;
 }
 
-/** A DH key pair as the initiator's side of the KE API (complete once, then wiped). */
-function initiatorOf(method: number, group: DhGroup): KeInitiator {
-  const pair = group.generate();
-  return {
-    method,
-    publicData: () => pair.publicData,
-    complete(responderData) {
-      try {
-        return pair.derive(responderData);
-      } finally {
-        pair.dispose();
-      }
-    },
-    dispose: () => pair.dispose(),
-  };
-}
 
 interface Pending {
   /** Called with each response to the outstanding request (Message ID `messageId`). */
@@ -141,7 +125,7 @@ export class LeanGm {
       const key = spiI.readBigUInt64BE(0);
       const ni = this.#random(NONCE_LENGTH);
       const method = this.#o.proposal.ke as number;
-      const ke: KeInitiator = this.#o.keyExchange ? initiatorOf(method, this.#o.keyExchange) : createInitiatorKe(method);
+      const ke: KeInitiator = this.#o.keyExchange ? createInitiatorKeFrom(method, this.#o.keyExchange) : createInitiatorKe(method);
       const settle = (ok: boolean): void => {
         const p = this.#pending.get(key);
         if (p) clearTimeout(p.timer);

@@ -212,8 +212,9 @@ class Initiator implements KeInitiator {
   constructor(
     readonly method: number,
     testInput?: Buffer,
+    impl: KeMethodImpl = lookup(method),
   ) {
-    this.#impl = lookup(method);
+    this.#impl = impl;
     this.#state = this.#impl.initiate(testInput);
     this.#publicData = this.#state.publicData;
   }
@@ -275,6 +276,14 @@ export function respondKeLater(method: number, initiatorData: Buffer, kdf?: Secr
  * key for DH groups (X25519/X448 little-endian scalar, ECP/MODP big-endian integer) or
  * the 64-byte seed d || z for ML-KEM. Never use outside tests: it defeats freshness.
  */
+/**
+ * An initiator of DH method `method` whose key pair comes from `group` instead of the
+ * registry's (a load generator's GM key pairs made ahead: bench/lib/gm-key-pairs.ts).
+ */
+export function createInitiatorKeFrom(method: number, group: DhGroup): KeInitiator {
+  return new Initiator(method, undefined, dhMethod(group));
+}
+
 export function createInitiatorKeForTest(method: number, privateInput: Buffer): KeInitiator {
   return new Initiator(method, privateInput);
 }
