@@ -10,4 +10,6 @@ export type { NewRegistration, RegistrationRecord, RegistrationRepository } from
 export type { KeyKind, KeyMaterial, KeyMaterialRecord, KeyMaterialRepository, NewKeyMaterial } from './repositories/keys.ts';
 export type { SenderIdRepository } from './repositories/sender-ids.ts';
 export type { GroupKeyStateRepository } from './repositories/group-key-state.ts';
+export type { GroupSecretPurpose, GroupSecretRepository } from './repositories/group-secrets.ts';
+export type { LkhLeafRecord, LkhLeafRepository } from './repositories/lkh-leaves.ts';
 export { SECRET_FIELD_NAMES, type AuditEntry, type AuditRepository, type NewAuditEntry } from './repositories/audit.ts';

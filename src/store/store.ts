@@ -14,7 +14,9 @@ import { auditRepository, type AuditRepository } from './repositories/audit.ts';
 import type { RepositoryContext } from './repositories/context.ts';
 import { groupRepository, policyRepository, type GroupRepository, type PolicyRepository } from './repositories/groups.ts';
 import { groupKeyStateRepository, type GroupKeyStateRepository } from './repositories/group-key-state.ts';
+import { GROUP_SECRET_COLUMN, groupSecretRepository, type GroupSecretRepository } from './repositories/group-secrets.ts';
 import { KEY_SECRET_COLUMN, keyMaterialRepository, type KeyMaterialRepository } from './repositories/keys.ts';
+import { lkhLeafRepository, type LkhLeafRepository } from './repositories/lkh-leaves.ts';
 import { MEMBER_PSK_COLUMN, memberRepository, type MemberRepository } from './repositories/members.ts';
 import { registrationRepository, type RegistrationRepository } from './repositories/registrations.ts';
 import { senderIdRepository, type SenderIdRepository } from './repositories/sender-ids.ts';
@@ -52,6 +54,10 @@ export interface Store {
   readonly senderIds: SenderIdRepository;
   /** Key engine state per group (current/pending Rekey SA rows, Key ID counter, open batch). */
   readonly groupKeyState: GroupKeyStateRepository;
+  /** Sealed per-group secrets (the one LKH leaf keys are derived from). */
+  readonly groupSecrets: GroupSecretRepository;
+  /** LKH leaves with derived keys: Key ID, position, member (no secret). */
+  readonly lkhLeaves: LkhLeafRepository;
   readonly audit: AuditRepository;
   /** Whether WAL checkpoints run on the checkpoint thread now (see StoreOptions). */
   readonly backgroundCheckpoints: boolean;
@@ -76,7 +82,7 @@ export interface StoreBatch {
 const KEY_CHECK = 'master_key_check';
 
 /** Every sealed column; the master key rotation walks them all. */
-const SECRET_COLUMNS = [MEMBER_PSK_COLUMN, KEY_SECRET_COLUMN] as const;
+const SECRET_COLUMNS = [MEMBER_PSK_COLUMN, KEY_SECRET_COLUMN, GROUP_SECRET_COLUMN] as const;
 
 function checkMasterKey(db: SqliteDatabase, box: SecretBox): void {
   const row = db.prepare<[string], { value: string }>('SELECT value FROM store_meta WHERE name = ?').get(KEY_CHECK);
@@ -142,6 +148,8 @@ export function openStore(opts: StoreOptions): Store {
     keys: keyMaterialRepository(ctx),
     senderIds: senderIdRepository(ctx),
     groupKeyState: groupKeyStateRepository(ctx),
+    groupSecrets: groupSecretRepository(ctx),
+    lkhLeaves: lkhLeafRepository(ctx),
     audit: auditRepository(ctx),
     transaction: (fn) => tx.run(fn),
     beginBatch() {

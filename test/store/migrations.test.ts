@@ -28,7 +28,7 @@ test('apply from empty: every table exists, versions recorded with name, checksu
   assert.equal(r.version, ms.length);
   assert.equal(schemaVersion(db), ms.length);
   const tables = db.prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all().map((t) => t.name);
-  for (const t of ['audit_log', 'group_members', 'group_policies', 'groups', 'key_material', 'members', 'registrations', 'schema_migrations', 'sender_id_counters', 'store_meta']) {
+  for (const t of ['audit_log', 'group_members', 'group_policies', 'group_secrets', 'groups', 'key_material', 'lkh_leaves', 'members', 'registrations', 'schema_migrations', 'sender_id_counters', 'store_meta']) {
     assert.ok(tables.includes(t), t);
   }
   const [first] = appliedMigrations(db);

@@ -13,13 +13,14 @@ function rawDatabaseBytes(path: string): Buffer {
   return Buffer.concat([path, `${path}-wal`, `${path}-shm`].filter(existsSync).map((p) => readFileSync(p)));
 }
 
-function seed(store: Store, psk: Buffer, tek: Buffer) {
+function seed(store: Store, psk: Buffer, tek: Buffer, leafSecret = randomBytes(32)) {
   return store.transaction(() => {
     const group = store.groups.create({ name: 'g1', identity: keyIdIdentity('group-1'), memberCap: 10 });
     store.policies.put(group.id, { any: 'document' });
     const member = store.members.create(keyIdIdentity('member-1'), { kind: 'psk', psk });
     store.members.authorize(group.id, member.id, { role: 'both', maxSenderIds: 2 });
     const key = store.keys.add({ groupId: group.id, kind: 'tek', secret: tek, spi: Buffer.from('0a0b0c0d', 'hex'), saName: 'data', expiresAt: 10_000 });
+    store.groupSecrets.add(group.id, 'lkh-leaf-keys', leafSecret);
     return { group, member, key };
   });
 }
@@ -80,13 +81,15 @@ test('secrets are not stored in plaintext: PSK and key bytes absent from the raw
   const path = join(tempDir(), 'gcks.db');
   const psk = Buffer.from(`psk-${randomBytes(16).toString('hex')}`);
   const tek = randomBytes(36);
+  const leafSecret = randomBytes(32);
   const store = openStore({ path, masterKey: newMasterKey() });
-  const { member } = seed(store, psk, tek);
+  const { member } = seed(store, psk, tek, leafSecret);
   const spki = Buffer.from('3059301306072a8648ce3d020106082a8648ce3d03010703420004' + 'ab'.repeat(64), 'hex');
   store.members.create(keyIdIdentity('pk-member'), { kind: 'public-key', spki });
   const check = (bytes: Buffer) => {
     assert.equal(bytes.indexOf(psk), -1, 'PSK in clear');
     assert.equal(bytes.indexOf(tek.subarray(0, 16)), -1, 'key material in clear');
+    assert.equal(bytes.indexOf(leafSecret.subarray(0, 16)), -1, 'the leaf-key secret in clear');
     assert.notEqual(bytes.indexOf(Buffer.from('member-1')), -1, 'identities are in clear (sanity check of the search)');
     assert.notEqual(bytes.indexOf(spki), -1, 'public keys are not secrets');
   };
@@ -135,6 +138,9 @@ test('AAD binding: a sealed value copied to another row or column does not open'
     assert.throws(() => store.keys.open(k2.id), gkmError('GKM_STORE_SECRET_CORRUPT'));
     db.prepare('UPDATE key_material SET secret_enc = (SELECT psk_enc FROM members WHERE id = ?) WHERE id = ?').run(a.id, k1.id);
     assert.throws(() => store.keys.open(k1.id), gkmError('GKM_STORE_SECRET_CORRUPT'), 'another column');
+    store.groupSecrets.add(g.id, 'lkh-leaf-keys', randomBytes(32));
+    db.prepare("UPDATE group_secrets SET secret_enc = (SELECT secret_enc FROM key_material WHERE id = ?) WHERE group_id = ?").run(k1.id, g.id);
+    assert.throws(() => store.groupSecrets.get(g.id, 'lkh-leaf-keys'), gkmError('GKM_STORE_SECRET_CORRUPT'), 'a key row copied over the leaf-key secret');
   } finally {
     db.close();
     store.close();
@@ -180,15 +186,17 @@ test('master key rotation re-encrypts every secret in one go; only the new key o
   const psk = randomBytes(20);
   const tek = randomBytes(36);
   const store = openStore({ path, masterKey: oldKey });
-  const ids = seed(store, psk, tek);
+  const leafSecret = randomBytes(32);
+  const ids = seed(store, psk, tek, leafSecret);
   const before = sealedKey(path, ids.key.id);
-  assert.deepEqual(store.rotateMasterKey(newKey), { reencrypted: 2 });
+  assert.deepEqual(store.rotateMasterKey(newKey), { reencrypted: 3 });
   assert.deepEqual(store.keys.open(ids.key.id).secret, tek, 'the open store uses the new key at once');
   store.close();
   assert.throws(() => openStore({ path, masterKey: oldKey }), gkmError('GKM_STORE_MASTER_KEY_MISMATCH'));
   const reopened = openStore({ path, masterKey: newKey });
   try {
     assert.deepEqual(reopened.members.credential(ids.member.id), { kind: 'psk', psk });
+    assert.deepEqual(reopened.groupSecrets.get(ids.group.id, 'lkh-leaf-keys'), leafSecret);
     assert.notDeepEqual(sealedKey(path, ids.key.id), before);
   } finally {
     reopened.close();
@@ -314,6 +322,36 @@ test('key material: SPIs and Key IDs unique while live, retire, purge, filters',
   assert.equal(store.keys.purgeRetired(2000), 0);
   assert.equal(store.keys.purgeRetired(2001), 1);
   assert.throws(() => store.keys.add({ groupId: g.id, kind: 'lkh-node', keyId: 0, secret: randomBytes(32) }), gkmError('GKM_STORE_CONFLICT'), 'Key ID 0 is reserved');
+});
+
+test('LKH leaves: one row per Key ID, moved in place, removed; group secrets: one per purpose, bound to their row', () => {
+  const store = memoryStore();
+  const g = store.groups.create({ name: 'g', identity: keyIdIdentity('g') });
+  const other = store.groups.create({ name: 'h', identity: keyIdIdentity('h') });
+  store.lkhLeaves.add({ groupId: g.id, keyId: 9, memberId: 3, treeNode: 5 });
+  store.lkhLeaves.add({ groupId: g.id, keyId: 4, memberId: 2, treeNode: 2 });
+  store.lkhLeaves.add({ groupId: other.id, keyId: 4, memberId: 2, treeNode: 1 }); // Key IDs are per group
+  assert.throws(() => store.lkhLeaves.add({ groupId: g.id, keyId: 9, memberId: 7, treeNode: 6 }), gkmError('GKM_STORE_CONFLICT'));
+  assert.throws(() => store.lkhLeaves.add({ groupId: g.id, keyId: 0, memberId: 7, treeNode: 6 }), gkmError('GKM_STORE_CONFLICT'), 'Key ID 0 is reserved');
+  assert.throws(() => store.lkhLeaves.add({ groupId: 999, keyId: 1, memberId: 7, treeNode: 6 }), gkmError('GKM_STORE_NOT_FOUND'));
+  assert.equal(store.lkhLeaves.move(g.id, 4, 7, 12), true);
+  assert.equal(store.lkhLeaves.move(g.id, 5, 7, 12), false);
+  assert.deepEqual(store.lkhLeaves.list(g.id), [
+    { groupId: g.id, keyId: 4, memberId: 2, treeNode: 7, movedAtKeyId: 12 },
+    { groupId: g.id, keyId: 9, memberId: 3, treeNode: 5, movedAtKeyId: null },
+  ]);
+  assert.equal(store.lkhLeaves.remove(g.id, 9), true);
+  assert.equal(store.lkhLeaves.remove(g.id, 9), false);
+  assert.deepEqual(store.lkhLeaves.list(g.id).map((l) => l.keyId), [4]);
+  const secret = randomBytes(32);
+  assert.equal(store.groupSecrets.get(g.id, 'lkh-leaf-keys'), undefined);
+  store.groupSecrets.add(g.id, 'lkh-leaf-keys', secret);
+  assert.deepEqual(store.groupSecrets.get(g.id, 'lkh-leaf-keys'), secret);
+  assert.throws(() => store.groupSecrets.add(g.id, 'lkh-leaf-keys', randomBytes(32)), gkmError('GKM_STORE_CONFLICT'));
+  store.groups.remove(g.id);
+  assert.deepEqual(store.lkhLeaves.list(g.id), [], 'a group takes its leaves along');
+  assert.equal(store.groupSecrets.get(g.id, 'lkh-leaf-keys'), undefined, 'and its secrets');
+  assert.equal(store.lkhLeaves.list(other.id).length, 1);
 });
 
 test('audit log: append-only, ordered, filtered; secrets refused', () => {

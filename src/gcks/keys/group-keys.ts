@@ -24,7 +24,7 @@ import type { KdPayload } from '../../ikev2/wire/payloads/kd.ts';
 import { createDataSecuritySa, createRekeySa, type CreateSaOptions, type DataSecuritySaKeys, type GsaPolicyTemplate, type RekeySaKeys } from './group-sa-keys.ts';
 import { buildKeyDownload, pathWraps, type KeyChannel } from './key-download.ts';
 import { KeyIdAllocator } from './key-ids.ts';
-import { KeyTree, type MemberId } from './key-tree.ts';
+import { KeyTree, type LeafKeySource, type MemberId } from './key-tree.ts';
 import { secureRandom, type RandomSource } from './random.ts';
 import { SpiAllocator } from './spi-allocator.ts';
 import { WrapCache } from './wrap-cache.ts';
@@ -42,6 +42,8 @@ export interface GroupKeysOptions {
   readonly spis?: SpiAllocator;
   readonly keyIds?: KeyIdAllocator;
   readonly random?: RandomSource;
+  /** LKH leaf keys derived from their Key IDs (leaf-keys.ts) instead of random. */
+  readonly leafKeys?: LeafKeySource;
   /** Keys and tree as the store held them (GCKS restart), instead of fresh ones; pass `spis`/`keyIds` with their state. */
   readonly restored?: RestoredGroupKeys;
 }
@@ -138,7 +140,7 @@ export class GroupKeys {
     this.tree = restored
       ? restored.tree
       : this.#rekeySa && degree !== false
-        ? KeyTree.build(opts.initialMembers ?? [], { kwaId: this.#rekeySa.kwaId, keyIds: this.keyIds, random: this.#random, ...(degree ? { degree } : {}) })
+        ? KeyTree.build(opts.initialMembers ?? [], { kwaId: this.#rekeySa.kwaId, keyIds: this.keyIds, random: this.#random, ...(degree ? { degree } : {}), ...(opts.leafKeys ? { leafKeys: opts.leafKeys } : {}) })
         : undefined;
   }
 

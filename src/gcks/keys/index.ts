@@ -8,3 +8,4 @@ export * from './key-download.ts';
 export * from './key-tree.ts';
 export * from './group-keys.ts';
 export * from './wrap-cache.ts';
+export * from './leaf-keys.ts';

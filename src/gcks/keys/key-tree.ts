@@ -60,12 +60,17 @@ interface TreeNode {
   detached: boolean;
 }
 
+/** A leaf's personal key from its Key ID (`length` = the KWA key size): see leaf-keys.ts. */
+export type LeafKeySource = (keyId: number, length: number) => Buffer;
+
 export interface KeyTreeOptions {
   /** KWA of the Rekey SA policy: node keys have its key size and are wrapped with it. */
   readonly kwaId: number;
   readonly degree?: number;
   readonly keyIds?: KeyIdAllocator;
   readonly random?: RandomSource;
+  /** Leaf keys derived from their Key IDs instead of drawn from `random` (inner nodes always are). */
+  readonly leafKeys?: LeafKeySource;
 }
 
 /** One node as stored (the store seals `key`). */
@@ -122,6 +127,7 @@ export class KeyTree {
   readonly keyLength: number;
   readonly #keyIds: KeyIdAllocator;
   readonly #random: RandomSource;
+  readonly #leafKeys: LeafKeySource | undefined;
   readonly #root: TreeNode;
   readonly #members = new Map<MemberId, TreeNode>();
   /** Inner nodes (root included) with a free child slot. */
@@ -151,6 +157,7 @@ export class KeyTree {
     this.keyLength = getKeyWrap(opts.kwaId).keyLength;
     this.#keyIds = opts.keyIds ?? new KeyIdAllocator();
     this.#random = opts.random ?? secureRandom;
+    this.#leafKeys = opts.leafKeys;
     this.#root = this.#newInner(0, 0, null);
     this.#vacant.add(0, this.#root);
   }
@@ -168,12 +175,12 @@ export class KeyTree {
   }
 
   /** Rebuild a tree from its snapshot; `keyIds` must be past every Key ID in it. */
-  static restore(s: KeyTreeSnapshot, opts: { readonly keyIds: KeyIdAllocator; readonly random?: RandomSource }): KeyTree {
+  static restore(s: KeyTreeSnapshot, opts: { readonly keyIds: KeyIdAllocator; readonly random?: RandomSource; readonly leafKeys?: LeafKeySource }): KeyTree {
     const bad: (detail: string) => never = (detail) => {
       throw new GkmError('GKM_KEYS_BAD_INPUT', { field: 'keyTreeSnapshot', detail });
     };
     if (s.version !== 1) bad(`version ${String(s.version)}`);
-    const tree = new KeyTree({ kwaId: s.kwaId, degree: s.degree, keyIds: opts.keyIds, ...(opts.random ? { random: opts.random } : {}) });
+    const tree = new KeyTree({ kwaId: s.kwaId, degree: s.degree, keyIds: opts.keyIds, ...(opts.random ? { random: opts.random } : {}), ...(opts.leafKeys ? { leafKeys: opts.leafKeys } : {}) });
     const byPosition = new Map<number, TreeNode>([[0, tree.#root]]);
     const keyIds = new Set<number>();
     for (const r of s.nodes) {
@@ -207,6 +214,11 @@ export class KeyTree {
 
   get size(): number {
     return this.#members.size;
+  }
+
+  /** New leaves get keys derived from their Key IDs (KeyTreeOptions.leafKeys): nothing secret to store for them. */
+  get derivesLeafKeys(): boolean {
+    return this.#leafKeys !== undefined;
   }
 
   /** Depth of the deepest leaf (= the longest path); walks the tree. */
@@ -463,7 +475,7 @@ export class KeyTree {
     if (n.keyId !== 0) this.#retired.push(n.keyId);
     wipe(n.key);
     n.keyId = this.#keyIds.allocate();
-    n.key = this.#random(this.keyLength);
+    n.key = n.children === null && this.#leafKeys ? this.#leafKeys(n.keyId, this.keyLength) : this.#random(this.keyLength);
     this.#changed.add(n);
     if (dirty) this.#dirty.add(n);
   }

@@ -3,7 +3,11 @@
  * hands out the same group keys (RFC 9838 §3: TEKs, the Rekey SA's KEYMAT, LKH node keys).
  *
  *   key_material  tek rows (Data-Security SAs), kek rows (current and pending Rekey SA),
- *                 lkh-node rows (Key ID, heap position, leaf member); all sealed
+ *                 lkh-node rows (Key ID, heap position; leaves stored before migration 005
+ *                 also name their member); all sealed
+ *   lkh_leaves    leaves whose key is derived from the group's leaf secret and their Key ID
+ *                 (src/gcks/keys/leaf-keys.ts): Key ID, heap position, member; no secret
+ *   group_secrets the leaf secret, sealed
  *   group_key_state  which rows are in use, the Key ID counter, the open LKH batch
  *
  * `GroupKeyStore.record()` runs inside the caller's store transaction after each key
@@ -30,14 +34,18 @@ import { KwaId } from '../../ikev2/registry/transform.ts';
 import { tlvAttr } from '../../ikev2/wire/attributes.ts';
 import type { GsaPolicy } from '../../ikev2/wire/payloads/gsa.ts';
 import {
+  derivedLeafKeys,
   GroupKeys,
   KeyIdAllocator,
   KeyTree,
+  LEAF_SECRET_LENGTH,
   rekeySaKeys,
+  secureRandom,
   SpiAllocator,
   type DataSecuritySaKeys,
   type GsaPolicyTemplate,
   type KeyTreeNodeRecord,
+  type LeafKeySource,
   type RekeySaKeys,
   type SpiRecord,
 } from '../keys/index.ts';
@@ -114,12 +122,18 @@ export class GroupKeyStore {
     this.#kwaName = keys.tree ? nameOf(KwaId, keys.tree.kwaId) : null;
   }
 
-  /** The group's keys from the store, or fresh ones (stored at once) on its first registration. */
-  static open(store: Store, groupId: number, templates: GroupKeyTemplates, opts: { readonly treeDegree?: number } = {}): GroupKeyStore {
+  /**
+   * The group's keys from the store, or fresh ones (stored at once) on its first registration.
+   * New LKH leaves get derived keys (lkh_leaves) unless `leafKeys` is 'stored': a sealed
+   * key_material row each, as before migration 005 (kept for tests of stores of that age).
+   */
+  static open(store: Store, groupId: number, templates: GroupKeyTemplates, opts: { readonly treeDegree?: number; readonly leafKeys?: 'derived' | 'stored' } = {}): GroupKeyStore {
     return store.transaction(() => {
       const saved = store.groupKeyState.get(groupId) as GroupKeyStateV1 | undefined;
-      if (saved) return GroupKeyStore.#restore(store, groupId, templates, saved);
-      const keys = new GroupKeys({ ...(templates.rekeySa ? { rekeySa: templates.rekeySa } : {}), dataSecurity: templates.dataSecurity, ...(opts.treeDegree ? { treeDegree: opts.treeDegree } : {}) });
+      const hasTree = templates.rekeySa !== undefined && (saved ? saved.treeDegree !== null : true);
+      const leafKeys = hasTree && opts.leafKeys !== 'stored' ? groupLeafKeys(store, groupId) : undefined;
+      if (saved) return GroupKeyStore.#restore(store, groupId, templates, saved, leafKeys);
+      const keys = new GroupKeys({ ...(templates.rekeySa ? { rekeySa: templates.rekeySa } : {}), dataSecurity: templates.dataSecurity, ...(opts.treeDegree ? { treeDegree: opts.treeDegree } : {}), ...(leafKeys ? { leafKeys } : {}) });
       const state: GroupKeyStateV1 = { v: 1, keyIdsNext: keys.keyIds.snapshot().next, treeDegree: keys.tree?.degree ?? null, kek: null, pendingKek: null, teks: [], batch: null, rekeyMessageId: 0 };
       const created = new GroupKeyStore(store, groupId, templates, keys, state);
       created.#kek = undefined;
@@ -150,24 +164,9 @@ export class GroupKeyStore {
       const changes = tree.takeChanges();
       for (const keyId of changes.retiredKeyIds) this.#retireNode(keyId);
       for (const n of changes.upserts) {
-        // Moved (an older Key ID at a new position: a split put the leaf one level down, with
-        // its key): its live row is updated in place, marked with the Key ID counter as it
-        // stood before this operation (restoreTree reads it). A new row only if there is none.
-        if (n.keyId < this.#state.keyIdsNext && this.#store.keys.moveNode(this.#groupId, n.keyId, n.position, this.#state.keyIdsNext)) {
-          n.key.fill(0);
-          continue;
-        }
-        const row = this.#store.keys.add({
-          groupId: this.#groupId,
-          kind: 'lkh-node',
-          secret: n.key,
-          keyId: n.keyId,
-          treeNode: n.position,
-          memberId: n.member === undefined ? null : Number(n.member),
-          algorithm: this.#kwaName,
-        });
-        firstRow ??= row.id;
+        const row = this.#storeNode(n, tree.derivesLeafKeys);
         n.key.fill(0);
+        firstRow ??= row;
       }
       const previous = committed ? null : state.batch;
       state = {
@@ -212,8 +211,37 @@ export class GroupKeyStore {
 
   // --- internals ------------------------------------------------------------------------
 
+  /** A node's key row retired, or a derived leaf's row removed (Key IDs are unique in the group). */
   #retireNode(keyId: number): void {
-    this.#store.keys.retireByKeyId(this.#groupId, keyId);
+    if (!this.#store.keys.retireByKeyId(this.#groupId, keyId)) this.#store.lkhLeaves.remove(this.#groupId, keyId);
+  }
+
+  /**
+   * Store a node the last operation changed; the id of a new key_material row, if it made one.
+   * Moved (an older Key ID at a new position: a split put the leaf one level down, with its
+   * key): its row is updated in place, marked with the Key ID counter as it stood before this
+   * operation (restoreTree reads it). New: a derived leaf gets an lkh_leaves row (no secret),
+   * any other node a sealed key_material row; so does a moved node without a row.
+   */
+  #storeNode(n: KeyTreeNodeRecord, derivedLeaves: boolean): number | undefined {
+    const g = this.#groupId;
+    const before = this.#state.keyIdsNext;
+    if (n.keyId < before) {
+      if (n.member !== undefined && this.#store.lkhLeaves.move(g, n.keyId, n.position, before)) return undefined;
+      if (this.#store.keys.moveNode(g, n.keyId, n.position, before)) return undefined;
+    } else if (n.member !== undefined && derivedLeaves) {
+      this.#store.lkhLeaves.add({ groupId: g, keyId: n.keyId, memberId: Number(n.member), treeNode: n.position });
+      return undefined;
+    }
+    return this.#store.keys.add({
+      groupId: g,
+      kind: 'lkh-node',
+      secret: n.key,
+      keyId: n.keyId,
+      treeNode: n.position,
+      memberId: n.member === undefined ? null : Number(n.member),
+      algorithm: this.#kwaName,
+    }).id;
   }
 
   #addSa(kind: 'tek' | 'kek', sa: { readonly policy: GsaPolicy; readonly keymat: Buffer; readonly nextSpi?: Buffer }, saName: string): SaRef {
@@ -258,7 +286,7 @@ export class GroupKeyStore {
     return changed ? { ...state, kek, pendingKek, teks } : state;
   }
 
-  static #restore(store: Store, groupId: number, templates: GroupKeyTemplates, s: GroupKeyStateV1): GroupKeyStore {
+  static #restore(store: Store, groupId: number, templates: GroupKeyTemplates, s: GroupKeyStateV1, leafKeys: LeafKeySource | undefined): GroupKeyStore {
     if (s.v !== 1) throw corrupt(groupId, `state version ${String(s.v)}`);
     const open = (ref: SaRef, what: string): { record: KeyMaterialRecord; secret: Buffer } => {
       const m = store.keys.open(ref.row);
@@ -289,7 +317,7 @@ export class GroupKeyStore {
       return { policy, keymat: secret, ...(ref.nextSpi ? { nextSpi: Buffer.from(ref.nextSpi, 'hex') } : {}) };
     });
     const keyIds = new KeyIdAllocator({ next: s.keyIdsNext });
-    const tree = rekeySa && s.treeDegree !== null ? restoreTree(store, groupId, rekeySa.kwaId, s, keyIds) : undefined;
+    const tree = rekeySa && s.treeDegree !== null ? restoreTree(store, groupId, rekeySa.kwaId, s, keyIds, leafKeys) : undefined;
     // An announced GSA_NEXT_SPI that an SA holds already (the current Rekey SA's successor
     // once the pending one exists) is in use, not reserved: claiming it again would hand
     // the pending KEK's SPI to the next one (a restart followed by a forced commit did).
@@ -307,38 +335,64 @@ export class GroupKeyStore {
   }
 }
 
-/** The LKH tree from its live lkh-node rows and the open batch (see the module comment). */
-function restoreTree(store: Store, groupId: number, kwaId: number, s: GroupKeyStateV1, keyIds: KeyIdAllocator): KeyTree {
-  const rows = store.keys.list(groupId, { kind: 'lkh-node' }).sort((a, b) => (a.treeNode ?? 0) - (b.treeNode ?? 0));
+/** The group's leaf-key source; its secret is made (and sealed) on first use. */
+function groupLeafKeys(store: Store, groupId: number): LeafKeySource {
+  let secret = store.groupSecrets.get(groupId, 'lkh-leaf-keys');
+  if (!secret) {
+    secret = secureRandom(LEAF_SECRET_LENGTH);
+    store.groupSecrets.add(groupId, 'lkh-leaf-keys', secret);
+  }
+  if (secret.length !== LEAF_SECRET_LENGTH) throw corrupt(groupId, `${secret.length}-octet leaf-key secret`);
+  return derivedLeafKeys(secret);
+}
+
+/** A stored tree node, with whether a split moved it in the open batch. */
+interface StoredNode extends KeyTreeNodeRecord {
+  readonly movedInBatch: boolean;
+}
+
+/**
+ * The LKH tree from its live lkh-node rows, its lkh_leaves rows (keys derived) and the open
+ * batch (see the module comment).
+ */
+function restoreTree(store: Store, groupId: number, kwaId: number, s: GroupKeyStateV1, keyIds: KeyIdAllocator, leafKeys: LeafKeySource | undefined): KeyTree {
   const keyLength = getKeyWrap(kwaId).keyLength;
-  const nodes: KeyTreeNodeRecord[] = rows.map((r) => {
+  const b = s.batch;
+  const stored: StoredNode[] = store.keys.list(groupId, { kind: 'lkh-node' }).map((r) => {
     if (r.keyId === null || r.treeNode === null) throw corrupt(groupId, `lkh-node row ${r.id}`);
     const key = store.keys.open(r.id).secret;
     if (key.length !== keyLength) throw corrupt(groupId, `lkh-node row ${r.id}: ${key.length}-octet key`);
-    return { position: r.treeNode, keyId: r.keyId, key, ...(r.memberId !== null ? { member: r.memberId } : {}) };
+    // Before migration 004 a moved leaf was stored again as a new row (at or after the batch's first row).
+    const movedInBatch = b !== null && (r.id >= b.firstRow || (r.movedAtKeyId ?? 0) >= b.firstKeyId);
+    return { position: r.treeNode, keyId: r.keyId, key, movedInBatch, ...(r.memberId !== null ? { member: r.memberId } : {}) };
   });
-  const b = s.batch;
-  const inBatch = (r: KeyMaterialRecord): boolean => b !== null && r.keyId! >= b.firstKeyId;
-  const leafRows = rows.filter((r) => r.memberId !== null);
+  const leaves = store.lkhLeaves.list(groupId);
+  if (leaves.length > 0 && !leafKeys) throw corrupt(groupId, 'LKH leaves with derived keys but no leaf-key secret');
+  for (const l of leaves) {
+    stored.push({ position: l.treeNode, keyId: l.keyId, key: leafKeys!(l.keyId, keyLength), member: l.memberId, movedInBatch: b !== null && (l.movedAtKeyId ?? 0) >= b.firstKeyId });
+  }
+  stored.sort((x, y) => x.position - y.position);
+  const inBatch = (n: StoredNode): boolean => b !== null && n.keyId >= b.firstKeyId;
+  const leafNodes = stored.filter((n) => n.member !== undefined);
   const tree = KeyTree.restore(
     {
       version: 1,
       degree: s.treeDegree!,
       kwaId,
-      nodes,
+      nodes: stored.map(({ position, keyId, key, member }) => ({ position, keyId, key, ...(member !== undefined ? { member } : {}) })),
       pending: {
-        dirty: rows.filter((r) => r.memberId === null && inBatch(r)).map((r) => r.treeNode!),
-        fresh: leafRows.filter(inBatch).map((r) => r.memberId!),
-        exposed: b ? leafRows.map((r) => r.memberId!) : [],
-        moved: b ? leafRows.filter((r) => !inBatch(r) && (r.id >= b.firstRow || (r.movedAtKeyId ?? 0) >= b.firstKeyId)).map((r) => r.memberId!) : [],
+        dirty: stored.filter((n) => n.member === undefined && inBatch(n)).map((n) => n.position),
+        fresh: leafNodes.filter(inBatch).map((n) => n.member!),
+        exposed: b ? leafNodes.map((n) => n.member!) : [],
+        moved: b ? leafNodes.filter((n) => !inBatch(n) && n.movedInBatch).map((n) => n.member!) : [],
         membershipChanged: b !== null,
         joined: b?.joined ?? 0,
         evicted: b?.evicted ?? 0,
       },
     },
-    { keyIds },
+    { keyIds, ...(leafKeys ? { leafKeys } : {}) },
   );
-  for (const n of nodes) n.key.fill(0);
+  for (const n of stored) n.key.fill(0);
   tree.takeChanges(); // what was restored is stored already
   return tree;
 }

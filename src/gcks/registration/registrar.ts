@@ -75,6 +75,11 @@ export interface RegistrarOptions {
   readonly treeDegree?: number;
   /** Group commit window (src/gcks/registration/group-commit.ts). */
   readonly commit?: GroupCommitOptions;
+  /**
+   * 'stored': new LKH leaves get random keys in sealed key_material rows, as before migration
+   * 005 (tests of stores of that age); default 'derived' (group-key-store.ts).
+   */
+  readonly leafKeys?: 'derived' | 'stored';
 }
 
 /** A group as registration needs it, loaded once per process (policy changes need a restart). */
@@ -103,6 +108,7 @@ export class Registrar {
   readonly #log: Logger;
   readonly #sink: MembershipRekeySink;
   readonly #treeDegree: number | undefined;
+  readonly #leafKeys: 'derived' | 'stored' | undefined;
   readonly #groups = new Map<number, GroupRuntime>();
   readonly #commit: GroupCommit;
 
@@ -114,6 +120,7 @@ export class Registrar {
     }, opts.commit);
     this.#log = opts.log;
     this.#treeDegree = opts.treeDegree;
+    this.#leafKeys = opts.leafKeys;
     this.#sink = opts.rekeySink ?? {
       membershipRekey: (groupId, r) =>
         this.#log.warn({ groupId, membership: r.membership !== null, dataSecurity: r.dataSecurity !== null }, 'membership rekey produced but no GSA_REKEY sender is attached'),
@@ -295,7 +302,7 @@ export class Registrar {
         ...(shape.rekeySa ? { rekeySa: gsaPolicyTemplate(shape.rekeySa, context) } : {}),
         dataSecurity: shape.dataSecuritySas.map((s) => ({ ...gsaPolicyTemplate(s, context), name: s.name })),
       },
-      this.#treeDegree ? { treeDegree: this.#treeDegree } : {},
+      { ...(this.#treeDegree ? { treeDegree: this.#treeDegree } : {}), ...(this.#leafKeys ? { leafKeys: this.#leafKeys } : {}) },
     );
     const auth = policy.rekey.method === 'multicast' ? policy.rekey.sa.authentication : undefined;
     const authKey = auth?.method === 'signature' ? loadSigningKey(this.#store, group.id)?.spki : undefined;

@@ -55,10 +55,12 @@ function fixture(n: number): Fixture {
   return { store, group, members, stateWrites: () => writes, failAuditOf: (id) => (failFor = id) };
 }
 
-const registrar = (store: Store): Registrar => new Registrar({ store, log: silentLog, treeDegree: 4, commit: { windowMs: 1_000, maxBatch: 1_000 } });
+const registrar = (store: Store, leafKeys?: 'stored'): Registrar =>
+  new Registrar({ store, log: silentLog, treeDegree: 4, commit: { windowMs: 1_000, maxBatch: 1_000 }, ...(leafKeys ? { leafKeys } : {}) });
 const join = (r: Registrar, member: MemberRecord, i: number) =>
   r.join({ member, idg, ike: { spi: randomBytes(16), peer: `127.0.0.1:${2000 + i}`, channel: { kwaId: KwaId.KW_5649_256, gskW: randomBytes(32) } } });
 const treeOf = (r: Registrar, group: number) => r.groupKeys(group)!.keys.tree!.snapshot().nodes.map((n) => [n.position, n.keyId, n.member ?? null]);
+const keysOf = (r: Registrar, group: number) => r.groupKeys(group)!.keys.tree!.snapshot().nodes.map((n) => `${n.keyId}:${n.key.toString('hex')}`);
 
 test('one group key state write per batch; a registrar opened afresh finds the tree the joins built', async () => {
   const f = fixture(41);
@@ -130,11 +132,14 @@ test('leaves moved by a split are updated in place (no new row) and a restart fi
   const tree = r.groupKeys(f.group)!.keys.tree!;
   const moved = [...tree.snapshot().pending.moved].sort();
   assert.ok(moved.length > 0, 'the second batch moved leaves');
-  const rows = f.store.keys.list(f.group, { kind: 'lkh-node', includeRetired: true });
-  const live = rows.filter((k) => k.retiredAt === null);
-  assert.equal(new Set(rows.map((k) => k.keyId)).size, rows.length, 'one row per Key ID: a move adds none');
+  const nodeRows = f.store.keys.list(f.group, { kind: 'lkh-node', includeRetired: true });
+  const leaves = f.store.lkhLeaves.list(f.group);
+  assert.ok(nodeRows.every((k) => k.memberId === null), 'leaf keys are derived: no key_material row names a member');
+  assert.equal(leaves.length, 10, 'one lkh_leaves row per member');
+  const keyIds = [...nodeRows.map((k) => k.keyId), ...leaves.map((l) => l.keyId)];
+  assert.equal(new Set(keyIds).size, keyIds.length, 'one row per Key ID: a move adds none');
   for (const m of moved) {
-    const leaf = live.find((k) => k.memberId === m)!;
+    const leaf = leaves.find((l) => l.memberId === m)!;
     assert.ok(leaf.movedAtKeyId !== null, `leaf of member ${String(m)} marked as moved`);
     assert.equal(leaf.treeNode, tree.snapshot().nodes.find((n) => n.member === m)!.position, 'its row holds the new position');
   }
@@ -143,4 +148,28 @@ test('leaves moved by a split are updated in place (no new row) and a restart fi
   const restored = fresh.groupKeys(f.group)!.keys.tree!.snapshot();
   assert.deepEqual([...restored.pending.moved].sort(), moved, 'the restart sees the same moved leaves');
   assert.deepEqual(treeOf(fresh, f.group), treeOf(r, f.group));
+  assert.deepEqual(keysOf(fresh, f.group), keysOf(r, f.group), 'the derived leaf keys come back the same');
+});
+
+test('a store whose leaves are sealed key_material rows (before migration 005) restores, takes new derived leaves beside them, and restores again', async () => {
+  const f = fixture(16);
+  const r = registrar(f.store, 'stored');
+  await Promise.all(f.members.slice(0, 4).map((m, i) => join(r, m, i)));
+  await Promise.all(f.members.slice(4, 10).map((m, i) => join(r, m, i + 4))); // a second batch, leaves moved in it
+  assert.equal(f.store.lkhLeaves.list(f.group).length, 0);
+  assert.equal(f.store.keys.list(f.group, { kind: 'lkh-node' }).filter((k) => k.memberId !== null).length, 10, 'a sealed row per leaf');
+  const moved = [...r.groupKeys(f.group)!.keys.tree!.snapshot().pending.moved].sort();
+  const old = registrar(f.store);
+  await join(old, f.members[0]!, 40);
+  assert.deepEqual(treeOf(old, f.group), treeOf(r, f.group));
+  assert.deepEqual(keysOf(old, f.group), keysOf(r, f.group), 'the sealed leaf keys are read as before');
+  assert.deepEqual([...old.groupKeys(f.group)!.keys.tree!.snapshot().pending.moved].sort(), moved);
+  // New members join beside the old leaves (some old ones move down again after a commit).
+  await Promise.all(f.members.slice(10).map((m, i) => join(old, m, i + 10)));
+  assert.ok(f.store.lkhLeaves.list(f.group).length >= 6, 'the new leaves are derived');
+  const again = registrar(f.store);
+  await join(again, f.members[1]!, 60);
+  assert.deepEqual(treeOf(again, f.group), treeOf(old, f.group));
+  assert.deepEqual(keysOf(again, f.group), keysOf(old, f.group));
+  assert.equal(again.groupKeys(f.group)!.keys.tree!.size, 16);
 });
