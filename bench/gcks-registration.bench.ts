@@ -92,6 +92,8 @@ const ENGINES = env('GCKS_BENCH_ENGINES', 1);
 /** `lean` (default): bench/lib/lean-gm.ts; `engine`: the IKE engine with a light GSA_AUTH task. */
 const GENERATOR = process.env['GCKS_BENCH_GENERATOR'] === 'engine' ? 'engine' : 'lean';
 const LINGER_MS = env('GCKS_BENCH_LINGER_MS', 1000);
+/** The group's member cap (RFC 9838 REGISTRATION_FAILED when full); 0 (default): none. */
+const MEMBER_CAP = env('GCKS_BENCH_MEMBER_CAP', 0);
 /** The lean generator's GM X25519 key pairs made before the timed phase (bench/lib/gm-key-pairs.ts). */
 const GM_KEYS_AHEAD = process.env['GCKS_BENCH_GM_KEYS_AHEAD'] !== '0';
 const LIMIT_MS = env('GCKS_BENCH_LIMIT_MS', 600_000);
@@ -272,7 +274,7 @@ async function openGenerators(gcks: Endpoint): Promise<{ readonly registerers: R
 
 function setUpDatabase(dir: string, masterKey: Buffer): void {
   const store = openStore({ path: join(dir, 'gcks.db'), masterKey });
-  const g = createGroup(store, { name: GROUP, identity: { idType: IdType.ID_KEY_ID, data: Buffer.from(GROUP) }, memberCap: null, policy }, 'bench').group.id;
+  const g = createGroup(store, { name: GROUP, identity: { idType: IdType.ID_KEY_ID, data: Buffer.from(GROUP) }, memberCap: MEMBER_CAP > 0 ? MEMBER_CAP : null, policy }, 'bench').group.id;
   const BATCH = 5000;
   for (let start = 0; start < N; start += BATCH) {
     store.transaction(() => {

@@ -28,7 +28,7 @@ test('apply from empty: every table exists, versions recorded with name, checksu
   assert.equal(r.version, ms.length);
   assert.equal(schemaVersion(db), ms.length);
   const tables = db.prepare<[], { name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name").all().map((t) => t.name);
-  for (const t of ['audit_log', 'group_members', 'group_policies', 'group_secrets', 'groups', 'key_material', 'lkh_leaves', 'members', 'registrations', 'schema_migrations', 'sender_id_counters', 'store_meta']) {
+  for (const t of ['audit_log', 'group_members', 'group_policies', 'group_secrets', 'groups', 'key_material', 'lkh_leaves', 'group_registration_counts', 'members', 'registrations', 'schema_migrations', 'sender_id_counters', 'store_meta']) {
     assert.ok(tables.includes(t), t);
   }
   const [first] = appliedMigrations(db);
@@ -100,4 +100,17 @@ test('migration files must be NNN_name.sql without gaps', () => {
   const badName = tempDir();
   writeFileSync(join(badName, '1-init.sql'), '');
   assert.throws(() => loadMigrations(badName), gkmError('GKM_STORE_MIGRATION', /NNN_name\.sql/));
+});
+
+test('006 counts the registrations a store already holds', () => {
+  const db = memoryDb();
+  const ms = loadMigrations();
+  applyMigrations(db, ms.filter((m) => m.version < 6));
+  db.exec(`INSERT INTO groups (id, name, id_type, id_data, created_at, updated_at) VALUES (1, 'g', 11, x'67', 0, 0), (2, 'h', 11, x'68', 0, 0), (3, 'i', 11, x'69', 0, 0);
+    INSERT INTO members (id, uid, id_type, id_data, auth_kind, public_key, created_at, updated_at) VALUES (1, 'u1', 11, x'61', 'public-key', x'00', 0, 0), (2, 'u2', 11, x'62', 'public-key', x'00', 0, 0);
+    INSERT INTO group_members (group_id, member_id, role, max_sender_ids, created_at) VALUES (1, 1, 'both', 0, 0), (1, 2, 'both', 0, 0), (2, 2, 'both', 0, 0);
+    INSERT INTO registrations (group_id, member_id, ike_spi, peer, registered_at) VALUES (1, 1, x'01', 'p', 0), (1, 2, x'02', 'p', 0), (2, 2, x'02', 'p', 0);`);
+  applyMigrations(db, ms);
+  const counts = db.prepare<[], { group_id: number; registered: number }>('SELECT group_id, registered FROM group_registration_counts ORDER BY group_id').all();
+  assert.deepEqual(counts.map((c) => ({ ...c })), [{ group_id: 1, registered: 2 }, { group_id: 2, registered: 1 }]);
 });

@@ -285,6 +285,40 @@ test('registrations: one per (group, member), replaced on re-registration, membe
   assert.deepEqual(store.registrations.listForIkeSa(spi1).map((r) => r.memberId), [ms[1]!.id]);
   assert.equal(store.registrations.removeForIkeSa(spi1), 1);
   assert.equal(store.registrations.listForGroup(g.id).length, 1);
+  assert.equal(store.registrations.countForGroup(g.id), 1);
+  reg(2);
+  assert.throws(() => reg(1), gkmError('GKM_GCKS_GROUP_FULL'), 'full again');
+});
+
+test('registration counts follow every way a registration comes and goes, other groups apart', () => {
+  const store = memoryStore();
+  const [g, h] = ['g', 'h'].map((n) => store.groups.create({ name: n, identity: keyIdIdentity(n) }));
+  const ms = ['a', 'b', 'c'].map((n) => {
+    const m = store.members.create(keyIdIdentity(n), { kind: 'psk', psk: randomBytes(16) });
+    for (const x of [g!, h!]) store.members.authorize(x.id, m.id, { role: 'receiver', maxSenderIds: 0 });
+    return m;
+  });
+  const spi = randomBytes(16);
+  const count = () => [store.registrations.countForGroup(g!.id), store.registrations.countForGroup(h!.id)];
+  assert.deepEqual(count(), [0, 0]);
+  for (const m of ms) store.registrations.put({ groupId: g!.id, memberId: m.id, ikeSpi: spi, peer: '192.0.2.1:500' });
+  store.registrations.put({ groupId: h!.id, memberId: ms[0]!.id, ikeSpi: randomBytes(16), peer: '192.0.2.1:500' });
+  assert.deepEqual(count(), [3, 1]);
+  store.registrations.put({ groupId: g!.id, memberId: ms[0]!.id, ikeSpi: randomBytes(16), peer: '192.0.2.9:500' });
+  assert.deepEqual(count(), [3, 1], 'a re-registration replaces, it does not add');
+  assert.equal(store.registrations.remove(g!.id, ms[0]!.id), true);
+  assert.deepEqual(count(), [2, 1]);
+  store.members.revoke(g!.id, ms[1]!.id); // the authorization goes, its registration by cascade
+  assert.deepEqual(count(), [1, 1]);
+  assert.equal(store.registrations.removeForIkeSa(spi), 1);
+  assert.deepEqual(count(), [0, 1]);
+  assert.throws(() => store.transaction(() => {
+    store.registrations.put({ groupId: g!.id, memberId: ms[2]!.id, ikeSpi: spi, peer: '192.0.2.1:500' });
+    throw new Error('rolled back');
+  }), /rolled back/);
+  assert.deepEqual(count(), [0, 1], 'a rolled-back registration is not counted');
+  store.groups.remove(h!.id);
+  assert.deepEqual(count(), [0, 0]);
 });
 
 test('Sender-IDs: from 0, consecutive, never reused, fewer when few are left, exhaustion, reset', () => {

@@ -82,7 +82,8 @@ export function registrationRepository(ctx: RepositoryContext): RegistrationRepo
   const has = db.prepare<[number, number], number>('SELECT 1 FROM registrations WHERE group_id = ? AND member_id = ?').pluck();
   const forGroup = db.prepare<[number], RegistrationRow>('SELECT * FROM registrations WHERE group_id = ? ORDER BY id');
   const forIke = db.prepare<[Buffer], RegistrationRow>('SELECT * FROM registrations WHERE ike_spi = ? ORDER BY id');
-  const count = db.prepare<[number], { n: number }>('SELECT COUNT(*) AS n FROM registrations WHERE group_id = ?');
+  // Kept by triggers (migration 006): one row read, not a walk over the group's registrations.
+  const count = db.prepare<[number], { n: number }>('SELECT registered AS n FROM group_registration_counts WHERE group_id = ?');
   const del = db.prepare('DELETE FROM registrations WHERE group_id = ? AND member_id = ?');
   const delIke = db.prepare('DELETE FROM registrations WHERE ike_spi = ?');
 
