@@ -35,6 +35,7 @@ import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { pino } from 'pino';
 import { launcherNodeFlags } from '../bin/node-flags.js';
+import { x25519PerSecond } from './lib/machine-speed.ts';
 import { DEFAULT_CONFIG, type GcksConfig } from '../src/gcks/config/index.ts';
 import { allowedCpus, pinWholeProcess, planAffinity, type AffinityPlan } from '../src/gcks/cpu-affinity.ts';
 import { createGroup } from '../src/gcks/groups/index.ts';
@@ -316,6 +317,7 @@ async function main(): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'gcks-bench-'));
   const masterKey = randomBytes(32);
   try {
+    const speedBefore = x25519PerSecond();
     const t0 = performance.now();
     setUpDatabase(dir, masterKey);
     console.log(`database: ${N} PSK members authorized for ${GROUP} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
@@ -412,6 +414,7 @@ async function main(): Promise<void> {
       ),
     );
     const generatorUs = (generatorCpu.user + generatorCpu.system) / Math.max(1, done);
+    console.log(`machine speed: ${fmt(speedBefore)} X25519 derivations/s on one core before the run, ${fmt(x25519PerSecond())} after (bench/lib/machine-speed.ts)`);
     console.log(`load generator CPU ${generatorUs.toFixed(0)} µs/registration; GCKS event-loop thread ${(gcksMainThreadUs / Math.max(1, done)).toFixed(0)} µs/registration (${((gcksMainThreadUs / 1e6 / seconds) * 100).toFixed(0)}% of a core; the rest of the GCKS's CPU is its worker and GC threads)${derive ? `; X25519 secrets derived ahead on the worker: ${derive.ahead}, on the event loop: ${derive.fallback}` : ''}`);
     console.log(`GCKS tree members: ${after.members}; RSS ${(after.memory.rss / 2 ** 20).toFixed(0)} MiB, heap ${(after.memory.heap / 2 ** 20).toFixed(0)} MiB`);
     // Where the GCKS's RSS growth went, per member (after − before).
