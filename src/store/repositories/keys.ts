@@ -3,7 +3,8 @@
  *   tek          Data-Security SA keying material (RFC 9838 §3.5), by SPI and policy SA name
  *   kek          Rekey SA keying material GSK_e | GSK_a | GSK_w (RFC 9838 §3.4), by SPI
  *   lkh-node     key-tree node keys (RFC 9838 §3.2, Appendix A), by Key ID and tree position;
- *                a leaf names its member
+ *                a leaf stored before migration 005 names its member (later leaves have
+ *                derived keys and only a place: lkh-leaves.ts)
  *   signing-key  the GCKS's GSA_REKEY signing key (GCAUTH Digital Signature, RFC 9838
  *                §4.4.2.1.1): PKCS#8 DER sealed, SPKI in clear (it is the AUTH_KEY)
  * Rows are retired, not updated: a replacement is a new row (the old one stays readable
