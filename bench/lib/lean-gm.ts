@@ -51,7 +51,6 @@ export interface LeanGmOptions {
   readonly keyExchange?: DhGroup;
 }
 
-
 interface Pending {
   /** Called with each response to the outstanding request (Message ID `messageId`). */
   onResponse(msg: DecodedMessage): void;

@@ -158,7 +158,8 @@ export class Registrar {
       if (reg.precedingRekey) rekeys.push(reg.precedingRekey);
       rt.keyStore.record({ joined: joins }, { deferState: true }); // written once per batch, before its COMMIT
       const leafKeyId = keys.tree ? keys.tree.leafOf(req.member.id).keyId : null;
-      store.registrations.put({ groupId: group.id, memberId: req.member.id, ikeSpi: req.ike.spi, peer: req.ike.peer, senderIds, leafKeyId }, { memberCap: group.memberCap });
+      // The member cap was checked above, in this transaction: put() need not count again.
+      store.registrations.put({ groupId: group.id, memberId: req.member.id, ikeSpi: req.ike.spi, peer: req.ike.peer, senderIds, leafKeyId });
       const rekeySpi = reg.rekeySa?.spi;
       store.audit.append({
         actor: ACTOR,

@@ -272,11 +272,6 @@ export function respondKeLater(method: number, initiatorData: Buffer, kdf?: Secr
 }
 
 /**
- * Known-answer tests only: the initiator with a fixed private input, i.e. the raw private
- * key for DH groups (X25519/X448 little-endian scalar, ECP/MODP big-endian integer) or
- * the 64-byte seed d || z for ML-KEM. Never use outside tests: it defeats freshness.
- */
-/**
  * An initiator of DH method `method` whose key pair comes from `group` instead of the
  * registry's (a load generator's GM key pairs made ahead: bench/lib/gm-key-pairs.ts).
  */
@@ -284,6 +279,11 @@ export function createInitiatorKeFrom(method: number, group: DhGroup): KeInitiat
   return new Initiator(method, undefined, dhMethod(group));
 }
 
+/**
+ * Known-answer tests only: the initiator with a fixed private input, i.e. the raw private
+ * key for DH groups (X25519/X448 little-endian scalar, ECP/MODP big-endian integer) or
+ * the 64-byte seed d || z for ML-KEM. Never use outside tests: it defeats freshness.
+ */
 export function createInitiatorKeForTest(method: number, privateInput: Buffer): KeInitiator {
   return new Initiator(method, privateInput);
 }
