@@ -11,11 +11,14 @@
  * before the run). The generator checks AUTH and that GSA and KD came back; unwrapping every
  * key is the tests' job (test/gcks/registration, test/e2e), not the load generator's.
  *
- * The generator is bench/lib/lean-gm.ts (real IKE_SA_INIT with a fresh X25519 key, PSK AUTH
- * both ways, no engine machinery); each GM's X25519 key pair is made before the timed phase
- * (bench/lib/gm-key-pairs.ts: a GM fleet makes its keys on its own CPUs; GCKS_BENCH_GM_KEYS_AHEAD=0
- * makes them during the run); GCKS_BENCH_GENERATOR=engine runs the IKE engine with a
- * light GSA_AUTH task instead. GCKS_BENCH_COMMIT_WINDOW_MS sets the GCKS's group commit window;
+ * The generator is bench/native/gm-load.c (GCKS_BENCH_GENERATOR=native, the default: the same
+ * registrations in C with libcrypto, built on first use by bench/lib/native-gm-load.ts, so the
+ * generator takes ~1/3 of the CPU of the TypeScript one from the cores it shares with the GCKS);
+ * GCKS_BENCH_GENERATOR=lean runs bench/lib/lean-gm.ts (real IKE_SA_INIT with a fresh X25519 key,
+ * PSK AUTH both ways, no engine machinery), and the bench falls back to it when the native one
+ * cannot be built. Each GM's X25519 key pair is made before the timed phase (a GM fleet makes its
+ * keys on its own CPUs; GCKS_BENCH_GM_KEYS_AHEAD=0 makes them during the run);
+ * GCKS_BENCH_GENERATOR=engine runs the IKE engine with a light GSA_AUTH task instead. GCKS_BENCH_COMMIT_WINDOW_MS sets the GCKS's group commit window;
  * GCKS_BENCH_JOIN_ONLY=1 measures Registrar.join alone in process (no IKE, no fork).
  * GCKS_BENCH_PIN=1 pins the GCKS's event loop to a CPU of its own and everything else (its
  * worker and GC helpers, the generator) to the others (see PLACEMENT).
@@ -48,10 +51,12 @@ import { DEFAULT_SIGNATURE_HASHES, type PeerConfig } from '../src/ikev2/sa/confi
 import { Id, idPayload, identityOf } from '../src/ikev2/sa/identity.ts';
 import type { InboundMessage, InitiatorTask, TaskContext, TaskResult } from '../src/ikev2/sa/task.ts';
 import type { Endpoint } from '../src/ikev2/sa/types.ts';
+import { usesMarker } from '../src/ikev2/transport/framing.ts';
 import type { AuthPayload, IdrPayload, Payload } from '../src/ikev2/wire/index.ts';
 import { openStore } from '../src/store/index.ts';
 import { precomputedX25519 } from './lib/gm-key-pairs.ts';
 import { LeanGm } from './lib/lean-gm.ts';
+import { buildGmLoad, startGmLoad, type GmLoadRun } from './lib/native-gm-load.ts';
 import { memoryBreakdown, type MemoryBreakdown } from './lib/measure.ts';
 import { measureJoins } from './lib/registrar-join.ts';
 import { fmt, table } from './lib/table.ts';
@@ -91,7 +96,9 @@ const CONCURRENCY = env('GCKS_BENCH_CONCURRENCY', 128);
 /** Load generator engines (each its own UDP socket); all in this process. */
 const ENGINES = env('GCKS_BENCH_ENGINES', 1);
 /** `lean` (default): bench/lib/lean-gm.ts; `engine`: the IKE engine with a light GSA_AUTH task. */
-const GENERATOR = process.env['GCKS_BENCH_GENERATOR'] === 'engine' ? 'engine' : 'lean';
+/** GCKS_BENCH_GENERATOR: native (default; bench/native/gm-load.c), lean (bench/lib/lean-gm.ts) or engine. */
+const GENERATOR_ASKED = process.env['GCKS_BENCH_GENERATOR'] ?? 'native';
+if (!['native', 'lean', 'engine'].includes(GENERATOR_ASKED)) throw new Error(`GCKS_BENCH_GENERATOR=${GENERATOR_ASKED}: native, lean or engine`);
 const LINGER_MS = env('GCKS_BENCH_LINGER_MS', 1000);
 /** The group's member cap (RFC 9838 REGISTRATION_FAILED when full); 0 (default): none. */
 const MEMBER_CAP = env('GCKS_BENCH_MEMBER_CAP', 0);
@@ -129,6 +136,9 @@ const policy = {
 
 const pskOf = (i: number): Buffer => Buffer.from(`bench-member-psk-${String(i).padStart(8, '0')}-xxxxxxx`);
 const idOf = (i: number) => Id.keyId(`gm-${i}`);
+/** The same two as printf formats, for the native generator (a wrong one fails the warm-up's AUTH). */
+const PSK_FORMAT = 'bench-member-psk-%08ld-xxxxxxx';
+const ID_FORMAT = 'gm-%ld';
 
 interface Memory {
   readonly rss: number;
@@ -261,16 +271,24 @@ function register(node: IkeNode, gcks: Endpoint, i: number): Promise<boolean> {
 /** One registration of member `i` through the chosen generator. */
 type Registerer = (i: number) => Promise<boolean>;
 
-async function openGenerators(gcks: Endpoint): Promise<{ readonly registerers: Registerer[]; close(): Promise<void> }> {
-  if (GENERATOR === 'lean') {
+/** JS generators register one member per call; the native one runs a whole phase per process. */
+type Generators = { readonly kind: 'js'; readonly registerers: Registerer[]; close(): Promise<void> } | { readonly kind: 'native'; readonly binary: string; readonly gcks: Endpoint };
+
+async function openGenerators(gcks: Endpoint): Promise<Generators> {
+  if (GENERATOR_ASKED === 'native') {
+    const built = buildGmLoad();
+    if ('path' in built) return { kind: 'native', binary: built.path, gcks };
+    console.log(`native generator unavailable (${built.error}): the lean TypeScript generator runs instead`);
+  }
+  if (GENERATOR_ASKED !== 'engine') {
     const t0 = performance.now();
     const ahead = GM_KEYS_AHEAD ? precomputedX25519(N + 1) : undefined;
     console.log(ahead ? `GM key pairs: ${ahead.made} X25519 pairs made before the timed phase in ${((performance.now() - t0) / 1000).toFixed(1)} s (each GM's own; GCKS_BENCH_GM_KEYS_AHEAD=0 makes them during the run)` : 'GM key pairs: made during the run');
     const gms = await Promise.all(Array.from({ length: ENGINES }, () => LeanGm.open({ gcks, proposal: PROPOSAL, group: Buffer.from(GROUP), retransmit: { baseMs: 2000, factor: 1.5, tries: 5 }, ...(ahead ? { keyExchange: ahead.group } : {}) })));
-    return { registerers: gms.map((gm) => (i: number) => gm.register(idOf(i), pskOf(i))), close: async () => void (await Promise.all(gms.map((g) => g.close()))) };
+    return { kind: 'js', registerers: gms.map((gm) => (i: number) => gm.register(idOf(i), pskOf(i))), close: async () => void (await Promise.all(gms.map((g) => g.close()))) };
   }
   const nodes = await Promise.all(Array.from({ length: ENGINES }, () => IkeNode.open({ transport: { sockets: [{ address: '127.0.0.1', port: 0, kind: 'ike' }], receiveBufferSize: 8 << 20, sendBufferSize: 8 << 20 }, engine: { options: { livenessIntervalMs: 0, retransmit: { baseMs: 2000, factor: 1.5, tries: 5 } } } })));
-  return { registerers: nodes.map((node) => (i: number) => register(node, gcks, i)), close: async () => void (await Promise.all(nodes.map((n) => n.close()))) };
+  return { kind: 'js', registerers: nodes.map((node) => (i: number) => register(node, gcks, i)), close: async () => void (await Promise.all(nodes.map((n) => n.close()))) };
 }
 
 function setUpDatabase(dir: string, masterKey: Buffer): void {
@@ -328,10 +346,20 @@ async function main(): Promise<void> {
     console.log(PLACEMENT ? `CPUs: GCKS event loop on ${PLACEMENT.eventLoop}; its other threads and the load generator on ${PLACEMENT.helpers.join(',')} (GCKS_BENCH_PIN=1)` : 'CPUs: unpinned (GCKS_BENCH_PIN=1 pins the GCKS event loop to a CPU of its own)');
     const gcks: Endpoint = { ip: '127.0.0.1', port: ready.port };
     const generators = await openGenerators(gcks);
-    const registerers = generators.registerers;
+    const generatorName = generators.kind === 'native' ? 'native' : GENERATOR_ASKED === 'engine' ? 'engine' : 'lean';
+    /** The native generator for members first..end-1 (it makes its key pairs, then waits for go()). */
+    const nativeRun = (binary: string, first: number, end: number, keysAhead: boolean): GmLoadRun =>
+      startGmLoad(binary, { gcks, proposal: PROPOSAL, group: Buffer.from(GROUP), first, end, concurrency: CONCURRENCY, idFormat: ID_FORMAT, pskFormat: PSK_FORMAT, marked: usesMarker('auto', 0, gcks.port), keysAhead });
+    const warmUp = async (): Promise<boolean> => {
+      if (generators.kind === 'js') return generators.registerers[0]!(0);
+      const run = nativeRun(generators.binary, 0, 1, false);
+      await run.ready;
+      run.go();
+      return (await run.result).ok === 1;
+    };
 
     // Warm-up: the first registration loads the group's keys in the GCKS.
-    if (!(await registerers[0]!(0))) throw new Error('warm-up registration failed');
+    if (!(await warmUp())) throw new Error('warm-up registration failed');
     await new Promise((r) => setTimeout(r, LINGER_MS + 500));
     const before = await request(child, 'memory');
 
@@ -353,9 +381,7 @@ async function main(): Promise<void> {
       return m;
     };
     /** Register members up to `end` (exclusive); CPU and time counted, the pauses between phases not. */
-    const phase = async (end: number): Promise<void> => {
-      const gen = process.cpuUsage();
-      const cpu0 = await request(child, 'cpu');
+    const jsPhase = async (registerers: readonly Registerer[], end: number): Promise<void> => {
       const started = performance.now();
       const deadline = started + LIMIT_MS;
       const progress = setInterval(() => console.error(`  ${latencies.length} registered, ${failed} failed, ${(seconds + (performance.now() - started) / 1000).toFixed(0)} s`), 10_000);
@@ -372,7 +398,24 @@ async function main(): Promise<void> {
       );
       clearInterval(progress);
       seconds += (performance.now() - started) / 1000;
-      const used = process.cpuUsage(gen);
+    };
+    const phase = async (end: number): Promise<void> => {
+      const run = generators.kind === 'native' ? nativeRun(generators.binary, next, end, GM_KEYS_AHEAD) : undefined;
+      await run?.ready;
+      const gen = process.cpuUsage();
+      const cpu0 = await request(child, 'cpu');
+      if (run) {
+        // The generator's own CPU and clock cover its timed phase only (not its key pairs).
+        run.go();
+        const r = await run.result;
+        for (const l of r.latencies) latencies.push(l);
+        failed += r.failed;
+        seconds += r.seconds;
+        next = end;
+        generatorCpu = { user: generatorCpu.user + r.cpuUs, system: generatorCpu.system };
+        console.log(r.keysSeconds > 0 ? `GM key pairs: made by the native generator before the timed phase in ${r.keysSeconds.toFixed(1)} s (each GM's own; GCKS_BENCH_GM_KEYS_AHEAD=0 makes them during the run)` : 'GM key pairs: made during the run');
+      } else if (generators.kind === 'js') await jsPhase(generators.registerers, end);
+      const used = process.cpuUsage(gen); // the bench process itself (idle while the native generator runs)
       generatorCpu = { user: generatorCpu.user + used.user, system: generatorCpu.system + used.system };
       const cpu1 = await request(child, 'cpu');
       gcksCpuUs += cpu1.cpu.user + cpu1.cpu.system - cpu0.cpu.user - cpu0.cpu.system;
@@ -399,14 +442,14 @@ async function main(): Promise<void> {
     const settled = SETTLE_MS > 0 ? await request(child, 'settle') : undefined;
     const diagnosis = DIAGNOSE ? await request(child, 'diagnose') : undefined;
     child.send({ type: 'stop' });
-    await generators.close();
+    if (generators.kind === 'js') await generators.close();
 
     const done = latencies.length;
     const sorted = [...latencies].sort((a, b) => a - b);
     const members = after.members - before.members;
     const perMember = (a: number, b: number): string => `${((a - b) / Math.max(1, members)).toFixed(0)} B`;
     const rate = done / seconds;
-    console.log(`\n${done} registrations (${failed} failed) in ${seconds.toFixed(1)} s, concurrency ${CONCURRENCY}, ${ENGINES} ${GENERATOR} generator(s); ${cpus().length} cores, load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+    console.log(`\n${done} registrations (${failed} failed) in ${seconds.toFixed(1)} s, concurrency ${CONCURRENCY}, ${generators.kind === 'native' ? 1 : ENGINES} ${generatorName} generator(s); ${cpus().length} cores, load ${loadavg().map((l) => l.toFixed(1)).join(' ')}`);
     console.log(
       table(
         ['registrations/s', 'p50 ms', 'p99 ms', 'GCKS CPU µs/reg', `time for ${N}`, 'extrapolated 100,000', 'RSS/member', 'heap+AB/member', 'IKE SAs left'],

@@ -32,7 +32,7 @@ import { checkChosenProposal, numberedProposals } from '../../src/ikev2/sa/propo
 import { pooledRandomSource } from '../../src/ikev2/sa/random-pool.ts';
 import type { Endpoint } from '../../src/ikev2/sa/types.ts';
 import { usesMarker } from '../../src/ikev2/transport/framing.ts';
-import { decodeMessage, encodeMessage, NON_ESP_MARKER, NotifyData, payloadBody, type AuthPayload, type DecodedMessage, type IdrPayload, type KePayload, type NoncePayload, type Payload, type ProposalSpec, type SaPayload } from '../../src/ikev2/wire/index.ts';
+import { decodeMessage, encodeMessage, NON_ESP_MARKER, NotifyData, payloadBody, type AuthPayload, type Proposal, type DecodedMessage, type IdrPayload, type KePayload, type NoncePayload, type Payload, type ProposalSpec, type SaPayload } from '../../src/ikev2/wire/index.ts';
 
 const ZERO_SPI = Buffer.alloc(8);
 const NONCE_LENGTH = 32;
@@ -61,11 +61,31 @@ interface Pending {
   fail(): void;
 }
 
+/** The engine's defaults (fragmentation, RFC 7427 hashes, childless), so the GCKS sees the same requests. */
+const CAPABILITIES: readonly Payload[] = [NotifyData.IKEV2_FRAGMENTATION_SUPPORTED.build(), NotifyData.SIGNATURE_HASH_ALGORITHMS.build(DEFAULT_SIGNATURE_HASHES), NotifyData.CHILDLESS_IKEV2_SUPPORTED.build()];
+
+/**
+ * A GM's IKE_SA_INIT request (RFC 7296 §1.2) as the lean GM sends it: HDR, SAi1, KEi, Ni,
+ * N(NAT_DETECTION_SOURCE_IP), N(NAT_DETECTION_DESTINATION_IP), N(FRAG), N(SIG_HASH),
+ * N(CHILDLESS). The native generator (bench/native/gm-load.c) takes one as its template.
+ */
+export function ikeSaInitRequest(p: { spiI: Buffer; offer: readonly Proposal[]; method: number; kePublic: Buffer; ni: Buffer; local: Endpoint; gcks: Endpoint }): Buffer {
+  return encodeMessage({
+    header: { spiI: p.spiI, spiR: ZERO_SPI, exchangeType: ExchangeType.IKE_SA_INIT, flags: HeaderFlag.INITIATOR, messageId: 0 },
+    payloads: [
+      { type: PayloadType.SA, proposals: p.offer } satisfies SaPayload,
+      { type: PayloadType.KE, method: p.method, data: p.kePublic } satisfies KePayload,
+      { type: PayloadType.NONCE, nonce: p.ni } satisfies NoncePayload,
+      ...natDetectionNotifies(p.spiI, ZERO_SPI, p.local, p.gcks),
+      ...CAPABILITIES,
+    ],
+  });
+}
+
 export class LeanGm {
   readonly #socket: Socket;
   readonly #o: LeanGmOptions;
   readonly #offer;
-  readonly #capabilities: Payload[];
   readonly #pending = new Map<bigint, Pending>();
   /** SPIs and nonces from the CSPRNG 4 KiB at a time, as the engine draws them (one randomBytes call cost ~5% of the generator). */
   readonly #random = pooledRandomSource();
@@ -77,8 +97,6 @@ export class LeanGm {
     this.#socket = socket;
     this.#o = o;
     this.#offer = numberedProposals([o.proposal]);
-    // The engine's defaults (fragmentation, RFC 7427 hashes, childless), so the GCKS sees the same requests.
-    this.#capabilities = [NotifyData.IKEV2_FRAGMENTATION_SUPPORTED.build(), NotifyData.SIGNATURE_HASH_ALGORITHMS.build(DEFAULT_SIGNATURE_HASHES), NotifyData.CHILDLESS_IKEV2_SUPPORTED.build()];
     socket.on('message', (d) => this.#receive(d));
   }
 
@@ -131,16 +149,7 @@ export class LeanGm {
         this.#pending.delete(key);
         resolve(ok);
       };
-      const init = encodeMessage({
-        header: { spiI, spiR: ZERO_SPI, exchangeType: ExchangeType.IKE_SA_INIT, flags: HeaderFlag.INITIATOR, messageId: 0 },
-        payloads: [
-          { type: PayloadType.SA, proposals: this.#offer } satisfies SaPayload,
-          { type: PayloadType.KE, method: ke.method, data: ke.publicData() } satisfies KePayload,
-          { type: PayloadType.NONCE, nonce: ni } satisfies NoncePayload,
-          ...natDetectionNotifies(spiI, ZERO_SPI, this.#local, this.#o.gcks),
-          ...this.#capabilities,
-        ],
-      });
+      const init = ikeSaInitRequest({ spiI, offer: this.#offer, method: ke.method, kePublic: ke.publicData(), ni, local: this.#local, gcks: this.#o.gcks });
       const onInitResponse = (res: DecodedMessage): void => {
         let crypto: IkeCrypto;
         let nr: Buffer;
