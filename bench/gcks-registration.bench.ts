@@ -489,8 +489,10 @@ async function main(): Promise<void> {
       console.log(`steady state (${settled.reclaimed ? 'after the GCKS\'s idle memory reclaim' : `no reclaim within ${SETTLE_MS} ms`}, no forced GC): RSS ${(settled.breakdown.rss / 2 ** 20).toFixed(0)} MiB, ${steady.toFixed(0)} B/member (${steady <= 2048 ? 'meets' : 'misses'} <= 2 KB)`);
     }
     const total = 100_000 / rate;
-    const rssPerMember = (after.memory.rss - before.memory.rss) / Math.max(1, members);
-    console.log(`goals: ${fmt(rate)}/s ${rate >= 2000 ? 'meets' : 'misses'} >= 2,000/s; 100,000 GMs in ${total.toFixed(0)} s${N >= 100_000 ? ' (measured)' : ' (extrapolated)'} ${total <= 60 ? 'meets' : 'misses'} <= 60 s; RSS ${rssPerMember.toFixed(0)} B/member ${rssPerMember <= 2048 ? 'meets' : 'misses'} <= 2 KB${mid ? ` (second half ${perMidMember(after.memory.rss, mid.memory.rss)}/member)` : ''}${N < 100_000 ? ' (judge memory at N = 100,000)' : ''}; CPU per registration: GCKS ${((cpuMs * 1000) / Math.max(1, done)).toFixed(0)} + generator ${generatorUs.toFixed(0)} µs`);
+    // Memory is judged at rest, once the idle reclaim ran (the steady state above), when measured;
+    // right after the burst the young generation and allocator peaks are still resident.
+    const rssPerMember = ((settled ? settled.breakdown.rss : after.memory.rss) - before.memory.rss) / Math.max(1, members);
+    console.log(`goals: ${fmt(rate)}/s ${rate >= 2000 ? 'meets' : 'misses'} >= 2,000/s; 100,000 GMs in ${total.toFixed(0)} s${N >= 100_000 ? ' (measured)' : ' (extrapolated)'} ${total <= 60 ? 'meets' : 'misses'} <= 60 s; RSS ${rssPerMember.toFixed(0)} B/member ${settled ? 'at rest' : 'right after the run'} ${rssPerMember <= 2048 ? 'meets' : 'misses'} <= 2 KB${mid ? ` (second half ${perMidMember(after.memory.rss, mid.memory.rss)}/member)` : ''}${N < 100_000 ? ' (judge memory at N = 100,000)' : ''}; CPU per registration: GCKS ${((cpuMs * 1000) / Math.max(1, done)).toFixed(0)} + generator ${generatorUs.toFixed(0)} µs`);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
