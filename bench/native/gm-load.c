@@ -155,6 +155,7 @@ static struct {
 } O = {.concurrency = 128, .keys_ahead = 1};
 
 static void options(int argc, char **argv) {
+  if ((argc - 1) % 2) die("options come in pairs: --name value");
   for (int i = 1; i + 1 < argc; i += 2) {
     const char *k = argv[i], *v = argv[i + 1];
     if (!strcmp(k, "--port")) O.port = atoi(v);
