@@ -18,7 +18,8 @@
  * PSK AUTH both ways, no engine machinery), and the bench falls back to it when the native one
  * cannot be built. Each GM's X25519 key pair is made before the timed phase (a GM fleet makes its
  * keys on its own CPUs; GCKS_BENCH_GM_KEYS_AHEAD=0 makes them during the run);
- * GCKS_BENCH_GENERATOR=engine runs the IKE engine with a light GSA_AUTH task instead. GCKS_BENCH_COMMIT_WINDOW_MS sets the GCKS's group commit window;
+ * GCKS_BENCH_GENERATOR=engine runs the IKE engine with a light GSA_AUTH task instead.
+ * GCKS_BENCH_COMMIT_WINDOW_MS sets the GCKS's group commit window;
  * GCKS_BENCH_JOIN_ONLY=1 measures Registrar.join alone in process (no IKE, no fork).
  * GCKS_BENCH_PIN=1 pins the GCKS's event loop to a CPU of its own and everything else (its
  * worker and GC helpers, the generator) to the others (see PLACEMENT).
@@ -95,14 +96,13 @@ const PLACEMENT: AffinityPlan | undefined = (() => {
 const CONCURRENCY = env('GCKS_BENCH_CONCURRENCY', 128);
 /** Load generator engines (each its own UDP socket); all in this process. */
 const ENGINES = env('GCKS_BENCH_ENGINES', 1);
-/** `lean` (default): bench/lib/lean-gm.ts; `engine`: the IKE engine with a light GSA_AUTH task. */
 /** GCKS_BENCH_GENERATOR: native (default; bench/native/gm-load.c), lean (bench/lib/lean-gm.ts) or engine. */
 const GENERATOR_ASKED = process.env['GCKS_BENCH_GENERATOR'] ?? 'native';
 if (!['native', 'lean', 'engine'].includes(GENERATOR_ASKED)) throw new Error(`GCKS_BENCH_GENERATOR=${GENERATOR_ASKED}: native, lean or engine`);
 const LINGER_MS = env('GCKS_BENCH_LINGER_MS', 1000);
 /** The group's member cap (RFC 9838 REGISTRATION_FAILED when full); 0 (default): none. */
 const MEMBER_CAP = env('GCKS_BENCH_MEMBER_CAP', 0);
-/** The lean generator's GM X25519 key pairs made before the timed phase (bench/lib/gm-key-pairs.ts). */
+/** The GMs' X25519 key pairs made before the timed phase (native: by gm-load; lean: bench/lib/gm-key-pairs.ts). */
 const GM_KEYS_AHEAD = process.env['GCKS_BENCH_GM_KEYS_AHEAD'] !== '0';
 const LIMIT_MS = env('GCKS_BENCH_LIMIT_MS', 600_000);
 /** GCKS_BENCH_TRIM: a SQLite extension that calls malloc_trim(0) when loaded (diagnosis of the GCKS's RSS). */
@@ -272,12 +272,12 @@ function register(node: IkeNode, gcks: Endpoint, i: number): Promise<boolean> {
 type Registerer = (i: number) => Promise<boolean>;
 
 /** JS generators register one member per call; the native one runs a whole phase per process. */
-type Generators = { readonly kind: 'js'; readonly registerers: Registerer[]; close(): Promise<void> } | { readonly kind: 'native'; readonly binary: string; readonly gcks: Endpoint };
+type Generators = { readonly kind: 'js'; readonly registerers: Registerer[]; close(): Promise<void> } | { readonly kind: 'native'; readonly binary: string };
 
 async function openGenerators(gcks: Endpoint): Promise<Generators> {
   if (GENERATOR_ASKED === 'native') {
     const built = buildGmLoad();
-    if ('path' in built) return { kind: 'native', binary: built.path, gcks };
+    if ('path' in built) return { kind: 'native', binary: built.path };
     console.log(`native generator unavailable (${built.error}): the lean TypeScript generator runs instead`);
   }
   if (GENERATOR_ASKED !== 'engine') {

@@ -421,17 +421,16 @@ static void on_init_response(Reg *r, const uint8_t *m, int n) {
   prf(nn, sizeof nn, shared, sizeof shared, NULL, 0, NULL, 0, seed);
   /* prf+ (SKEYSEED, Ni | Nr | SPIi | SPIr): SK_d | SK_ei | SK_er | SK_pi | SK_pr (no SK_a: AEAD). */
   hmac_key(&HM, seed, PRF_LEN);
-  uint8_t spis[16], prev[PRF_LEN], counter;
+  uint8_t spis[16], prev[PRF_LEN];
   memcpy(spis, r->spi_i, 8);
   memcpy(spis + 8, r->spi_r, 8);
   for (int i = 0; i < 6; i++) {
-    counter = (uint8_t)(i + 1);
     uint8_t block_in[PRF_LEN + 2 * NONCE_LEN + 16 + 1];
     int bn = 0;
     if (i) memcpy(block_in, prev, PRF_LEN), bn = PRF_LEN;
     memcpy(block_in + bn, nn, sizeof nn), bn += sizeof nn;
     memcpy(block_in + bn, spis, 16), bn += 16;
-    block_in[bn++] = counter;
+    block_in[bn++] = (uint8_t)(i + 1); /* the prf+ counter */
     hmac3(&HM, block_in, (size_t)bn, NULL, 0, NULL, 0, prev);
     memcpy(keymat + i * PRF_LEN, prev, PRF_LEN);
   }

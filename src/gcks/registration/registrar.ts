@@ -145,10 +145,8 @@ export class Registrar {
     const rekeys: MembershipRekey[] = [];
     let touched = false;
     const register = () => store.transaction(() => {
-      const existing = store.registrations.has(group.id, req.member.id); // SELECT 1: no row object, no JSON
-      if (group.memberCap !== null && !existing && store.registrations.countForGroup(group.id) >= group.memberCap) {
-        throw new GkmError('GKM_GCKS_GROUP_FULL', { field: group.name, detail: `${group.memberCap} member(s) registered` });
-      }
+      // Before the key tree is touched: a full group refuses a new member here.
+      const existing = store.registrations.admit(group.id, req.member.id, group.memberCap, group.name);
       const bits = rt.policy.groupWide.senderIdBits;
       const senderIds = senderIdCount > 0 && bits !== null ? store.senderIds.allocate(group.id, senderIdCount, bits) : [];
       const keys = rt.keyStore.keys;

@@ -39,6 +39,12 @@ export interface RegistrationRepository {
   get(groupId: number, memberId: number): RegistrationRecord | undefined;
   /** Whether the member is registered for the group (no row read: cheaper than get). */
   has(groupId: number, memberId: number): boolean;
+  /**
+   * Whether the member is registered for the group already; if not and `memberCap` is set,
+   * GKM_GCKS_GROUP_FULL (REGISTRATION_FAILED) once the group has that many registrations.
+   * `groupLabel` names the group in the error (default "group <id>").
+   */
+  admit(groupId: number, memberId: number, memberCap: number | null | undefined, groupLabel?: string): boolean;
   listForGroup(groupId: number): RegistrationRecord[];
   listForIkeSa(ikeSpi: Buffer): RegistrationRecord[];
   countForGroup(groupId: number): number;
@@ -101,9 +107,7 @@ export function registrationRepository(ctx: RepositoryContext): RegistrationRepo
       const cap = opts.memberCap;
       if (cap == null) return write(); // one statement: no transaction of its own needed
       const capped = (): RegistrationRecord => {
-        if (!repo.has(r.groupId, r.memberId) && repo.countForGroup(r.groupId) >= cap) {
-          throw new GkmError('GKM_GCKS_GROUP_FULL', { field: `group ${r.groupId}`, detail: `${cap} member(s) registered` });
-        }
+        repo.admit(r.groupId, r.memberId, cap);
         return write();
       };
       // Reads, then one write as the last step: inside an open transaction nothing is left to
@@ -115,6 +119,13 @@ export function registrationRepository(ctx: RepositoryContext): RegistrationRepo
       return r && toRegistration(r);
     },
     has: (groupId, memberId) => has.get(groupId, memberId) !== undefined,
+    admit(groupId, memberId, memberCap, groupLabel = `group ${groupId}`) {
+      const registered = repo.has(groupId, memberId);
+      if (memberCap != null && !registered && repo.countForGroup(groupId) >= memberCap) {
+        throw new GkmError('GKM_GCKS_GROUP_FULL', { field: groupLabel, detail: `${memberCap} member(s) registered` });
+      }
+      return registered;
+    },
     listForGroup: (groupId) => forGroup.all(groupId).map(toRegistration),
     listForIkeSa: (ikeSpi) => forIke.all(ikeSpi).map(toRegistration),
     countForGroup: (groupId) => count.get(groupId)?.n ?? 0,
